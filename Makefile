@@ -1,0 +1,45 @@
+# nslab — run as root (sudo make ...) for everything that creates namespaces.
+GO       ?= go
+CC       ?= gcc
+CFLAGS   ?= -O2 -Wall -Wextra -Werror
+BIN      := bin
+CHAPTERS := $(sort $(wildcard 0[1-9]-*))
+CSRC     := $(wildcard 0[1-9]-*/c/*.c)
+CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
+
+.PHONY: all build c test lint tour clean help
+
+all: build c
+
+help:
+	@echo "make tour    run every chapter's demo in order (root)"
+	@echo "make test    the test suite: go vet + go test (root; CI runs exactly this)"
+	@echo "make build   build the Go programs into $(BIN)/"
+	@echo "make c       build the C counterparts into $(BIN)/c/"
+	@echo "make lint    gofmt, go vet, shellcheck"
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(CHAPTERS))
+
+c: $(CBIN)
+
+$(BIN)/c/%: 0*/c/%.c
+	@mkdir -p $(BIN)/c
+	$(CC) $(CFLAGS) -o $@ $< -lrt
+
+# The one test command: README and .ci/run both use it.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 10m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run lab/*.sh; else echo "shellcheck not installed (apt-get install shellcheck): skipped"; fi
+
+tour: build
+	@bash lab/tour.sh $(BIN)
+
+clean:
+	rm -rf $(BIN)

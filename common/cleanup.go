@@ -1,0 +1,71 @@
+package common
+
+import (
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Every program in the workshop must leave the host as it found it, also
+// when the learner presses Ctrl-C. C programs do this with atexit() and a
+// signal handler; here AtExit registers an undo step and the first call
+// starts a goroutine that turns SIGINT, SIGTERM and SIGHUP into "run the
+// undo steps, then exit 128+signal".
+//
+// Register the undo step *before* creating the resource and make it
+// idempotent (it must do nothing if the resource was never made): then there
+// is no moment at which a signal can leave a resource nobody will remove.
+
+var cleanup struct {
+	sync.Mutex
+	fns     []func()
+	done    bool
+	started bool
+}
+
+// AtExit registers fn to run, in reverse order of registration, when the
+// program ends through Exit, ErrExit/Fatalf or a terminating signal. If the
+// program is already cleaning up, fn runs at once.
+func AtExit(fn func()) {
+	cleanup.Lock()
+	if cleanup.done {
+		cleanup.Unlock()
+		fn()
+		return
+	}
+	cleanup.fns = append(cleanup.fns, fn)
+	if !cleanup.started {
+		cleanup.started = true
+		go handleSignals()
+	}
+	cleanup.Unlock()
+}
+
+// RunCleanups runs the registered undo steps once, newest first.
+func RunCleanups() {
+	cleanup.Lock()
+	defer cleanup.Unlock()
+	if cleanup.done {
+		return
+	}
+	cleanup.done = true
+	for i := len(cleanup.fns) - 1; i >= 0; i-- {
+		cleanup.fns[i]()
+	}
+	cleanup.fns = nil
+}
+
+// Exit runs the cleanups and exits with code.
+func Exit(code int) {
+	RunCleanups()
+	os.Exit(code)
+}
+
+func handleSignals() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	sig := <-ch
+	Exit(128 + int(sig.(unix.Signal)))
+}

@@ -1,0 +1,119 @@
+package common
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Prog is the name used in every message, like the C programs' argv[0].
+// A chapter with sub-programs (01-clone t_clone) sets it to the sub-program.
+var Prog = filepath.Base(os.Args[0])
+
+// errnoHints says, for the errnos a learner meets in this workshop, what to
+// do about them. A call site may give a more precise hint with ErrExitHint.
+var errnoHints = map[unix.Errno]string{
+	unix.EPERM:  "creating namespaces needs root (CAP_SYS_ADMIN): run it with sudo",
+	unix.EACCES: "permission denied: run it with sudo",
+	unix.EINVAL: "the kernel rejected these arguments: check the flags, and that this kernel has the namespace type (ls /proc/self/ns)",
+	unix.ENOSPC: "a namespace limit is reached: see /proc/sys/user/max_*_namespaces",
+	unix.EUSERS: "too many nested user namespaces (the limit is 32)",
+	unix.ENOSYS: "this kernel does not have this system call",
+	unix.ESRCH:  "no such process: check the PID (it may have exited)",
+	unix.ENOENT: "no such file or directory",
+	unix.EBUSY:  "busy: something still uses it",
+	unix.EEXIST: "it already exists: remove it first",
+}
+
+// ErrExit is C's errExit(msg): it prints "prog: what: ENAME (hint)" in red
+// on stderr, runs the registered cleanups and exits with status 1.
+func ErrExit(what string, err error) {
+	ErrExitHint(what, err, "")
+}
+
+// ErrExitHint is ErrExit with a hint that fits this call better than the
+// errno's generic one.
+func ErrExitHint(what string, err error, hint string) {
+	Fatalf("%s", Describe(what, err, hint))
+}
+
+// Describe formats an error the way ErrExit prints it, without the program
+// name: "what: ENAME (hint)". Unknown errors keep their own text.
+func Describe(what string, err error, hint string) string {
+	var errno unix.Errno
+	var exitErr *exec.ExitError
+	var msg string
+	switch {
+	case errors.As(err, &errno):
+		if hint == "" {
+			hint = errnoHints[errno]
+		}
+		name := unix.ErrnoName(errno)
+		if name == "" {
+			name = fmt.Sprintf("errno %d", int(errno))
+		}
+		msg = name + ": " + errno.Error()
+	case errors.As(err, &exitErr):
+		msg = exitErr.Error()
+	case errors.Is(err, exec.ErrNotFound):
+		msg = err.Error()
+		if hint == "" {
+			hint = "check the command name and PATH"
+		}
+	default:
+		msg = err.Error()
+	}
+	s := what + ": " + msg
+	if hint != "" {
+		s += " (" + hint + ")"
+	}
+	return s
+}
+
+// Fatalf prints one red line "prog: message" on stderr, runs the registered
+// cleanups and exits with status 1 (a runtime failure).
+func Fatalf(format string, args ...any) {
+	line := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
+	errColor.Fprintf(os.Stderr, "%s: %s", Prog, line)
+	fmt.Fprintln(os.Stderr)
+	Exit(1)
+}
+
+// UsageError prints "prog: message" and a one-line usage hint on stderr and
+// exits with status 2, the convention for a bad command line.
+func UsageError(usage string, format string, args ...any) {
+	errColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintln(os.Stderr)
+	if usage != "" {
+		fmt.Fprintf(os.Stderr, "usage: %s\n", usage)
+	}
+	Exit(2)
+}
+
+// Warnf prints a yellow warning on stderr and carries on.
+func Warnf(format string, args ...any) {
+	warnColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
+	fmt.Fprintln(os.Stderr)
+}
+
+// ExitStatus turns the result of cmd.Wait into the shell's idea of a status:
+// the child's exit code, or 128+signal when a signal killed it.
+func ExitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return exitErr.ExitCode()
+	}
+	return 1
+}

@@ -1,0 +1,125 @@
+package common
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/sys/unix"
+)
+
+// Namespace describes one namespace type: its name under /proc/PID/ns, its
+// clone flag and the option letter ns_child_exec and nsenter use for it.
+type Namespace struct {
+	Name   string
+	Flag   uintptr
+	Letter byte
+	Doc    string
+}
+
+// Namespaces lists the types in the order lsns prints them. The flags are
+// uintptr because that is what SysProcAttr.Cloneflags takes.
+var Namespaces = []Namespace{
+	{"cgroup", unix.CLONE_NEWCGROUP, 'C', "cgroup root directory"},
+	{"ipc", unix.CLONE_NEWIPC, 'i', "System V IPC, POSIX message queues"},
+	{"mnt", unix.CLONE_NEWNS, 'm', "mount points"},
+	{"net", unix.CLONE_NEWNET, 'n', "network devices, stacks, ports"},
+	{"pid", unix.CLONE_NEWPID, 'p', "process IDs"},
+	{"time", unix.CLONE_NEWTIME, 'T', "boot and monotonic clocks"},
+	{"user", unix.CLONE_NEWUSER, 'U', "user and group IDs, capabilities"},
+	{"uts", unix.CLONE_NEWUTS, 'u', "hostname and NIS domain name"},
+}
+
+// NamespaceByFlag returns the Namespace for one CLONE_NEW* flag.
+func NamespaceByFlag(flag uintptr) (Namespace, bool) {
+	for _, ns := range Namespaces {
+		if ns.Flag == flag {
+			return ns, true
+		}
+	}
+	return Namespace{}, false
+}
+
+// NSNames returns the names of the namespace types set in flags.
+func NSNames(flags uintptr) []string {
+	var names []string
+	for _, ns := range Namespaces {
+		if flags&ns.Flag != 0 {
+			names = append(names, ns.Name)
+		}
+	}
+	return names
+}
+
+// NSInode returns the inode number of /proc/PID/ns/NAME: two processes are
+// in the same namespace exactly when these numbers (and devices) are equal.
+// pid 0 means the calling process (/proc/self).
+func NSInode(pid int, name string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(nsPath(pid, name), &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+func nsPath(pid int, name string) string {
+	if pid == 0 {
+		return "/proc/self/ns/" + name
+	}
+	return fmt.Sprintf("/proc/%d/ns/%s", pid, name)
+}
+
+// NSColumn is one process shown by PrintNSTable.
+type NSColumn struct {
+	Label string
+	PID   int
+}
+
+// PrintNSTable prints the /proc/PID/ns inode of every namespace type for
+// each process, one row a type, like `lsns -p PID` side by side. A row whose
+// inodes differ is highlighted and marked "new", which is exactly what a
+// CLONE_NEW* flag did. It returns the names of the rows that differ.
+func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := []string{"NS"}
+	for _, c := range cols {
+		header = append(header, fmt.Sprintf("%s (pid %d)", c.Label, c.PID))
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	var differ []string
+	for _, ns := range Namespaces {
+		if _, err := os.Lstat(nsPath(0, ns.Name)); err != nil {
+			continue // this kernel lacks the type
+		}
+		row := []string{ns.Name}
+		var first uint64
+		same := true
+		for i, c := range cols {
+			ino, err := NSInode(c.PID, ns.Name)
+			if err != nil {
+				row = append(row, "?")
+				same = false
+				continue
+			}
+			if i == 0 {
+				first = ino
+			} else if ino != first {
+				same = false
+			}
+			row = append(row, fmt.Sprint(ino))
+		}
+		mark := ""
+		if !same {
+			differ = append(differ, ns.Name)
+			for i := range row {
+				row[i] = Differ(row[i])
+			}
+			mark = Differ("new")
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t"+mark)
+	}
+	tw.Flush()
+	return differ
+}

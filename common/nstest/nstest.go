@@ -1,0 +1,335 @@
+// Package nstest is what the chapters' tests share: running the chapter's
+// own main from the test binary, building the C counterparts, and skipping
+// (or, under NSLAB_REQUIRE_PRIVILEGED=1, failing) when root or a kernel
+// feature is missing.
+package nstest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const mainEnv = "NSLAB_TEST_MAIN"
+
+// Main is a chapter's TestMain. Run as the chapter program (see Program), the
+// test binary calls the chapter's main instead of the tests, so the tests
+// exercise the very code a learner runs, and a test binary built with
+// `go test -c` is all a guest machine needs (plus gcc for the C side).
+func Main(m *testing.M, chapterMain func()) {
+	if os.Getenv(mainEnv) == "1" {
+		chapterMain()
+		os.Exit(0)
+	}
+	code := m.Run()
+	if cDir != "" {
+		os.RemoveAll(cDir)
+	}
+	os.Exit(code)
+}
+
+// Program returns a command that runs the chapter's main with args, named
+// name in argv[0] (so messages read "02-uts: ..."). Colors are off.
+func Program(t testing.TB, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatalf("os.Executable: %v", err)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Args[0] = name
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "NO_COLOR=1")
+	return cmd
+}
+
+// Strict reports whether skips must fail (CI sets NSLAB_REQUIRE_PRIVILEGED=1
+// so that a run that silently skipped the privileged tests cannot be green).
+func Strict() bool { return os.Getenv("NSLAB_REQUIRE_PRIVILEGED") == "1" }
+
+// Skip skips the test with reason, or fails it in strict mode.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if Strict() {
+		t.Fatalf("%s (NSLAB_REQUIRE_PRIVILEGED=1 turns this skip into a failure)", reason)
+	}
+	t.Skip(reason)
+}
+
+// RequireRoot skips unless the test runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if unix.Geteuid() != 0 {
+		Skip(t, "needs root: run `sudo make test`")
+	}
+}
+
+// RequireTool skips unless the command is on PATH, naming its Debian package.
+func RequireTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Skip(t, fmt.Sprintf("needs %s: apt-get install %s", name, pkg))
+	}
+	return p
+}
+
+// RequireNamespace skips unless the kernel has the namespace type.
+func RequireNamespace(t testing.TB, name string) {
+	t.Helper()
+	if _, err := os.Lstat("/proc/self/ns/" + name); err != nil {
+		Skip(t, "this kernel has no "+name+" namespace")
+	}
+}
+
+var (
+	cMu    sync.Mutex
+	cDir   string
+	cBuilt = map[string]string{}
+)
+
+// BuildC compiles one C counterpart from the chapter's embedded sources
+// (fsys holds c/NAME.c) and returns the binary's path. Each is built once per
+// test binary, with warnings as errors, into a directory Main removes.
+func BuildC(t testing.TB, fsys fs.FS, name string) string {
+	t.Helper()
+	gcc := RequireTool(t, "gcc", "gcc")
+	cMu.Lock()
+	defer cMu.Unlock()
+	if bin, ok := cBuilt[name]; ok {
+		return bin
+	}
+	if cDir == "" {
+		d, err := os.MkdirTemp("", "nslab-c-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cDir = d
+	}
+	src, err := fs.ReadFile(fsys, "c/"+name+".c")
+	if err != nil {
+		t.Fatalf("C source for %s: %v", name, err)
+	}
+	srcPath := filepath.Join(cDir, name+".c")
+	if err := os.WriteFile(srcPath, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(cDir, name)
+	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, srcPath, "-lrt").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gcc %s: %v\n%s", name, err, out)
+	}
+	cBuilt[name] = bin
+	return bin
+}
+
+// Result is what a finished command left behind.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs cmd to completion (at most 60 s) and returns its output and exit
+// status; a start failure or a time-out fails the test.
+func Run(t testing.TB, cmd *exec.Cmd) Result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", cmd.Args, err)
+		}
+		return Result{out.String(), errb.String(), code}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v: still running after 60s\nstdout:\n%s\nstderr:\n%s", cmd.Args, out.String(), errb.String())
+	}
+	return Result{}
+}
+
+// Started is a command running in the background whose output lines the
+// test reads as they come.
+type Started struct {
+	Cmd    *exec.Cmd
+	lines  chan string
+	mu     sync.Mutex
+	out    strings.Builder
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+// Start starts cmd with its stdout piped to the test; t.Cleanup kills it if
+// the test has not waited for it.
+func Start(t testing.TB, cmd *exec.Cmd) *Started {
+	t.Helper()
+	s := &Started{Cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	r, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	go s.read(r)
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	return s
+}
+
+func (s *Started) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		s.mu.Lock()
+		s.out.WriteString(sc.Text() + "\n")
+		s.mu.Unlock()
+		select {
+		case s.lines <- sc.Text():
+		default:
+		}
+	}
+	close(s.lines)
+	s.err = s.Cmd.Wait()
+	close(s.done)
+}
+
+// Expect waits (at most 20 s) for a stdout line matching re and returns its
+// submatches.
+func (s *Started) Expect(t testing.TB, re string) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				<-s.done
+				t.Fatalf("%v exited before printing /%s/\nstdout:\n%s\nstderr:\n%s", s.Cmd.Args, re, s.Output(), s.stderr.String())
+			}
+			if m := rx.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("%v: no line /%s/ within 20s\nstdout:\n%s", s.Cmd.Args, re, s.Output())
+		}
+	}
+}
+
+// Wait waits (at most 30 s) for the command to exit and returns its result.
+func (s *Started) Wait(t testing.TB) Result {
+	t.Helper()
+	go func() {
+		for range s.lines {
+		}
+	}()
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.Cmd.Process.Kill()
+		<-s.done
+		t.Fatalf("%v: still running after 30s\nstdout:\n%s", s.Cmd.Args, s.Output())
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		code = ee.ExitCode()
+		if ee.ExitCode() == -1 {
+			code = -1
+		}
+	}
+	return Result{s.Output(), s.stderr.String(), code}
+}
+
+// Output is all stdout read so far.
+func (s *Started) Output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// Exec runs a command line (a real peer such as nsenter or ipcs) and returns
+// its combined output; a non-zero exit fails the test.
+func Exec(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// Hostname is the host's (the test's own UTS namespace's) hostname.
+func Hostname(t testing.TB) string {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	return unix.ByteSliceToString(uts.Nodename[:])
+}
+
+// NoPanic fails the test if stderr holds a Go panic or stack trace.
+func NoPanic(t testing.TB, stderr string) {
+	t.Helper()
+	for _, bad := range []string{"panic:", "goroutine ", "runtime error", ".go:"} {
+		if strings.Contains(stderr, bad) {
+			t.Fatalf("stderr holds a Go panic or stack trace (%q):\n%s", bad, stderr)
+		}
+	}
+}
+
+// Alive reports whether a process with this PID exists (and is not a zombie).
+func Alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// WaitGone waits (at most 10 s) until pid no longer exists.
+func WaitGone(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for Alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still exists", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
