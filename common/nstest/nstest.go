@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,8 +37,10 @@ func Main(m *testing.M, chapterMain func()) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	if cDir != "" {
-		os.RemoveAll(cDir)
+	for _, d := range []string{cDir, exeDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }
@@ -54,6 +57,52 @@ func Program(t testing.TB, name string, args ...string) *exec.Cmd {
 	cmd.Args[0] = name
 	cmd.Env = append(os.Environ(), mainEnv+"=1", "NO_COLOR=1")
 	return cmd
+}
+
+var (
+	exeMu  sync.Mutex
+	exeDir string
+)
+
+// ProgramAs is Program run as an unprivileged user (uid = gid = id, e.g.
+// 65534 for nobody). The test binary usually sits in a directory only root
+// can enter, so a copy goes to a world-readable temporary directory first.
+func ProgramAs(t testing.TB, id uint32, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	RequireRoot(t) // only root can switch to another user
+	exeMu.Lock()
+	if exeDir == "" {
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := os.MkdirTemp("", "nslab-exe-")
+		if err == nil {
+			err = os.Chmod(d, 0o755)
+		}
+		if err == nil {
+			err = copyFile(self, filepath.Join(d, "prog"))
+		}
+		if err != nil {
+			exeMu.Unlock()
+			t.Fatal(err)
+		}
+		exeDir = d
+	}
+	exeMu.Unlock()
+	cmd := Program(t, name, args...)
+	cmd.Path = filepath.Join(exeDir, "prog")
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &unix.SysProcAttr{Credential: &syscall.Credential{Uid: id, Gid: id}}
+	return cmd
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
 }
 
 // Strict reports whether skips must fail (CI sets NSLAB_REQUIRE_PRIVILEGED=1
@@ -332,4 +381,41 @@ func WaitGone(t testing.TB, pid int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// ProcsInNS lists the processes (by host PID) whose namespace of this type
+// has this inode: after a run, none should remain in the namespaces it made.
+func ProcsInNS(name string, ino uint64) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid <= 0 {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, name), &st) == nil && st.Ino == ino && Alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// PPid is the parent PID the kernel reports for pid (0 if it is gone).
+func PPid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	var ppid int
+	if len(f) > 1 {
+		fmt.Sscan(f[1], &ppid)
+	}
+	return ppid
 }

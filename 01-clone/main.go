@@ -1,0 +1,40 @@
+// 01-clone: the clone(2) system call and its flags, ported from two classic
+// C programs:
+//
+//	01-clone t_clone [x]            — CLONE_FILES: a child that shares the fd table
+//	01-clone ns_child_exec [opts] cmd — CLONE_NEW*: run cmd in new namespaces
+//
+// Each sub-program lives in its own file (t_clone.go, ns_child_exec.go) and
+// reads like its C original in c/.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"nslab/common"
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "Usage: %s t_clone [x]\n", common.Prog)
+	fmt.Fprintf(os.Stderr, "       %s ns_child_exec [-C] [-i] [-m] [-n] [-p] [-u] [-U] [-T] [-v] cmd [arg...]\n", common.Prog)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	// Like the C programs, each sub-program names itself in its messages.
+	common.Prog = os.Args[1]
+	switch os.Args[1] {
+	case "t_clone":
+		tClone(os.Args[1:])
+	case "ns_child_exec":
+		nsChildExec(os.Args[1:])
+	default:
+		common.Prog = "01-clone"
+		fmt.Fprintf(os.Stderr, "%s: unknown program %q: choose t_clone or ns_child_exec\n", common.Prog, os.Args[1])
+		usage()
+	}
+}
