@@ -172,8 +172,10 @@ func TestNsChildExecPIDNamespaceChildIsPID1(t *testing.T) {
 	nstest.RequireRoot(t)
 	cBin := nstest.BuildC(t, cSources, "ns_child_exec")
 	for who, prog := range map[string]func(args ...string) *exec.Cmd{
-		"Go": func(a ...string) *exec.Cmd { return nstest.Program(t, "01-clone", append([]string{"ns_child_exec"}, a...)...) },
-		"C":  func(a ...string) *exec.Cmd { return exec.Command(cBin, a...) },
+		"Go": func(a ...string) *exec.Cmd {
+			return nstest.Program(t, "01-clone", append([]string{"ns_child_exec"}, a...)...)
+		},
+		"C": func(a ...string) *exec.Cmd { return exec.Command(cBin, a...) },
 	} {
 		r := nstest.Run(t, prog("-p", "grep", "^NSpid:", "/proc/self/status"))
 		f := strings.Fields(r.Stdout)

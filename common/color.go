@@ -31,8 +31,8 @@ func init() {
 
 // Colors used on stdout by the chapters, so the whole workshop looks alike.
 var (
-	Parent = color.New(color.FgCyan).SprintFunc()    // things seen from the parent
-	Child  = color.New(color.FgGreen).SprintFunc()   // things seen from the child
+	Parent = color.New(color.FgCyan).SprintFunc()  // things seen from the parent
+	Child  = color.New(color.FgGreen).SprintFunc() // things seen from the child
 	Differ = color.New(color.FgMagenta, color.Bold).SprintFunc()
 	Dim    = color.New(color.Faint).SprintFunc()
 )
