@@ -1,5 +1,6 @@
 # nslab — run as root (sudo make ...) for everything that creates namespaces.
-GO       ?= go
+# sudo resets PATH: fall back to the usual Go install location.
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 CC       ?= gcc
 CFLAGS   ?= -O2 -Wall -Wextra -Werror
 BIN      := bin
@@ -12,7 +13,7 @@ CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 all: build c
 
 help:
-	@echo "make tour    run every chapter's demo in order (root)"
+	@echo "make tour    run every chapter's demo in order (root); make tour-02 for one"
 	@echo "make test    the test suite: go vet + go test (root; CI runs exactly this)"
 	@echo "make build   build the Go programs into $(BIN)/"
 	@echo "make c       build the C counterparts into $(BIN)/c/"
@@ -40,6 +41,9 @@ lint:
 
 tour: build
 	@bash lab/tour.sh $(BIN)
+
+tour-%: build
+	@bash lab/tour.sh $(BIN) $$(ls -d $*-* 2>/dev/null || echo $*)
 
 clean:
 	rm -rf $(BIN)

@@ -6,6 +6,7 @@ package main
 // what Go's os/exec does when SysProcAttr.Cloneflags is set.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,6 +83,9 @@ func nsChildExec(args []string) {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			common.ErrExit("execvp", err) // the C child's execvp() fails the same way
+		}
 		common.ErrExitHint("clone", err, hintFor(err, flags))
 	}
 	if verbose {
@@ -112,11 +116,11 @@ func nsChildExec(args []string) {
 // hintFor turns the usual failures of clone(CLONE_NEW*) into advice.
 func hintFor(err error, flags uintptr) string {
 	switch {
-	case err == unix.EPERM && flags&unix.CLONE_NEWUSER == 0:
-		return "creating namespaces needs root: run it with sudo, or add -U for a user namespace first"
-	case err == unix.EPERM:
+	case errors.Is(err, unix.EPERM) && flags&unix.CLONE_NEWUSER == 0:
+		return "creating namespaces needs root: run it with sudo, or add -U to create a user namespace first"
+	case errors.Is(err, unix.EPERM):
 		return "unprivileged user namespaces may be disabled: check sysctl kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns, or run with sudo"
-	case err == unix.EINVAL:
+	case errors.Is(err, unix.EINVAL):
 		return "the kernel refused this flag combination"
 	}
 	return ""
