@@ -22,6 +22,9 @@ import (
 // very binary, and argv[0] names the child role to run. Dispatch, called as
 // the first statement of main, notices the role and runs it instead of main.
 
+// progEnv carries the parent's program name to the re-executed child.
+const progEnv = "NSLAB_PROG"
+
 var roles = map[string]func(args []string) int{}
 
 // Register names a child role. Call it from an init function; fn receives
@@ -41,6 +44,11 @@ func Dispatch() {
 	if !ok {
 		return
 	}
+	// Speak with the parent's name: "02-uts: sethostname: ...", not
+	// "childFunc: ...".
+	if p := os.Getenv(progEnv); p != "" {
+		Prog = p
+	}
 	Exit(fn(os.Args[1:]))
 }
 
@@ -55,5 +63,6 @@ func Command(role string, args ...string) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = append([]string{role}, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), progEnv+"="+Prog)
 	return cmd
 }

@@ -1,0 +1,238 @@
+// Command 02-uts is TLPI's demo_uts_namespace in Go: it starts a child in a
+// new UTS namespace, the child sets its own hostname, and the parent shows
+// that its hostname did not change. The C counterpart is
+// c/demo_uts_namespace.c; this file follows it top to bottom: childFunc,
+// usage, main.
+//
+//	sudo go run ./02-uts [-sleep D] <child-hostname>
+//
+// While the child sleeps, another shell can join its namespace:
+//
+//	sudo nsenter -t <child-pid> -u hostname
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// hostNameMax is HOST_NAME_MAX: the kernel refuses longer names (EINVAL).
+const hostNameMax = 64
+
+// The child and the parent talk over two pipes, which the child finds as
+// file descriptors 3 and 4 (cmd.ExtraFiles below).
+const (
+	readyFD   = 3 // child -> parent: "my hostname is set and printed"
+	releaseFD = 4 // parent -> child: closed once the parent has looked at us
+)
+
+func init() {
+	// The child's half of the program: main re-executes this binary as
+	// "childFunc" (see common/reexec.go for why Go cannot clone(childFunc)).
+	common.Register("childFunc", childFunc)
+}
+
+// childFunc runs in the child, already inside its new UTS namespace.
+// args are the child's hostname and how long to keep the namespace open.
+func childFunc(args []string) int {
+	if len(args) != 2 {
+		common.Fatalf("want <hostname> <sleep>, got %q", args)
+	}
+	sleep, err := time.ParseDuration(args[1])
+	if err != nil {
+		common.Fatalf("bad sleep %q: %v", args[1], err)
+	}
+	ready := os.NewFile(readyFD, "ready")
+	release := os.NewFile(releaseFD, "release")
+
+	// Ctrl-C reaches every process of the terminal's foreground group, so
+	// the child gets it too. Leave it to the parent: it kills and reaps us
+	// in order (the AtExit step in main). `kill PID` (SIGTERM) still works.
+	signal.Ignore(os.Interrupt)
+
+	// Change the hostname in the child's UTS namespace.
+	if err := unix.Sethostname([]byte(args[0])); err != nil {
+		common.ErrExit("sethostname", err)
+	}
+
+	// Read it back, as the kernel reports it here.
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		common.ErrExit("uname", err)
+	}
+	fmt.Printf("uts.nodename in child: %s\n", common.Child(unix.ByteSliceToString(uts.Nodename[:])))
+
+	// Tell the parent we are done. The C has no such message: its parent
+	// just sleeps one second and hopes the child was quick enough.
+	if _, err := ready.Write([]byte{1}); err != nil {
+		common.ErrExit("write to parent", err)
+	}
+	ready.Close()
+
+	// Stay alive while the parent prints its namespace table (it reads
+	// /proc/<our pid>/ns), even with -sleep 0: wait for it to close its end.
+	io.Copy(io.Discard, release)
+
+	// Keep the namespace open for a while, so that another process can
+	// join it (nsenter -t PID -u). The C always sleeps 1000 s.
+	time.Sleep(sleep)
+	return 0
+}
+
+// usage prints the command line, and the flags with their defaults.
+func usage(fs *flag.FlagSet) {
+	fmt.Fprintf(fs.Output(), "usage: %s\n", usageLine())
+	fs.PrintDefaults()
+}
+
+func usageLine() string {
+	return common.Prog + " [-sleep D] <child-hostname>"
+}
+
+func main() {
+	common.Dispatch()
+
+	// A FlagSet of our own: the test binary registers its -test.* flags
+	// on flag.CommandLine, and runs this main.
+	fs := flag.NewFlagSet(common.Prog, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() { usage(fs) }
+	sleep := fs.Duration("sleep", 1000*time.Second,
+		"how long the child keeps its namespace open; the C always sleeps 1000s (0: not at all)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			common.Exit(0)
+		}
+		common.Exit(2) // fs has printed the problem and the usage
+	}
+	switch {
+	case fs.NArg() == 0:
+		// The C prints its usage and exits 0 (EXIT_SUCCESS). We exit 2, the
+		// convention for a bad command line, so scripts and tests can tell
+		// "did nothing" from "worked".
+		common.UsageError(usageLine(), "missing <child-hostname>")
+	case fs.NArg() > 1:
+		// The C ignores extra arguments. Go's flag stops at the first
+		// non-flag, so `02-uts myhost -sleep 0` would silently drop -sleep.
+		common.UsageError(usageLine(), "unexpected argument %q after <child-hostname> (flags go first)", fs.Arg(1))
+	case len(fs.Arg(0)) > hostNameMax:
+		// The C finds out from sethostname's EINVAL in the child; we say
+		// what is wrong before creating anything.
+		common.UsageError("", "child hostname is %d bytes long; the kernel allows at most %d", len(fs.Arg(0)), hostNameMax)
+	case *sleep < 0:
+		common.UsageError(usageLine(), "-sleep must not be negative")
+	}
+	hostname := fs.Arg(0)
+
+	common.RequireRoot("creating a UTS namespace")
+	common.RequireNamespaces(unix.CLONE_NEWUTS)
+
+	// Two pipes replace the C's sleep(1): see childFunc.
+	ready, readyW, err := os.Pipe()
+	if err != nil {
+		common.ErrExit("pipe", err)
+	}
+	releaseR, release, err := os.Pipe()
+	if err != nil {
+		common.ErrExit("pipe", err)
+	}
+
+	// C: clone(childFunc, stack, CLONE_NEWUTS | SIGCHLD, argv[1]).
+	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUTS.
+	cmd := common.Command("childFunc", hostname, sleep.String())
+	cmd.ExtraFiles = []*os.File{readyW, releaseR} // fd 3 and fd 4 in the child
+	cmd.SysProcAttr = &unix.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWUTS,
+		// The kernel kills the child if we die, even by SIGKILL, so it can
+		// never outlive us. (Strictly, it fires when the *thread* that
+		// started the child ends; Go ends none of ours before exit.)
+		Pdeathsig: unix.SIGKILL,
+	}
+
+	// If we are stopped (Ctrl-C, SIGTERM, SIGHUP) while the child runs,
+	// kill it and reap it before exiting, so nothing is left behind.
+	// Registered before the child exists, as common/cleanup.go asks; the
+	// mutex makes it wait for Start if a signal lands in the middle of it.
+	var (
+		mu       sync.Mutex
+		started  bool
+		exited   = make(chan struct{}) // closed once the child is reaped
+		stopping atomic.Bool           // the AtExit step has begun
+	)
+	common.AtExit(func() {
+		stopping.Store(true)
+		mu.Lock()
+		defer mu.Unlock()
+		if started {
+			cmd.Process.Kill() // harmless if it has already exited
+			<-exited
+		}
+	})
+	mu.Lock()
+	err = cmd.Start()
+	started = err == nil
+	mu.Unlock()
+	if err != nil {
+		common.ErrExit("starting the child", err)
+	}
+	readyW.Close() // the child has its own copies of these two
+	releaseR.Close()
+	go func() {
+		cmd.Wait() // C: waitpid(child_pid, NULL, 0)
+		close(exited)
+	}()
+	childPid := cmd.Process.Pid
+	fmt.Printf("PID of child created by clone() is %d\n", childPid)
+
+	// When the AtExit step is killing the child, it will exit the program
+	// itself (status 128+signal): we only wait for that.
+	waitForChild := func() {
+		<-exited
+		if stopping.Load() {
+			select {}
+		}
+	}
+
+	// C: sleep(1) "to give the child time to change its hostname". We
+	// wait for the child's byte instead: no race, and no second lost.
+	// Reading nothing (EOF) means the child died before sending it.
+	if n, _ := ready.Read(make([]byte, 1)); n == 0 {
+		waitForChild()
+		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
+	}
+
+	// Same uname(2) call as in the child, here in the parent's namespace.
+	host, err := common.Hostname()
+	if err != nil {
+		common.ErrExit("uname", err)
+	}
+	fmt.Printf("uts.nodename in parent: %s\n", common.Parent(host))
+
+	// Not in the C: ask the kernel which namespaces the two processes are
+	// in. Only the uts row should differ.
+	fmt.Println()
+	common.PrintNSTable(os.Stdout,
+		common.NSColumn{Label: "parent", PID: os.Getpid()},
+		common.NSColumn{Label: "child", PID: childPid})
+	fmt.Println()
+	release.Close() // the child may now start its -sleep
+
+	waitForChild()
+	fmt.Println("child has terminated")
+	// A child killed by a signal (kill PID from another shell) is how the
+	// demo is ended early, as with the C: not a failure. A child that
+	// exited with an error status is.
+	if st := cmd.ProcessState; st.ExitCode() > 0 {
+		common.Fatalf("the child failed (%s)", st)
+	}
+}
