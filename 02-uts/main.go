@@ -17,8 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -151,63 +149,24 @@ func main() {
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUTS.
 	cmd := common.Command("childFunc", hostname, sleep.String())
 	cmd.ExtraFiles = []*os.File{readyW, releaseR} // fd 3 and fd 4 in the child
-	cmd.SysProcAttr = &unix.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWUTS,
-		// The kernel kills the child if we die, even by SIGKILL, so it can
-		// never outlive us. (Strictly, it fires when the *thread* that
-		// started the child ends; Go ends none of ours before exit.)
-		Pdeathsig: unix.SIGKILL,
-	}
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS}
 
-	// If we are stopped (Ctrl-C, SIGTERM, SIGHUP) while the child runs,
-	// kill it and reap it before exiting, so nothing is left behind.
-	// Registered before the child exists, as common/cleanup.go asks; the
-	// mutex makes it wait for Start if a signal lands in the middle of it.
-	var (
-		mu       sync.Mutex
-		started  bool
-		exited   = make(chan struct{}) // closed once the child is reaped
-		stopping atomic.Bool           // the AtExit step has begun
-	)
-	common.AtExit(func() {
-		stopping.Store(true)
-		mu.Lock()
-		defer mu.Unlock()
-		if started {
-			cmd.Process.Kill() // harmless if it has already exited
-			<-exited
-		}
-	})
-	mu.Lock()
-	err = cmd.Start()
-	started = err == nil
-	mu.Unlock()
+	// StartChild adds what the C lacks: the child dies with us (Pdeathsig),
+	// and Ctrl-C, SIGTERM or SIGHUP kill and reap it before we exit.
+	child, err := common.StartChild(cmd)
 	if err != nil {
 		common.ErrExit("starting the child", err)
 	}
 	readyW.Close() // the child has its own copies of these two
 	releaseR.Close()
-	go func() {
-		cmd.Wait() // C: waitpid(child_pid, NULL, 0)
-		close(exited)
-	}()
-	childPid := cmd.Process.Pid
+	childPid := child.Pid()
 	fmt.Printf("PID of child created by clone() is %d\n", childPid)
-
-	// When the AtExit step is killing the child, it will exit the program
-	// itself (status 128+signal): we only wait for that.
-	waitForChild := func() {
-		<-exited
-		if stopping.Load() {
-			select {}
-		}
-	}
 
 	// C: sleep(1) "to give the child time to change its hostname". We
 	// wait for the child's byte instead: no race, and no second lost.
 	// Reading nothing (EOF) means the child died before sending it.
 	if n, _ := ready.Read(make([]byte, 1)); n == 0 {
-		waitForChild()
+		child.Wait()
 		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
 	}
 
@@ -227,7 +186,7 @@ func main() {
 	fmt.Println()
 	release.Close() // the child may now start its -sleep
 
-	waitForChild()
+	child.Wait() // C: waitpid(child_pid, NULL, 0)
 	fmt.Println("child has terminated")
 	// A child killed by a signal (kill PID from another shell) is how the
 	// demo is ended early, as with the C: not a failure. A child that

@@ -11,8 +11,8 @@ import (
 // Every program in the workshop must leave the host as it found it, also
 // when the learner presses Ctrl-C. C programs do this with atexit() and a
 // signal handler; here AtExit registers an undo step and the first call
-// starts a goroutine that turns SIGINT, SIGTERM and SIGHUP into "run the
-// undo steps, then exit 128+signal".
+// starts a goroutine that turns SIGINT, SIGTERM, SIGHUP and SIGPIPE into
+// "run the undo steps, then exit 128+signal".
 //
 // Register the undo step *before* creating the resource and make it
 // idempotent (it must do nothing if the resource was never made): then there
@@ -38,7 +38,13 @@ func AtExit(fn func()) {
 	cleanup.fns = append(cleanup.fns, fn)
 	if !cleanup.started {
 		cleanup.started = true
-		go handleSignals()
+		// Notify now, not in the goroutine: the signals must be caught
+		// from the moment the first undo step exists.
+		ch := make(chan os.Signal, 1)
+		// SIGPIPE too: `prog | head -3` closes our stdout, and Go would
+		// otherwise die of SIGPIPE on the next write, before any cleanup.
+		signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
+		go handleSignals(ch)
 	}
 	cleanup.Unlock()
 }
@@ -63,9 +69,7 @@ func Exit(code int) {
 	os.Exit(code)
 }
 
-func handleSignals() {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+func handleSignals(ch chan os.Signal) {
 	sig := <-ch
 	Exit(128 + int(sig.(unix.Signal)))
 }

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -110,7 +109,13 @@ func ExitStatus(err error) int {
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		// Sys() is a syscall.WaitStatus; asking for its methods keeps
+		// package syscall out of nslab.
+		ws, ok := exitErr.Sys().(interface {
+			Signaled() bool
+			Signal() unix.Signal
+		})
+		if ok && ws.Signaled() {
 			return 128 + int(ws.Signal())
 		}
 		return exitErr.ExitCode()

@@ -18,7 +18,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,29 +70,36 @@ func ProgramAs(t testing.TB, id uint32, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	RequireRoot(t) // only root can switch to another user
 	exeMu.Lock()
+	defer exeMu.Unlock()
 	if exeDir == "" {
-		self, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
 		d, err := os.MkdirTemp("", "nslab-exe-")
 		if err == nil {
 			err = os.Chmod(d, 0o755)
 		}
-		if err == nil {
-			err = copyFile(self, filepath.Join(d, "prog"))
-		}
 		if err != nil {
-			exeMu.Unlock()
 			t.Fatal(err)
 		}
 		exeDir = d
 	}
-	exeMu.Unlock()
-	cmd := Program(t, name, args...)
-	cmd.Path = filepath.Join(exeDir, "prog")
+	// Named like the program, so that its messages say "02-uts: ...".
+	exe := filepath.Join(exeDir, name)
+	if _, err := os.Stat(exe); err != nil {
+		self, err := os.Executable()
+		if err == nil {
+			err = copyFile(self, exe)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// setpriv (util-linux) drops to the user; SysProcAttr.Credential would
+	// do the same but is a type of package syscall, which nslab avoids.
+	setpriv := RequireTool(t, "setpriv", "util-linux")
+	ids := fmt.Sprint(id)
+	cmd := Program(t, name, append([]string{"--reuid=" + ids, "--regid=" + ids, "--clear-groups",
+		"--", exe}, args...)...)
+	cmd.Path, cmd.Args[0] = setpriv, "setpriv"
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &unix.SysProcAttr{Credential: &syscall.Credential{Uid: id, Gid: id}}
 	return cmd
 }
 

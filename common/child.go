@@ -1,0 +1,101 @@
+package common
+
+import (
+	"os/exec"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ChildProc is a child process that cannot outlive the program. The C programs
+// kill their child from a signal handler that interrupts waitpid() on the
+// main thread and never returns. In Go the handler is a goroutine (see
+// cleanup.go) that runs while main sits in Wait, so the two must agree: the
+// cleanup kills the child and waits until it is reaped, and Wait then blocks
+// for good instead of letting main carry on as if the child had finished.
+type ChildProc struct {
+	Cmd *exec.Cmd
+
+	mu       sync.Mutex
+	started  bool
+	stopping bool
+	done     chan struct{} // closed once cmd.Wait has returned
+	err      error
+}
+
+// StartChild starts cmd (usually from Command) with Pdeathsig SIGKILL — the
+// kernel kills the child if we die, even by SIGKILL — and registers, before
+// the child exists, a cleanup that kills and reaps it.
+//
+// Strictly, Pdeathsig fires when the *thread* that started the child ends;
+// Go ends none of its threads before exit unless a goroutine locked to one
+// returns, which the chapters never do while a child runs.
+func StartChild(cmd *exec.Cmd) (*ChildProc, error) {
+	c := &ChildProc{Cmd: cmd, done: make(chan struct{})}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &unix.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	AtExit(c.stop)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping { // a signal came first: don't start anything
+		close(c.done)
+		select {}
+	}
+	if err := cmd.Start(); err != nil {
+		close(c.done)
+		return nil, err
+	}
+	c.started = true
+	go func() {
+		err := cmd.Wait()
+		c.err = err
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// Pid is the child's PID in our PID namespace.
+func (c *ChildProc) Pid() int { return c.Cmd.Process.Pid }
+
+// Done is closed when the child has exited and been reaped.
+func (c *ChildProc) Done() <-chan struct{} { return c.done }
+
+// Wait waits for the child and returns what cmd.Wait returned. If the
+// program is being stopped by a signal meanwhile, Wait never returns: the
+// cleanup is about to exit with 128+signal.
+func (c *ChildProc) Wait() error {
+	<-c.done
+	c.mu.Lock()
+	stopping := c.stopping
+	c.mu.Unlock()
+	if stopping {
+		select {}
+	}
+	return c.err
+}
+
+// stop is the cleanup: kill the child if it runs and wait (briefly) until
+// it is reaped.
+func (c *ChildProc) stop() {
+	c.mu.Lock()
+	c.stopping = true
+	started := c.started
+	c.mu.Unlock()
+	if !started {
+		return
+	}
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.Cmd.Process.Kill()
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		Warnf("child %d did not die", c.Cmd.Process.Pid)
+	}
+}
