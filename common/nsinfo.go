@@ -82,7 +82,8 @@ type NSColumn struct {
 // inodes differ is highlighted and marked "new", which is exactly what a
 // CLONE_NEW* flag did. It returns the names of the rows that differ.
 func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	header := []string{"NS"}
 	for _, c := range cols {
 		header = append(header, fmt.Sprintf("%s (pid %d)", c.Label, c.PID))
@@ -121,5 +122,10 @@ func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t"+mark)
 	}
 	tw.Flush()
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
+		}
+	}
 	return differ
 }
