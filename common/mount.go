@@ -33,9 +33,11 @@ func sameMountNamespace(pid int) bool {
 // MountProc mounts a fresh proc filesystem on /proc, so that /proc shows the
 // caller's PID namespace (ps, /proc/self, top). It must be called in a mount
 // namespace of the caller's own whose mounts are private (see
-// MakeMountsPrivate); parentPid is a process outside that namespace (the
-// parent, via os.Getppid() before anything else), used to refuse the mount
-// if the caller is in fact still in the parent's mount namespace.
+// MakeMountsPrivate). parentPid is a process outside that namespace, as the
+// still-mounted old /proc numbers it — the parent's own os.Getpid(), passed
+// to the child (getppid() is 0 in a new PID namespace) — and the mount is
+// refused if the caller is in fact still in that process's mount namespace.
+// 0 skips the check.
 func MountProc(parentPid int) error {
 	if parentPid > 0 && sameMountNamespace(parentPid) {
 		return fmt.Errorf("refusing to mount /proc: this process shares its mount namespace with %d (CLONE_NEWNS missing?)", parentPid)
