@@ -27,6 +27,18 @@ wanted() {
   return 1
 }
 
+# shell_words ARG...: the command as one would type it, quoting where needed.
+shell_words() {
+  local out='' a
+  for a in "$@"; do
+    case $a in
+      *[!A-Za-z0-9@%_+=:,./-]* | '') a="'${a//\'/\'\\\'\'}'" ;;
+    esac
+    out+=" $a"
+  done
+  printf '%s' "${out# }"
+}
+
 # step CHAPTER MIRRORS WHAT TAKEAWAY -- COMMAND...
 step() {
   local chapter=$1 mirrors=$2 what=$3 takeaway=$4
@@ -34,7 +46,7 @@ step() {
   wanted "$chapter" || return 0
   printf '\n%s━━ %s ━━ %s%s\n' "$bold$cyan" "$chapter" "$what" "$off"
   printf '%smirrors:%s %s\n' "$yellow" "$off" "$mirrors"
-  printf '%s$ %s%s\n' "$bold" "$*" "$off"
+  printf '%s$ %s%s\n' "$bold" "$(shell_words "$@")" "$off"
   "$@"
   local rc=$?
   if [ $rc -ne 0 ]; then
@@ -59,6 +71,26 @@ step 02-uts "demo_uts_namespace (TLPI)" "a child sets its own hostname" \
 step 03-ipc "ipcmk -M 1000; unshare --ipc ipcs -m" "a shared memory segment, seen from a new IPC namespace" \
   "System V and POSIX IPC objects exist per IPC namespace: the child sees none of ours" -- \
   "$bin/03-ipc"
+step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC namespaces; a private tmpfs; a fresh /proc" \
+  "mounts made after --make-rprivate stay in the child's namespace: the host never sees the tmpfs" -- \
+  "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'
+# A throwaway rootfs, entered both ways, with the chroot escape tried in each.
+rootfs_demo() {
+  local prog=$1 dir rc=0
+  dir=$(mktemp -d) || return 1
+  printf '%s$ %s%s\n' "$bold" "05-mount mkrootfs $dir/r" "$off"
+  "$prog" mkrootfs "$dir/r" | tail -n 1 || rc=1
+  local how
+  for how in -chroot -pivot; do
+    printf '%s$ %s%s\n' "$bold" "05-mount -rootfs $dir/r $how /bin/05-mount escape" "$off"
+    "$prog" -rootfs "$dir/r" "$how" /bin/05-mount escape || rc=1
+  done
+  rm -rf "$dir"
+  return $rc
+}
+step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and then by pivot_root, with an escape attempt" \
+  "chroot moves one process's root, so root can climb out; pivot_root detaches the old root: nothing to climb to" -- \
+  rootfs_demo "$bin/05-mount"
 
 echo
 if [ $failures -gt 0 ]; then

@@ -1,0 +1,271 @@
+package main
+
+// 05-mount mkrootfs [-from-host] DIR builds the minimal root filesystem the
+// seed built by hand (mkdir new_root/{bin,lib,lib64}; cp /bin/bash ...; cp
+// the libraries). With busybox-static installed it takes /bin/busybox, one
+// static binary that is sh, ls, mount, ps and some 300 other tools. Without
+// it, or with -from-host, it copies the host's binaries and every shared
+// library ldd lists for them, the dynamic loader included.
+//
+// It also copies this program in as /bin/05-mount, for `05-mount escape`.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"nslab/common"
+)
+
+// hostTools are the seed's list (bash, mount, ls, cat, umount, mkdir, rmdir,
+// rm, cp, grep, ps) plus sh and a few the demos use. Missing ones are
+// skipped.
+var hostTools = []string{"sh", "bash", "ls", "cat", "mount", "umount", "mkdir", "rmdir", "rm", "cp",
+	"grep", "ps", "hostname", "sleep", "readlink", "stat", "id"}
+
+// rootDirs are the directories a root filesystem needs to be useful:
+// mount points for proc, sys and dev, a writable tmp.
+var rootDirs = []string{"bin", "dev", "etc", "proc", "root", "sys", "tmp"}
+
+func mkrootfsUsage() string {
+	return common.Prog + " mkrootfs [-from-host] DIR"
+}
+
+func mkrootfs(args []string) {
+	fs := flag.NewFlagSet(common.Prog+" mkrootfs", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fromHost := fs.Bool("from-host", false, "copy the host's binaries and their libraries even if busybox is installed")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Printf("usage: %s\n", mkrootfsUsage())
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			common.Exit(0)
+		}
+		common.UsageError(mkrootfsUsage(), "%v", err)
+	}
+	if fs.NArg() != 1 {
+		common.UsageError(mkrootfsUsage(), "want one DIR, got %d arguments", fs.NArg())
+	}
+	dir, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		common.ErrExit(fs.Arg(0), err)
+	}
+
+	// Debian's busybox-static (and busybox) install /bin/busybox.
+	busybox := ""
+	if !*fromHost {
+		if busybox, err = exec.LookPath("busybox"); err != nil {
+			busybox = ""
+			fmt.Println("no busybox (apt-get install busybox-static): copying the host's binaries and their libraries")
+		}
+	}
+
+	// On failure or Ctrl-C, take back what we made; on success keep it.
+	common.AtExit(undoRootfs)
+	startRootfs(dir)
+	r := &rootfs{dir: dir}
+	for _, d := range rootDirs {
+		r.mkdir(d)
+	}
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+		common.ErrExit("chmod 1777 tmp", err)
+	}
+	// Enough for `id` and `ls -l` to show names.
+	r.write("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+	r.write("etc/group", "root:x:0:\nnogroup:x:65534:\n")
+
+	if busybox != "" {
+		r.copyBinary(busybox, "bin/busybox")
+		applets, err := exec.Command(busybox, "--list").Output()
+		if err != nil {
+			common.ErrExit(busybox+" --list", err)
+		}
+		n := 0
+		for _, a := range strings.Fields(string(applets)) {
+			if a == "busybox" || strings.Contains(a, "/") {
+				continue
+			}
+			if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil {
+				common.ErrExit("ln -s busybox bin/"+a, err)
+			}
+			n++
+		}
+		fmt.Printf("bin/busybox from %s, and %d links to it (sh, ls, mount, ps, ...)\n", busybox, n)
+	} else {
+		var copied []string
+		for _, tool := range hostTools {
+			path, err := exec.LookPath(tool)
+			if err != nil {
+				continue
+			}
+			r.copyBinary(path, "bin/"+tool)
+			copied = append(copied, tool)
+		}
+		fmt.Printf("bin/: %s, from the host\n", strings.Join(copied, " "))
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		common.ErrExit("finding this program", err)
+	}
+	r.copyBinary(self, "bin/05-mount")
+	if len(r.libs) > 0 {
+		fmt.Printf("libraries (from ldd): %s\n", strings.Join(r.libs, " "))
+	}
+	finishRootfs()
+	fmt.Printf("%s is ready (%d files, %.1f MB); try:\n", dir, r.files, float64(r.bytes)/1e6)
+	fmt.Printf("    %s -rootfs %s -pivot -proc\n", common.Prog, dir)
+}
+
+// The directory being built, for the cleanup on the signal goroutine.
+var building struct {
+	sync.Mutex
+	dir     string
+	created bool // we made dir itself (else it existed, empty)
+	done    bool
+}
+
+// startRootfs creates dir, or accepts an empty existing one.
+func startRootfs(dir string) {
+	building.Lock()
+	err := os.Mkdir(dir, 0o755)
+	if err == nil {
+		building.dir, building.created = dir, true
+	} else if errors.Is(err, fs.ErrExist) {
+		if ents, rerr := os.ReadDir(dir); rerr == nil && len(ents) == 0 {
+			building.dir, err = dir, nil
+		}
+	}
+	building.Unlock() // before ErrExit: it runs the cleanups, which lock
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		common.Fatalf("%s exists and is not an empty directory: pick a new DIR", dir)
+	case errors.Is(err, fs.ErrNotExist):
+		common.ErrExitHint("mkdir "+dir, err, "the parent directory must exist")
+	case err != nil:
+		common.ErrExit("mkdir "+dir, err)
+	}
+}
+
+func finishRootfs() {
+	building.Lock()
+	building.done = true
+	building.Unlock()
+}
+
+// undoRootfs removes a half-built rootfs (idempotent).
+func undoRootfs() {
+	building.Lock()
+	defer building.Unlock()
+	if building.dir == "" || building.done {
+		return
+	}
+	if building.created {
+		os.RemoveAll(building.dir)
+	} else if ents, err := os.ReadDir(building.dir); err == nil {
+		for _, e := range ents {
+			os.RemoveAll(filepath.Join(building.dir, e.Name()))
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: removed the unfinished %s\n", common.Prog, building.dir)
+	building.dir = ""
+}
+
+type rootfs struct {
+	dir          string
+	libs         []string // host paths of the libraries copied
+	files, bytes int64
+}
+
+func (r *rootfs) mkdir(rel string) {
+	if err := os.MkdirAll(filepath.Join(r.dir, rel), 0o755); err != nil {
+		common.ErrExit("mkdir "+rel, err)
+	}
+}
+
+func (r *rootfs) write(rel, content string) {
+	if err := os.WriteFile(filepath.Join(r.dir, rel), []byte(content), 0o644); err != nil {
+		common.ErrExit("writing "+rel, err)
+	}
+	r.files++
+	r.bytes += int64(len(content))
+}
+
+// copyFile copies src (following symlinks: /bin/sh is dash) to rel.
+func (r *rootfs) copyFile(src, rel string, mode fs.FileMode) {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		common.ErrExit("reading "+src, err)
+	}
+	dst := filepath.Join(r.dir, rel)
+	r.mkdir(filepath.Dir(rel))
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		common.ErrExit("writing "+dst, err)
+	}
+	r.files++
+	r.bytes += int64(len(b))
+}
+
+// copyBinary copies an executable and, if it is dynamically linked, the
+// libraries it needs, each to the same path under the rootfs: the loader
+// looks for them in /lib/x86_64-linux-gnu and the like, and the kernel
+// for the loader itself at the path written in the binary.
+func (r *rootfs) copyBinary(src, rel string) {
+	r.copyFile(src, rel, 0o755)
+	for _, lib := range sharedLibs(src) {
+		if slices.Contains(r.libs, lib) {
+			continue
+		}
+		r.copyFile(lib, lib, 0o755)
+		r.libs = append(r.libs, lib)
+	}
+}
+
+// sharedLibs runs ldd on bin and returns the absolute paths it lists:
+//
+//	linux-vdso.so.1 (0x...)                        in the kernel: skip
+//	libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)
+//	/lib64/ld-linux-x86-64.so.2 (0x...)            the dynamic loader
+//
+// A static binary ("not a dynamic executable") needs none.
+func sharedLibs(bin string) []string {
+	ldd, err := exec.LookPath("ldd")
+	if err != nil {
+		common.Fatalf("%s is dynamically linked and ldd is missing to list its libraries (apt-get install libc-bin), or install busybox-static", bin)
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(ldd, bin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if strings.Contains(out.String()+errb.String(), "not a dynamic executable") {
+		return nil
+	}
+	if err != nil {
+		common.Fatalf("ldd %s: %v: %s", bin, err, strings.TrimSpace(errb.String()))
+	}
+	var libs []string
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && f[2] == "not":
+			common.Fatalf("ldd %s: %s is not found on this host", bin, f[0])
+		case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
+			libs = append(libs, f[2])
+		case len(f) >= 1 && filepath.IsAbs(f[0]):
+			libs = append(libs, f[0])
+		}
+	}
+	return libs
+}

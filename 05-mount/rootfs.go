@@ -1,0 +1,84 @@
+package main
+
+// Two ways into a new root filesystem, both run by childFunc in the new
+// mount namespace after MakeMountsPrivate.
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// oldRoot is where pivot_root puts the old root, inside the new one, until
+// it is detached.
+const oldRoot = ".oldroot"
+
+// chrootInto is chroot(2): it changes this process's idea of "/", nothing
+// else. The mount namespace still holds the host's whole tree, which a
+// root process can climb back to (05-mount escape shows how).
+func chrootInto(dir string) {
+	if err := unix.Chroot(dir); err != nil {
+		common.ErrExit("chroot "+dir, err)
+	}
+	step(common.Child, "chroot "+dir, "changes what / means for this process: the host's tree is still in this mount namespace")
+	// Without this the working directory would still be outside the new
+	// root: the first step of every chroot escape.
+	if err := unix.Chdir("/"); err != nil {
+		common.ErrExit("chdir /", err)
+	}
+	step(common.Child, "cd /", "")
+}
+
+// pivotHint lists why pivot_root fails. EBUSY: the new root, or put_old, is
+// on the same mount as / (the new root is not a mount point).
+const pivotHint = "pivot_root fails with EINVAL when / or the new root's parent mount is shared " +
+	"(make mounts private first), when the new root is not a mount point (EBUSY if it sits on the " +
+	"mount of /), when put_old is not under the new root, or in the initial mount namespace of an " +
+	"initramfs (ramfs) root: use chroot or switch_root there"
+
+// pivotInto is what container runtimes do: make dir the root mount of this
+// mount namespace and detach the old root, so that nothing outside dir is
+// left to reach.
+func pivotInto(dir string) {
+	// pivot_root wants the new root to be a mount point. A bind mount of
+	// the directory onto itself makes it one (MS_REC keeps any mounts
+	// below it). It is private like everything else by now.
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		common.ErrExit("mount --rbind "+dir+" "+dir, err)
+	}
+	step(common.Child, "mount --rbind "+dir+" "+dir, "pivot_root needs the new root to be a mount point")
+	if err := unix.Chdir(dir); err != nil {
+		common.ErrExit("chdir "+dir, err)
+	}
+	step(common.Child, "cd "+dir, "")
+	// put_old must be a directory under the new root. It is on the
+	// rootfs's disk, so the host sees it until we remove it below.
+	if err := unix.Mkdir(oldRoot, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		common.ErrExit("mkdir "+oldRoot, err)
+	}
+	step(common.Child, "mkdir "+oldRoot, "")
+	// pivot_root(new_root, put_old): the new root becomes /, the old root
+	// is moved to put_old. "." and a relative put_old are resolved before
+	// the switch, so both name directories inside dir.
+	if err := unix.PivotRoot(".", oldRoot); err != nil {
+		common.ErrExitHint("pivot_root . "+oldRoot, err, pivotHint)
+	}
+	step(common.Child, "pivot_root . "+oldRoot, "the new root is now /; the old root hangs at /"+oldRoot)
+	if err := unix.Chdir("/"); err != nil {
+		common.ErrExit("chdir /", err)
+	}
+	step(common.Child, "cd /", "")
+	// Detach the old root and every mount under it (MNT_DETACH: even if
+	// busy). After this no path leads out of the new root.
+	if err := unix.Unmount("/"+oldRoot, unix.MNT_DETACH); err != nil {
+		common.ErrExit("umount -l /"+oldRoot, err)
+	}
+	step(common.Child, "umount -l /"+oldRoot, "the host's tree is gone from this mount namespace")
+	if err := os.Remove("/" + oldRoot); err != nil {
+		common.ErrExit("rmdir /"+oldRoot, err)
+	}
+	step(common.Child, "rmdir /"+oldRoot, "")
+}
