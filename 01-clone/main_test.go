@@ -251,10 +251,7 @@ func TestNsChildExecChildDiesWithParent(t *testing.T) {
 			m := s.Expect(t, `is (\d+)$`)
 			var pid int
 			fmt.Sscan(m[1], &pid)
-			pidns, err := common.NSInode(pid, "pid")
-			if err != nil {
-				t.Fatal(err)
-			}
+			pidns := nstest.KeepNS(t, pid, "pid")
 			for len(nstest.ProcsInNS("pid", pidns)) < 2 { // sh and its sleep
 				time.Sleep(5 * time.Millisecond)
 			}

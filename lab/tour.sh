@@ -71,6 +71,18 @@ step 02-uts "demo_uts_namespace (TLPI)" "a child sets its own hostname" \
 step 03-ipc "ipcmk -M 1000; unshare --ipc ipcs -m" "a shared memory segment, seen from a new IPC namespace" \
   "System V and POSIX IPC objects exist per IPC namespace: the child sees none of ours" -- \
   "$bin/03-ipc"
+step 04-pid "./namespace 7 (the nsproxy article)" "an init in a new PID namespace forks 7 children and lists /proc" \
+  "inside, the init is PID 1 and /proc (remounted, privately) shows only the namespace; Go's threads take PIDs too" -- \
+  "$bin/04-pid" 7
+step 04-pid "init's duties: orphans" "a child exits and leaves its own child behind" \
+  "orphans are re-parented to PID 1 of their namespace, which must reap them or they stay zombies" -- \
+  "$bin/04-pid" orphans
+step 04-pid "init's duties: signals" "SIGTERM and SIGKILL sent to PID 1 from inside and from the host" \
+  "the kernel drops signals PID 1 has no handler for; only SIGKILL from an ancestor namespace always works" -- \
+  "$bin/04-pid" signals
+step 04-pid "nested PID namespaces" "a PID namespace inside a PID namespace" \
+  "a process has one PID per level: NSpid lists them from the host's down to its own" -- \
+  "$bin/04-pid" nested
 step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC namespaces; a private tmpfs; a fresh /proc" \
   "mounts made after --make-rprivate stay in the child's namespace: the host never sees the tmpfs" -- \
   "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'

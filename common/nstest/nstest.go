@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"nslab/common"
 )
 
 const mainEnv = "NSLAB_TEST_MAIN"
@@ -367,15 +369,7 @@ func NoPanic(t testing.TB, stderr string) {
 }
 
 // Alive reports whether a process with this PID exists (and is not a zombie).
-func Alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
-}
+func Alive(pid int) bool { return common.Alive(pid) }
 
 // WaitGone waits (at most 10 s) until pid no longer exists.
 func WaitGone(t testing.TB, pid int) {
@@ -389,22 +383,44 @@ func WaitGone(t testing.TB, pid int) {
 	}
 }
 
+// WaitReaped waits (at most 10 s) until /proc/PID is gone altogether: not
+// even a zombie. A multi-threaded PID 1 shows Z for its main thread while
+// another of its threads is still tearing the namespace down.
+func WaitReaped(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d was not reaped", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // ProcsInNS lists the processes (by host PID) whose namespace of this type
 // has this inode: after a run, none should remain in the namespaces it made.
-func ProcsInNS(name string, ino uint64) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid <= 0 {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, name), &st) == nil && st.Ino == ino && Alive(pid) {
-			pids = append(pids, pid)
-		}
+// Pin the namespace with KeepNS first: inode numbers are reused.
+func ProcsInNS(name string, ino uint64) []int { return common.ProcsInNS(name, ino) }
+
+// KeepNS returns the inode of pid's namespace of this type and holds the
+// namespace open until the test ends. Otherwise, once it is gone, the
+// kernel may give its inode number to a namespace a parallel test creates,
+// and ProcsInNS would find that test's processes.
+func KeepNS(t testing.TB, pid int, name string) uint64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, name))
+	if err != nil {
+		t.Fatalf("namespace %s of %d: %v", name, pid, err)
 	}
-	return pids
+	t.Cleanup(func() { f.Close() })
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
 }
 
 // PPid is the parent PID the kernel reports for pid (0 if it is gone).
