@@ -104,6 +104,28 @@ step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and th
   "chroot moves one process's root, so root can climb out; pivot_root detaches the old root: nothing to climb to" -- \
   rootfs_demo "$bin/05-mount"
 
+step 06-net "unshare --net; ip a" "a child in a new network namespace lists its interfaces" \
+  "a new network namespace has only lo, and it is down" -- \
+  "$bin/06-net" show
+
+# Our add/list/exec/del, checked against iproute2's view.
+netns_demo() {
+  local prog=$1 name=nslab-tour-$$ rc=0
+  local -a cmds=("$prog add $name" "ip netns list" "$prog exec $name ip -brief link" "$prog del $name" "ip netns list")
+  local c
+  for c in "${cmds[@]}"; do
+    printf '%s$ %s%s\n' "$bold" "${c/#$prog/06-net}" "$off"
+    $c || rc=1
+  done
+  return $rc
+}
+step 06-net "ip netns add/list/exec/del" "a named network namespace: a bind mount under /run/netns" \
+  "a netns lives as long as a process or a bind mount holds it; ip netns sees ours because it is the same bind mount" -- \
+  netns_demo "$bin/06-net"
+step 06-net "ip link add veth; ip netns exec" "two namespaces, one veth pair, a TCP echo between them" \
+  "a Go program enters a netns per OS thread (runtime.LockOSThread): fine for net, not for every namespace" -- \
+  "$bin/06-net" link
+
 echo
 if [ $failures -gt 0 ]; then
   printf '%stour: %d step(s) failed%s\n' "$red" "$failures" "$off"
