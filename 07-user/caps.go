@@ -1,0 +1,114 @@
+package main
+
+// Reading capabilities the way `grep Cap /proc/self/status` does, and
+// naming them: a tiny capsh --decode.
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// capNames are the capabilities in bit order (<linux/capability.h>).
+var capNames = []string{
+	"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner",
+	"cap_fsetid", "cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap",
+	"cap_linux_immutable", "cap_net_bind_service", "cap_net_broadcast",
+	"cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner",
+	"cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace",
+	"cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice",
+	"cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod",
+	"cap_lease", "cap_audit_write", "cap_audit_control", "cap_setfcap",
+	"cap_mac_override", "cap_mac_admin", "cap_syslog", "cap_wake_alarm",
+	"cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf",
+	"cap_checkpoint_restore",
+}
+
+// capLastCap is the highest capability this kernel knows
+// (/proc/sys/kernel/cap_last_cap; 40 since Linux 5.9).
+func capLastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return len(capNames) - 1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return len(capNames) - 1
+	}
+	return n
+}
+
+// allCaps lists every capability of this kernel, for SysProcAttr.AmbientCaps.
+func allCaps() []uintptr {
+	var caps []uintptr
+	for c := 0; c <= capLastCap(); c++ {
+		caps = append(caps, uintptr(c))
+	}
+	return caps
+}
+
+// describeCaps names a capability mask: "all 41", "none", or the names of
+// the bits set ("cap_setgid cap_setuid").
+func describeCaps(mask uint64, lastCap int) string {
+	all := ^uint64(0)
+	if lastCap < 63 {
+		all = 1<<(lastCap+1) - 1
+	}
+	switch mask {
+	case all:
+		return fmt.Sprintf("all %d", lastCap+1)
+	case 0:
+		return "none"
+	}
+	var names []string
+	for i := range 64 {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if i < len(capNames) {
+			names = append(names, capNames[i])
+		} else {
+			names = append(names, strconv.Itoa(i))
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// statusField returns one field of /proc/PID/status ("Uid", "CapEff", ...)
+// with its tabs turned into single spaces; pid 0 means /proc/self.
+func statusField(pid int, key string) (string, error) {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.Join(strings.Fields(v), " "), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no %s line", path, key)
+}
+
+// capsLine is "CapEff=000001ffffffffff (all 41) CapPrm=... CapBnd=...", as
+// the kernel shows our capability sets in /proc/self/status.
+func capsLine() (string, error) {
+	last := capLastCap()
+	var parts []string
+	for _, key := range []string{"CapEff", "CapPrm", "CapBnd"} {
+		v, err := statusField(0, key)
+		if err != nil {
+			return "", err
+		}
+		mask, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return "", fmt.Errorf("%s %q: %v", key, v, err)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%016x (%s)", key, mask, describeCaps(mask, last)))
+	}
+	return strings.Join(parts, " "), nil
+}

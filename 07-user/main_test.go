@@ -1,0 +1,541 @@
+package main
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+	"nslab/common/nstest"
+)
+
+//go:embed c/*.c
+var cSources embed.FS
+
+func TestMain(m *testing.M) { nstest.Main(m, main) }
+
+const prog = "07-user"
+
+// The tests judge by what the kernel shows: the child's /proc/PID/status,
+// uid_map, gid_map and setgroups read from the host; its status read from
+// inside its user namespace (nsenter -U); the owner of its namespaces
+// (ioctl NS_GET_USERNS); and real peers (nsenter, hostname, cat) that try
+// the same privileged things in the same namespace.
+
+// impl is the Go program or its C counterpart, run with the child held
+// alive (-hold / -H) so that the test can look at it.
+type impl struct {
+	name  string
+	parts int // children per run: Go shows the by-hand way and the Go shortcut
+	// cmd returns the command line, run as root (uid 0) or as nobody.
+	cmd func(t *testing.T, uid int, args ...string) *exec.Cmd
+}
+
+var impls = []impl{
+	{"Go", 2, func(t *testing.T, uid int, args ...string) *exec.Cmd {
+		args = append([]string{"-hold", "30s"}, args...)
+		if uid != 0 {
+			return nstest.ProgramAs(t, uint32(uid), prog, args...)
+		}
+		return withRootGroups(t, nstest.Program(t, prog, args...))
+	}},
+	{"C", 1, func(t *testing.T, uid int, args ...string) *exec.Cmd {
+		bin := nstest.BuildC(t, cSources, "userns_child")
+		args = append([]string{"-H", "30"}, args...)
+		if uid != 0 {
+			return asUser(t, uid, worldExecutable(t, bin), args...)
+		}
+		return withRootGroups(t, exec.Command(bin, args...))
+	}},
+}
+
+// withRootGroups runs cmd with the supplementary groups a root login often
+// has — root (0), and here also the group of /etc/shadow — so that the
+// tests see whether they leak into the child (they must not: the child
+// could read /etc/shadow through them, and with setgroups denied it could
+// not even drop them).
+func withRootGroups(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	setpriv := nstest.RequireTool(t, "setpriv", "util-linux")
+	var st unix.Stat_t
+	if err := unix.Stat("/etc/shadow", &st); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Args = append([]string{"setpriv", fmt.Sprintf("--groups=0,%d", st.Gid), "--", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = setpriv
+	return cmd
+}
+
+// cMapTo turns the Go flag into the C's.
+func cMapTo(im impl, hostUID string) []string {
+	if im.name == "C" {
+		return []string{"-m", hostUID}
+	}
+	return []string{"-map-to", hostUID}
+}
+
+// worldExecutable copies bin into a directory nobody may enter.
+func worldExecutable(t *testing.T, bin string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nslab-07-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b, err := os.ReadFile(bin)
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	dst := filepath.Join(dir, filepath.Base(bin))
+	if err == nil {
+		err = os.WriteFile(dst, b, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// asUser runs a program as uid = gid = uid with no supplementary groups,
+// as nstest.ProgramAs does for the Go program.
+func asUser(t *testing.T, uid int, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	setpriv := nstest.RequireTool(t, "setpriv", "util-linux")
+	id := strconv.Itoa(uid)
+	cmd := exec.Command(setpriv, append([]string{"--reuid=" + id, "--regid=" + id, "--clear-groups", "--", bin}, args...)...)
+	cmd.Dir = "/"
+	return cmd
+}
+
+// requireUnprivilegedUserNS skips when nobody may not create a user
+// namespace here (a distribution switch; see disabled.go).
+func requireUnprivilegedUserNS(t *testing.T) {
+	t.Helper()
+	nstest.RequireRoot(t)
+	unshare := nstest.RequireTool(t, "unshare", "util-linux")
+	cmd := asUser(t, 65534, unshare, "--user", "--map-root-user", "true")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		nstest.Skip(t, fmt.Sprintf("unprivileged user namespaces are disabled here (%v: %s): %s",
+			err, strings.TrimSpace(string(out)), userNSHint(false, readProcSys)))
+	}
+}
+
+func fullCapMask() string {
+	last := capLastCap()
+	return fmt.Sprintf("%016x", uint64(1)<<(last+1)-1)
+}
+
+func readTrim(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// ownerOf is the inode of the user namespace that owns the namespace at
+// path (ioctl NS_GET_USERNS).
+func ownerOf(t *testing.T, path string) uint64 {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	owner, err := unix.IoctlRetInt(fd, unix.NS_GET_USERNS)
+	if err != nil {
+		t.Fatalf("ioctl(%s, NS_GET_USERNS): %v", path, err)
+	}
+	defer unix.Close(owner)
+	var st unix.Stat_t
+	if err := unix.Fstat(owner, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// checkChild looks at a held child from the host and from inside.
+func checkChild(t *testing.T, pid int, hostUID string) {
+	t.Helper()
+	p := func(f string) string { return fmt.Sprintf("/proc/%d/%s", pid, f) }
+	want4 := strings.Repeat(hostUID+" ", 3) + hostUID
+
+	// From the host: the real ids, and no supplementary group.
+	for _, key := range []string{"Uid", "Gid"} {
+		if v, err := statusField(pid, key); err != nil || v != want4 {
+			t.Errorf("host's %s: %s: %q (%v), want %q", p("status"), key, v, err, want4)
+		}
+	}
+	if v, err := statusField(pid, "Groups"); err != nil || v != "" {
+		t.Errorf("host's %s: Groups: %q (%v), want none (root's group 0 must not follow the child)", p("status"), v, err)
+	}
+	if v, err := statusField(pid, "CapEff"); err != nil || v != fullCapMask() {
+		t.Errorf("%s: CapEff: %q (%v), want every capability %s (in its namespace)", p("status"), v, err, fullCapMask())
+	}
+	for _, f := range []string{"uid_map", "gid_map"} {
+		if v := readTrim(t, p(f)); v != "0 "+hostUID+" 1" {
+			t.Errorf("%s = %q, want \"0 %s 1\"", p(f), v, hostUID)
+		}
+	}
+	if v := readTrim(t, p("setgroups")); v != "deny" {
+		t.Errorf("%s = %q, want deny", p("setgroups"), v)
+	}
+
+	// Namespaces: a user namespace of its own; its UTS namespace (made by
+	// unshare after the demo) is new and owned by that user namespace,
+	// while ours belongs to our (the initial) user namespace.
+	myUser, _ := common.NSInode(0, "user")
+	itsUser, err := common.NSInode(pid, "user")
+	if err != nil || itsUser == myUser {
+		t.Errorf("child's user namespace %d (%v): want a new one, not ours (%d)", itsUser, err, myUser)
+	}
+	if o := ownerOf(t, p("ns/uts")); o != itsUser {
+		t.Errorf("owner of the child's UTS namespace: user namespace %d, want the child's %d", o, itsUser)
+	}
+	if o := ownerOf(t, "/proc/self/ns/uts"); o != myUser {
+		t.Errorf("owner of the host's UTS namespace: %d, want our user namespace %d", o, myUser)
+	}
+
+	// From inside: /proc/PID/status read by a process in the child's user
+	// namespace shows the ids as they are there.
+	in := nstest.Exec(t, "nsenter", "-t", strconv.Itoa(pid), "-U", "--preserve-credentials", "cat", p("status"))
+	if m := regexp.MustCompile(`(?m)^Uid:\s+(.*)$`).FindStringSubmatch(in); m == nil || strings.Join(strings.Fields(m[1]), " ") != "0 0 0 0" {
+		t.Errorf("Uid inside the child's user namespace: %q, want 0 0 0 0", m)
+	}
+
+	// Peers in the same user namespace, as its uid 0 with every
+	// capability there (nsenter -U does setuid(0)), try the host's
+	// hostname and /etc/shadow: the kernel says no to both.
+	if out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-U", "hostname", "nslab-peer").CombinedOutput(); err == nil {
+		t.Errorf("nsenter -U hostname nslab-peer succeeded, want a refusal: %s", out)
+	}
+	out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-U", "cat", "/etc/shadow").CombinedOutput()
+	if hostUID != "0" && (err == nil || !strings.Contains(string(out), "Permission denied")) {
+		t.Errorf("nsenter -U cat /etc/shadow: %v %q, want Permission denied", err, firstLine(string(out)))
+	}
+	if hostUID == "0" && err != nil {
+		t.Errorf("mapped to host root, nsenter -U cat /etc/shadow: %v %q, want it readable", err, firstLine(string(out)))
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+var hostViewRE = `^parent: the host's view, /proc/(\d+)/status: Uid: `
+
+// runHeld runs one program with held children, checks each child while it
+// lives, kills it, and checks that the run ends well and leaves nothing.
+func runHeld(t *testing.T, im impl, uid int, hostUID string, args ...string) string {
+	t.Helper()
+	before := nstest.Hostname(t)
+	cmd := im.cmd(t, uid, args...)
+	s := nstest.Start(t, cmd)
+	for part := 1; part <= im.parts; part++ {
+		pid, _ := strconv.Atoi(s.Expect(t, hostViewRE)[1])
+		out := s.Output()
+		// The program's own report of the kernel's answers, per child.
+		for _, want := range []string{
+			`child: sethostname("nslab-07") in the host's UTS namespace: EPERM`,
+			`child: unshare(CLONE_NEWUTS) + sethostname("nslab-07"): ok, uts.nodename is now nslab-07`,
+		} {
+			if n := strings.Count(out, want+"\n"); n != part {
+				t.Errorf("part %d: %q printed %d times, want %d\n%s", part, want, n, part, out)
+			}
+		}
+		shadow := "EACCES"
+		if hostUID == "0" {
+			shadow = "ok"
+		}
+		if n := strings.Count(out, `child: open("/etc/shadow"): `+shadow+"\n"); n != part {
+			t.Errorf("part %d: want open(\"/etc/shadow\"): %s\n%s", part, shadow, out)
+		}
+		checkChild(t, pid, hostUID)
+		// The child is alone in its user namespace (asked while it lives:
+		// a dead namespace's inode number is soon reused).
+		ino, _ := common.NSInode(pid, "user")
+		if in := nstest.ProcsInNS("user", ino); !slices.Equal(in, []int{pid}) {
+			t.Errorf("processes in the child's user namespace: %v, want only %d", in, pid)
+		}
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		nstest.WaitGone(t, pid)
+	}
+	r := s.Wait(t)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 0 {
+		t.Errorf("exit %d, want 0 (killing a held child ends it early)\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if n := strings.Count(r.Stdout, "\nchild has terminated\n"); n != im.parts {
+		t.Errorf("\"child has terminated\" %d times, want %d:\n%s", n, im.parts, r.Stdout)
+	}
+	if after := nstest.Hostname(t); after != before {
+		t.Fatalf("host hostname changed: %q -> %q", before, after)
+	}
+	nstest.WaitGone(t, cmd.Process.Pid)
+	return r.Stdout
+}
+
+// TestAsRoot: root maps uid 0 inside to host uid 100000. Inside, the child
+// is uid 0 with every capability; the host sees uid 100000; it cannot
+// change the host's hostname nor read /etc/shadow.
+func TestAsRoot(t *testing.T) {
+	t.Parallel()
+	nstest.RequireRoot(t)
+	nstest.RequireNamespace(t, "user")
+	nstest.RequireTool(t, "nsenter", "util-linux")
+	nstest.RequireTool(t, "hostname", "hostname")
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			runHeld(t, im, 0, strconv.Itoa(rootMapTo))
+		})
+	}
+}
+
+// TestAsNobody: the whole demo works without any privilege.
+func TestAsNobody(t *testing.T) {
+	t.Parallel()
+	requireUnprivilegedUserNS(t)
+	nstest.RequireTool(t, "nsenter", "util-linux")
+	nstest.RequireTool(t, "hostname", "hostname")
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			runHeld(t, im, 65534, "65534")
+		})
+	}
+}
+
+// TestMapToHostRoot: mapped to host uid 0, the child's root owns what the
+// host's root owns: /etc/shadow opens. The capabilities still stop at the
+// namespace: the host's hostname stays.
+func TestMapToHostRoot(t *testing.T) {
+	t.Parallel()
+	nstest.RequireRoot(t)
+	nstest.RequireTool(t, "nsenter", "util-linux")
+	nstest.RequireTool(t, "hostname", "hostname")
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			runHeld(t, im, 0, "0", cMapTo(im, "0")...)
+		})
+	}
+}
+
+var digits = regexp.MustCompile(`\d+`)
+
+// byHandLines keeps the lines of the by-hand part that the C prints too,
+// with numbers that vary (PIDs) replaced; sorted, as the PID line and the
+// child's first lines come in either order.
+func byHandLines(stdout string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "--- 2/2") {
+			break
+		}
+		if strings.HasPrefix(l, "child") || strings.HasPrefix(l, "PID of child") ||
+			strings.HasPrefix(l, "parent: wrote") || strings.HasPrefix(l, "parent: the host's view") {
+			out = append(out, regexp.MustCompile(`/proc/\d+/`).ReplaceAllString(
+				regexp.MustCompile(`clone\(\) is \d+`).ReplaceAllString(l, "clone() is N"), "/proc/N/"))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestGoVsC: a plain run (no hold) of each ends by itself, and the by-hand
+// part of the Go program prints what the C prints.
+func TestGoVsC(t *testing.T) {
+	t.Parallel()
+	nstest.RequireRoot(t)
+	cBin := nstest.BuildC(t, cSources, "userns_child")
+	before := nstest.Hostname(t)
+	run := func(cmd *exec.Cmd) string {
+		r := nstest.Run(t, cmd)
+		nstest.NoPanic(t, r.Stderr)
+		if r.Code != 0 || r.Stderr != "" {
+			t.Fatalf("%s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", cmd.Args[0], r.Code, r.Stdout, r.Stderr)
+		}
+		for _, m := range regexp.MustCompile(`clone\(\) is (\d+)`).FindAllStringSubmatch(r.Stdout, -1) {
+			pid, _ := strconv.Atoi(m[1])
+			nstest.WaitGone(t, pid)
+		}
+		return r.Stdout
+	}
+	goOut := run(nstest.Program(t, prog))
+	cOut := run(exec.Command(cBin))
+	g, c := byHandLines(goOut), byHandLines(cOut)
+	if len(g) < 12 || !slices.Equal(g, c) {
+		t.Errorf("the by-hand lines differ:\nGo: %q\nC:  %q\nGo stdout:\n%s\nC stdout:\n%s", g, c, goOut, cOut)
+	}
+	if n := strings.Count(goOut, "child has terminated\n"); n != 2 {
+		t.Errorf("Go: \"child has terminated\" %d times, want 2 (by hand, then the shortcut)", n)
+	}
+	if after := nstest.Hostname(t); after != before {
+		t.Fatalf("host hostname changed: %q -> %q", before, after)
+	}
+}
+
+// TestParentDies: killing the parent (SIGTERM: its cleanup; SIGKILL: the
+// parent-death signal, which the child must set again after setresuid
+// cleared it) takes the held child with it.
+func TestParentDies(t *testing.T) {
+	t.Parallel()
+	nstest.RequireRoot(t)
+	for _, im := range impls {
+		for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGKILL} {
+			t.Run(im.name+"/"+unix.SignalName(sig), func(t *testing.T) {
+				t.Parallel()
+				cmd := im.cmd(t, 0)
+				s := nstest.Start(t, cmd)
+				pid, _ := strconv.Atoi(s.Expect(t, hostViewRE)[1])
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				r := s.Wait(t)
+				nstest.NoPanic(t, r.Stderr)
+				if r.Code == 0 {
+					t.Errorf("exit 0 after %s, want non-zero", unix.SignalName(sig))
+				}
+				nstest.WaitGone(t, pid)
+			})
+		}
+	}
+}
+
+// TestUserNSDisabled: where the kernel refuses user namespaces, one line
+// names the errno and the switch to turn (simulated: no sysctl is touched).
+func TestUserNSDisabled(t *testing.T) {
+	t.Parallel()
+	for _, uid := range []int{0, 65534} {
+		t.Run(fmt.Sprint("uid-", uid), func(t *testing.T) {
+			t.Parallel()
+			var cmd *exec.Cmd
+			if uid == 0 {
+				nstest.RequireRoot(t)
+				cmd = nstest.Program(t, prog)
+			} else {
+				cmd = nstest.ProgramAs(t, uint32(uid), prog)
+			}
+			cmd.Env = append(cmd.Env, simulateEnv+"=1")
+			r := nstest.Run(t, cmd)
+			nstest.NoPanic(t, r.Stderr)
+			if r.Code != 1 {
+				t.Errorf("exit %d, want 1", r.Code)
+			}
+			want := prog + ": clone(CLONE_NEWUSER): EPERM: operation not permitted ("
+			if strings.Count(r.Stderr, "\n") != 1 || !strings.HasPrefix(r.Stderr, want) || !strings.Contains(r.Stderr, "sysctl -w ") {
+				t.Errorf("stderr = %q, want one line starting %q and naming a sysctl -w fix", r.Stderr, want)
+			}
+			if strings.Contains(r.Stdout, "PID of child") {
+				t.Errorf("a child was started:\n%s", r.Stdout)
+			}
+		})
+	}
+}
+
+// TestUserNSHint: each switch, in its blocking position, is the one named.
+func TestUserNSHint(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		root   bool
+		sysctl map[string]string
+		want   string
+	}{
+		{"max-0", false, map[string]string{"user/max_user_namespaces": "0\n"}, "sysctl -w user.max_user_namespaces=15000"},
+		{"debian", false, map[string]string{"user/max_user_namespaces": "1000\n", "kernel/unprivileged_userns_clone": "0\n"},
+			"sysctl -w kernel.unprivileged_userns_clone=1"},
+		{"ubuntu", false, map[string]string{"user/max_user_namespaces": "1000\n", "kernel/apparmor_restrict_unprivileged_userns": "1\n"},
+			"sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"},
+		{"ubuntu-root", true, map[string]string{"user/max_user_namespaces": "7\n", "kernel/apparmor_restrict_unprivileged_userns": "1\n"},
+			"no known switch is off here: user.max_user_namespaces=7;"},
+		{"none-off", false, map[string]string{"user/max_user_namespaces": "7\n", "kernel/unprivileged_userns_clone": "1\n"},
+			"no known switch is off here: user.max_user_namespaces=7, kernel.unprivileged_userns_clone=1;"},
+	} {
+		read := func(path string) (string, error) {
+			if v, ok := tc.sysctl[path]; ok {
+				return v, nil
+			}
+			return "", os.ErrNotExist
+		}
+		if got := userNSHint(tc.root, read); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q does not say %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestDescribeCaps(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		mask uint64
+		last int
+		want string
+	}{
+		{0x1ffffffffff, 40, "all 41"},
+		{0xffffffffff, 39, "all 40"},
+		{0, 40, "none"},
+		{1<<unix.CAP_SETGID | 1<<unix.CAP_SETUID, 40, "cap_setgid cap_setuid"},
+		{1 << unix.CAP_SYS_ADMIN, 40, "cap_sys_admin"},
+		{1 << 45, 50, "45"},
+	} {
+		if got := describeCaps(tc.mask, tc.last); got != tc.want {
+			t.Errorf("describeCaps(%#x, %d) = %q, want %q", tc.mask, tc.last, got, tc.want)
+		}
+	}
+}
+
+// TestBadInput: one line and exit 2, before any child exists.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown-flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
+		{"extra-arg", []string{"x"}, `unexpected argument "x"`},
+		{"bad-hold", []string{"-hold", "soon"}, `invalid value "soon" for flag -hold`},
+		{"negative-hold", []string{"-hold", "-1s"}, "-hold must not be negative"},
+		{"bad-uid", []string{"-map-to", "x"}, `-map-to wants a host uid from 0 to 4294967294, got "x"`},
+		{"uid-minus-1", []string{"-map-to", "4294967295"}, "-map-to wants a host uid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
+			badInput(t, r, tc.want)
+		})
+	}
+	t.Run("nobody-maps-root", func(t *testing.T) {
+		t.Parallel()
+		r := nstest.Run(t, nstest.ProgramAs(t, 65534, prog, "-map-to", "0"))
+		badInput(t, r, "only root may map uid 0 inside to another host uid than its own (65534)")
+	})
+}
+
+func badInput(t *testing.T, r nstest.Result, want string) {
+	t.Helper()
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 2 {
+		t.Errorf("exit %d, want 2", r.Code)
+	}
+	if first := firstLine(r.Stderr); !strings.Contains(first, want) {
+		t.Errorf("stderr's first line %q does not say %q", first, want)
+	}
+	if r.Stdout != "" {
+		t.Errorf("stdout should be empty:\n%s", r.Stdout)
+	}
+}
