@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs INSIDE the harness's guest, as root, at boot (nslab-guest.service runs
+# /mnt/nslab/run.sh, which lab/vm-test.sh copies from this file). Runs every
+# test binary on the share, one package at a time, from /tmp, and writes per
+# package PKG.out (go test -v output) and PKG.rc (exit status) to
+# /mnt/nslab/results/, then "done". Progress lines start with "nslab-guest:"
+# on the serial console, which the host follows.
+set -uo pipefail
+
+share=/mnt/nslab
+results=$share/results
+work=/tmp/nslab-tests
+# Per-package limit: the binary's own -test.timeout (10m) plus a margin, so a
+# wedged binary is killed here and the other packages still run.
+pkg_limit=${NSLAB_GUEST_PKG_LIMIT:-660}
+
+say() { echo "nslab-guest: $*"; }
+
+mkdir -p "$results" "$work"
+{
+  echo "kernel: $(uname -r)"
+  echo "cmdline: $(cat /proc/cmdline)"
+  echo "cgroup fs: $(stat -f -c %T /sys/fs/cgroup)"
+  echo "cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
+  echo "cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)"
+  echo "own cgroup: $(cat /proc/self/cgroup)"
+  echo "propagation of /: $(findmnt -n -o PROPAGATION /)"
+  echo "cpus: $(nproc); memory: $(free -m | awk '/^Mem:/ { print $2 " MB" }')"
+  echo "unprivileged_userns_clone: $(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null)"
+} >"$results/guest-info.txt" 2>&1
+sed 's/^/nslab-guest: info: /' "$results/guest-info.txt"
+
+shopt -s nullglob
+bins=("$share"/bin/*.test)
+say "running ${#bins[@]} test binaries"
+for bin in "${bins[@]}"; do
+  pkg=$(basename "$bin" .test)
+  cp "$bin" "$work/$pkg.test"
+  say "$pkg: running"
+  start=$SECONDS
+  (
+    cd /tmp &&
+      exec timeout --kill-after=30 "$pkg_limit" env NSLAB_REQUIRE_PRIVILEGED=1 NSLAB_GUEST=1 \
+        "$work/$pkg.test" -test.v -test.count=1 -test.timeout=10m
+  ) </dev/null >"$results/$pkg.out" 2>&1
+  rc=$?
+  echo "$rc" >"$results/$pkg.rc"
+  pass=$(grep -cE '^ *--- PASS:' "$results/$pkg.out")
+  fail=$(grep -cE '^ *--- FAIL:' "$results/$pkg.out")
+  skip=$(grep -cE '^ *--- SKIP:' "$results/$pkg.out")
+  say "$pkg: exit $rc in $((SECONDS - start)) s ($pass passed, $fail failed, $skip skipped)"
+  rm -f "$work/$pkg.test"
+done
+date -u '+%Y-%m-%dT%H:%M:%SZ' >"$results/done"
+sync
+say "all packages done"

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# make vm-test: run the project's tests as root inside a Debian 12 guest with
+# cgroup v2 and systemd, booted with qemu (software emulation: no KVM needed).
+#
+#   1. host tools    qemu, debootstrap, e2fsprogs, ruby, vagrant (apt-get, when missing)
+#   2. vagrantfile   ruby -c Vagrantfile; vagrant validate --ignore-provider
+#   3. image         lab/vm-image.sh: built once, cached on provision.sh + recipe
+#   4. compile       go test -c for every package with tests, on the host
+#   5. boot          qemu boots a throwaway overlay of the image; the guest runs
+#                    the binaries (lab/guest-run.sh) and powers off
+#   6. results       per package: each test with PASS/FAIL/SKIP, then totals
+#
+# Fails if a step fails, a test fails or is skipped (NSLAB_REQUIRE_PRIVILEGED=1
+# in the guest), a binary crashes, a test the binary lists never ran, or the
+# guest does not finish within NSLAB_VM_TIMEOUT seconds (default 1200).
+#
+# Usage: lab/vm-test.sh [PACKAGE...]   packages as for go list (default ./...)
+#        lab/vm-test.sh --shell        boot the image with a root shell on this
+#                                      terminal (test binaries in /mnt/nslab/bin)
+# Environment: GO (go command), NSLAB_VM_TIMEOUT, NSLAB_VM_CACHE (image cache).
+set -euo pipefail
+
+lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$lab/.." && pwd)
+cache_root=$lab/.cache
+run=$cache_root/run
+share=$run/share
+console=$run/console.log
+timeout_s=${NSLAB_VM_TIMEOUT:-1200}
+GO=${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}
+mode="test"
+if [ "${1:-}" = --shell ]; then
+  mode="shell"
+  shift
+fi
+[ $# -gt 0 ] || set -- ./...
+
+current=start
+booted=0
+summary_line=''
+qemu_pid=''
+t_start=$SECONDS
+
+say() { printf 'vm-test: %s\n' "$*"; }
+step() {
+  current=$1
+  printf '\nvm-test: == %s: %s\n' "$1" "$2"
+}
+die() {
+  printf 'vm-test: error: %s\n' "$*" >&2
+  exit 1
+}
+on_exit() {
+  local rc=$?
+  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+  if [ $rc -ne 0 ]; then
+    printf '\nvm-test: FAILED at step "%s" (exit %d) after %d s\n' "$current" "$rc" "$((SECONDS - t_start))" >&2
+    if [ "$booted" -eq 1 ] && [ -s "$console" ]; then
+      printf 'vm-test: last 60 lines of the guest console (%s):\n' "$console" >&2
+      # Without carriage returns and terminal escapes (SeaBIOS clears the screen).
+      tail -n 60 "$console" | sed 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g; s/\x1b[()][0-9A-Za-z]//g; s/^/  | /' >&2
+    fi
+    [ -s "$run/qemu.log" ] && { echo "vm-test: qemu said:" >&2; sed 's/^/  | /' "$run/qemu.log" >&2; }
+    # The closing line of the run stays the totals, when there are any.
+    [ -n "$summary_line" ] && echo "$summary_line"
+  fi
+  exit $rc
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, qemu's 9p share): sudo make vm-test"
+mkdir -p "$cache_root"
+exec 9>"$cache_root/vm-test.lock"
+flock -n 9 || die "another vm-test is running on this machine ($cache_root/vm-test.lock)"
+
+# ---------------------------------------------------------------------------
+step "host tools" "what the harness needs, from Debian"
+declare -A pkg_of=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils
+  [debootstrap]=debootstrap [mkfs.ext4]=e2fsprogs [ruby]=ruby [vagrant]=vagrant)
+missing=()
+for t in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 ruby vagrant; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("${pkg_of[$t]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (apt-get, --no-install-recommends)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >"$cache_root/apt.log" 2>&1 || { tail -n 30 "$cache_root/apt.log" >&2; die "apt-get install failed"; }
+fi
+say "$(qemu-system-x86_64 --version | head -n 1)"
+[ -x "$GO" ] || command -v "$GO" >/dev/null 2>&1 || die "no Go at $GO (set GO=...)"
+
+# ---------------------------------------------------------------------------
+step "vagrantfile" "ruby -c and vagrant validate"
+ruby -c "$repo/Vagrantfile"
+# Offline: no update check, and Vagrant's state kept out of the work tree.
+(cd "$repo" && VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_HOME="$cache_root/vagrant.d" \
+  VAGRANT_DOTFILE_PATH="$cache_root/vagrant-dot" vagrant validate --ignore-provider)
+
+# ---------------------------------------------------------------------------
+step "image" "Debian 12 guest (lab/vm-image.sh: built once, then cached)"
+bash "$lab/vm-image.sh"
+img=$(bash "$lab/vm-image.sh" --print-dir)
+[ -f "$img/ok" ] || die "no image in $img"
+
+# ---------------------------------------------------------------------------
+step "compile" "go test -c on the host, for $*"
+rm -rf "$run"
+mkdir -p "$share/bin" "$share/expected" "$share/results"
+list=$(cd "$repo" && "$GO" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$@") ||
+  die "go list $* failed"
+mapfile -t pkgs < <(grep . <<<"$list")
+[ ${#pkgs[@]} -gt 0 ] || die "no package with tests in: $*"
+module=$(cd "$repo" && "$GO" list -m)
+names=()
+for p in "${pkgs[@]}"; do
+  rel=${p#"$module"}
+  rel=${rel#/}
+  name=${rel//\//-}
+  name=${name:-root}
+  (cd "$repo" && "$GO" test -c -o "$share/bin/$name.test" "./$rel") ||
+    die "go test -c ./$rel failed"
+  # The top-level tests the binary holds, to check each one really ran.
+  (cd /tmp && "$share/bin/$name.test" -test.list '.*') >"$share/expected/$name" ||
+    die "$name.test -test.list failed"
+  printf 'vm-test: %-14s %3d tests  %s\n' "$name" "$(grep -c . "$share/expected/$name")" "$(du -h "$share/bin/$name.test" | cut -f1)"
+  names+=("$name")
+done
+cp "$lab/guest-run.sh" "$share/run.sh"
+
+# ---------------------------------------------------------------------------
+step "boot" "qemu (TCG, 2 CPUs, 2 GB), tests as root in the guest"
+qemu-img create -q -f qcow2 -b "$img/root.ext4" -F raw "$run/overlay.qcow2"
+append="root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 quiet"
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg -smp 2 -m 2048
+  -nographic -vga none -no-reboot -nic none
+  -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
+  -drive "file=$run/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe"
+  -virtfs "local,path=$share,mount_tag=nslab,security_model=none,id=nslab")
+if [ "$mode" = shell ]; then
+  say "root shell on the serial console; 'exit' powers the guest off"
+  "${qemu[@]}" -serial mon:stdio -append "$append nslab.shell"
+  exit 0
+fi
+say "console: $console; limit ${timeout_s} s (NSLAB_VM_TIMEOUT)"
+boot_start=$SECONDS
+booted=1
+timeout -k 10 "$timeout_s" "${qemu[@]}" -monitor none -serial "file:$console" \
+  -append "$append nslab.test" >"$run/qemu.log" 2>&1 &
+qemu_pid=$!
+# Follow the guest's progress lines while it runs.
+tail -n +1 -F --pid="$qemu_pid" "$console" 2>/dev/null |
+  sed -un 's/\r//g; s/^.*nslab-guest: /  guest: /p' &
+follow_pid=$!
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+qemu_pid=''
+wait "$follow_pid" 2>/dev/null || true
+say "guest ran $((SECONDS - boot_start)) s"
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+  die "the guest did not finish within ${timeout_s} s (NSLAB_VM_TIMEOUT): killed"
+fi
+[ "$qemu_rc" -eq 0 ] || die "qemu exited with status $qemu_rc"
+[ -f "$share/results/done" ] || die "the guest powered off without finishing the tests"
+
+# ---------------------------------------------------------------------------
+step "results" "each package's tests, as run in the guest"
+res=$share/results
+total_pass=0 total_fail=0 total_skip=0
+bad=()
+for name in "${names[@]}"; do
+  out=$res/$name.out
+  rc=$(cat "$res/$name.rc" 2>/dev/null || echo none)
+  printf '\n%s (exit %s)\n' "$name" "$rc"
+  if [ ! -f "$out" ]; then
+    echo "  no output: the binary did not run"
+    bad+=("$name: did not run")
+    continue
+  fi
+  grep -E '^ *--- (PASS|FAIL|SKIP): ' "$out" | sed -E 's/^/  /; s/ \([0-9.]+s\)$//' || true
+  p=$(grep -cE '^ *--- PASS: ' "$out" || true)
+  f=$(grep -cE '^ *--- FAIL: ' "$out" || true)
+  s=$(grep -cE '^ *--- SKIP: ' "$out" || true)
+  total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+  notrun=()
+  while read -r t; do
+    [ -n "$t" ] || continue
+    grep -qE "^--- (PASS|FAIL|SKIP): $t " "$out" || notrun+=("$t")
+  done <"$share/expected/$name"
+  [ ${#notrun[@]} -eq 0 ] || { echo "  NOT RUN: ${notrun[*]}"; bad+=("$name: ${#notrun[@]} test(s) never ran"); }
+  [ "$f" -eq 0 ] || bad+=("$name: $f failed")
+  [ "$s" -eq 0 ] || bad+=("$name: $s skipped (NSLAB_REQUIRE_PRIVILEGED=1)")
+  if [ "$rc" != 0 ] && [ "$f" -eq 0 ]; then
+    bad+=("$name: exit $rc without a failed test (crash, panic or timeout)")
+  fi
+  if [ "$rc" != 0 ] || [ "$f" -gt 0 ] || [ "$s" -gt 0 ]; then
+    echo "  --- last 80 lines of $out:"
+    tail -n 80 "$out" | sed 's/^/  | /'
+  fi
+done
+summary_line="vm-test: $total_pass passed, $total_fail failed, $total_skip skipped"
+echo
+say "guest: $(sed -n 's/^kernel: //p' "$res/guest-info.txt"), cgroup: $(sed -n 's/^cgroup fs: //p' "$res/guest-info.txt") ($(sed -n 's/^cgroup.controllers: //p' "$res/guest-info.txt"))"
+say "results and logs: $res/ (console: $console)"
+say "total $((SECONDS - t_start)) s, of which the guest $((SECONDS - boot_start)) s; counts include subtests"
+rm -f "$run/overlay.qcow2"
+if [ ${#bad[@]} -gt 0 ]; then
+  current=results
+  booted=0 # the console is not the problem here; the outputs above are
+  printf 'vm-test: %s\n' "${bad[@]}" >&2
+  exit 1
+fi
+echo "$summary_line"
