@@ -126,6 +126,10 @@ step 06-net "ip link add veth; ip netns exec" "two namespaces, one veth pair, a 
   "a Go program enters a netns per OS thread (runtime.LockOSThread): fine for net, not for every namespace" -- \
   "$bin/06-net" link
 
+step 07-user "unshare --user; uid_map/gid_map (parent writes the maps)" "a child in a new user namespace, before and after its maps" \
+  "root inside a user namespace is an unprivileged uid outside: full capabilities, over nothing the host owns" -- \
+  "$bin/07-user"
+
 echo
 if [ $failures -gt 0 ]; then
   printf '%stour: %d step(s) failed%s\n' "$red" "$failures" "$off"
