@@ -10,7 +10,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -84,23 +83,9 @@ func usage() string {
 func main() {
 	common.Dispatch()
 
-	// A FlagSet of our own: the test binary runs this main and has already
-	// registered its -test.* flags on flag.CommandLine.
-	fs := flag.NewFlagSet(common.Prog, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // we print errors ourselves, in one line
+	fs := common.NewFlagSet()
 	sleep := fs.Duration("sleep", 0, "how long the child stays in its IPC namespace after listing, e.g. 60s")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Printf("usage: %s\n", usage())
-			fs.SetOutput(os.Stdout)
-			fs.PrintDefaults()
-			common.Exit(0)
-		}
-		common.UsageError(usage(), "%v", err)
-	}
-	if fs.NArg() > 0 {
-		common.UsageError(usage(), "unexpected argument %q", fs.Arg(0))
-	}
+	common.ParseFlags(fs, usage(), os.Args[1:])
 	if *sleep < 0 {
 		common.UsageError(usage(), "-sleep must not be negative, got %v", *sleep)
 	}

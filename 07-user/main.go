@@ -14,7 +14,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -211,24 +210,10 @@ func usage() string {
 func main() {
 	common.Dispatch()
 
-	// A FlagSet of our own: the test binary registers its -test.* flags
-	// on flag.CommandLine, and runs this main.
-	fs := flag.NewFlagSet(common.Prog, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors get one line, below
+	fs := common.NewFlagSet()
 	mapToFlag := fs.String("map-to", "", "host uid (and gid) that uid 0 inside maps to (default 100000 as root; your own uid otherwise, the only one you may map)")
 	hold := fs.Duration("hold", 0, "how long each child stays alive after its demo, so that you can look at it (grep Uid /proc/PID/status)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Printf("usage: %s\n", usage())
-			fs.SetOutput(os.Stdout)
-			fs.PrintDefaults()
-			common.Exit(0)
-		}
-		common.UsageError(usage(), "%v", err)
-	}
-	if fs.NArg() > 0 {
-		common.UsageError(usage(), "unexpected argument %q", fs.Arg(0))
-	}
+	common.ParseFlags(fs, usage(), os.Args[1:])
 	if *hold < 0 {
 		common.UsageError(usage(), "-hold must not be negative, got %v", *hold)
 	}

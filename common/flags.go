@@ -1,0 +1,37 @@
+package common
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// NewFlagSet returns the flag set a chapter program parses its options
+// with. Its own, not flag.CommandLine: the test binary registers its
+// -test.* flags there and runs the chapter's main. Silent: ParseFlags turns
+// an error into one line.
+func NewFlagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet(Prog, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// ParseFlags parses args with fs. -h prints the usage line and the flags on
+// stdout and exits 0; a bad flag or any argument left over prints one line
+// and the usage on stderr and exits 2.
+func ParseFlags(fs *flag.FlagSet, usage string, args []string) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Printf("usage: %s\n", usage)
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			Exit(0)
+		}
+		UsageError(usage, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		UsageError(usage, "unexpected argument %q", fs.Arg(0))
+	}
+}
