@@ -27,12 +27,9 @@ import (
 // hostNameMax is HOST_NAME_MAX: the kernel refuses longer names (EINVAL).
 const hostNameMax = 64
 
-// The child and the parent talk over two pipes, which the child finds as
-// file descriptors 3 and 4 (cmd.ExtraFiles below).
-const (
-	readyFD   = 3 // child -> parent: "my hostname is set and printed"
-	releaseFD = 4 // parent -> child: closed once the parent has looked at us
-)
+// The child and the parent talk over two pipes (common.Handshake): the
+// child writes to fd 3 when its hostname is set and printed; the parent
+// closes fd 4's other end once it has looked at the child.
 
 func init() {
 	// The child's half of the program: main re-executes this binary as
@@ -50,8 +47,8 @@ func childFunc(args []string) int {
 	if err != nil {
 		common.Fatalf("bad sleep %q: %v", args[1], err)
 	}
-	ready := os.NewFile(readyFD, "ready")
-	release := os.NewFile(releaseFD, "release")
+	ready := os.NewFile(common.ReadyFD, "ready")
+	release := os.NewFile(common.ReleaseFD, "release")
 
 	// Ctrl-C reaches every process of the terminal's foreground group, so
 	// the child gets it too. Leave it to the parent: it kills and reaps us
@@ -136,19 +133,12 @@ func main() {
 	common.RequireNamespaces(unix.CLONE_NEWUTS)
 
 	// Two pipes replace the C's sleep(1): see childFunc.
-	ready, readyW, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
-	releaseR, release, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
+	hs := common.NewHandshake()
 
 	// C: clone(childFunc, stack, CLONE_NEWUTS | SIGCHLD, argv[1]).
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUTS.
 	cmd := common.Command("childFunc", hostname, sleep.String())
-	cmd.ExtraFiles = []*os.File{readyW, releaseR} // fd 3 and fd 4 in the child
+	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS}
 
 	// StartChild adds what the C lacks: the child dies with us (Pdeathsig),
@@ -157,15 +147,14 @@ func main() {
 	if err != nil {
 		common.ErrExit("starting the child", err)
 	}
-	readyW.Close() // the child has its own copies of these two
-	releaseR.Close()
+	hs.Started()
 	childPid := child.Pid()
 	fmt.Printf("PID of child created by clone() is %d\n", childPid)
 
 	// C: sleep(1) "to give the child time to change its hostname". We
 	// wait for the child's byte instead: no race, and no second lost.
 	// Reading nothing (EOF) means the child died before sending it.
-	if n, _ := ready.Read(make([]byte, 1)); n == 0 {
+	if !hs.WaitReady() {
 		child.Wait()
 		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
 	}
@@ -184,7 +173,7 @@ func main() {
 		common.NSColumn{Label: "parent", PID: os.Getpid()},
 		common.NSColumn{Label: "child", PID: childPid})
 	fmt.Println()
-	release.Close() // the child may now start its -sleep
+	hs.Release.Close() // the child may now start its -sleep
 
 	child.Wait() // C: waitpid(child_pid, NULL, 0)
 	fmt.Println("child has terminated")

@@ -23,9 +23,9 @@ import (
 
 // File descriptors a child finds its pipes on (cmd.ExtraFiles).
 const (
-	readyFD   = 3 // write one byte: "I have printed my part"
-	releaseFD = 4 // read until EOF: "you may go on"
-	pid1FD    = 5 // signaller only: EOF once PID 1 is ready to be signalled
+	readyFD   = common.ReadyFD   // write one byte: "I have printed my part"
+	releaseFD = common.ReleaseFD // read until EOF: "you may go on"
+	pid1FD    = 5                // signaller only: EOF once PID 1 is ready to be signalled
 )
 
 // The pipes a child of ours finds on readyFD and releaseFD, wrapped once:
@@ -52,18 +52,11 @@ type pidNS struct {
 // CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, arg). Go: re-execute this binary as
 // "childFunc" with those clone flags (common/reexec.go says why).
 func startInit(demo string, args ...string) *pidNS {
-	ready, readyW, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
-	releaseR, release, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
+	hs := common.NewHandshake()
 	// Our PID goes along: the child needs it for common.MountProc's check,
 	// and getppid() returns 0 in a new PID namespace (the parent is not in it).
 	cmd := common.Command("childFunc", append([]string{demo, strconv.Itoa(os.Getpid())}, args...)...)
-	cmd.ExtraFiles = []*os.File{readyW, releaseR} // readyFD, releaseFD
+	cmd.ExtraFiles = hs.ChildFiles() // readyFD, releaseFD
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
 	// StartChild: Pdeathsig SIGKILL, and Ctrl-C kills and reaps it. Killing
 	// PID 1 is enough: the kernel then kills everything in its namespace.
@@ -71,9 +64,8 @@ func startInit(demo string, args ...string) *pidNS {
 	if err != nil {
 		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS)", err)
 	}
-	readyW.Close()
-	releaseR.Close()
-	ns := &pidNS{child: child, pid: child.Pid(), ready: ready, release: release}
+	hs.Started()
+	ns := &pidNS{child: child, pid: child.Pid(), ready: hs.Ready, release: hs.Release}
 	// Now, while PID 1 surely runs (it cannot end before it is released,
 	// unless it fails): pin the namespace and note its inode.
 	ns.pin, ns.ino = pinNS(ns.pid)

@@ -38,8 +38,8 @@ const (
 // The child and the parent talk over two pipes, which the child finds as
 // file descriptors 3 and 4 (cmd.ExtraFiles).
 const (
-	readyFD   = 3 // child -> parent: one byte after each phase
-	releaseFD = 4 // parent -> child: a byte once the maps are written; closed once the parent has looked
+	readyFD   = common.ReadyFD   // child -> parent: one byte after each phase
+	releaseFD = common.ReleaseFD // parent -> child: a byte once the maps are written; closed once the parent has looked
 )
 
 func init() {
@@ -260,18 +260,11 @@ func main() {
 // maps while the child waits on a pipe.
 func byHand(mapUID, mapGID int, hold time.Duration) {
 	fmt.Println(common.Dim("\n--- 1/2 by hand: clone(CLONE_NEWUSER); the parent writes the maps (as the C does) ---"))
-	ready, readyW, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
-	releaseR, release, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
+	hs := common.NewHandshake()
 
 	// C: clone(childFunc, stack, CLONE_NEWUSER | SIGCHLD, &args).
 	cmd := common.Command("childFunc", "hand", strconv.Itoa(os.Getpid()), hold.String())
-	cmd.ExtraFiles = []*os.File{readyW, releaseR} // fd 3 and fd 4 in the child
+	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
 	cmd.SysProcAttr = &unix.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWUSER,
 		// The C child keeps the full set of capabilities that clone gives
@@ -283,13 +276,12 @@ func byHand(mapUID, mapGID int, hold time.Duration) {
 		AmbientCaps: allCaps(),
 	}
 	child := start(cmd)
-	readyW.Close() // the child has its own copies
-	releaseR.Close()
+	hs.Started()
 	pid := child.Pid()
 	fmt.Printf("PID of child created by clone() is %d\n", pid)
 
 	// Reading nothing (end-of-file) means the child died before its lines.
-	if n, _ := ready.Read(make([]byte, 1)); n == 0 {
+	if !hs.WaitReady() {
 		child.Wait()
 		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
 	}
@@ -308,11 +300,11 @@ func byHand(mapUID, mapGID int, hold time.Duration) {
 	writeProc(pid, "setgroups", "deny")
 	writeProc(pid, "gid_map", fmt.Sprintf("0 %d 1", mapGID))
 	writeProc(pid, "uid_map", fmt.Sprintf("0 %d 1", mapUID))
-	if _, err := release.Write([]byte{1}); err != nil { // go on, child
+	if _, err := hs.Release.Write([]byte{1}); err != nil { // go on, child
 		common.ErrExit("write to child", err)
 	}
 
-	finish(child, ready, release)
+	finish(child, hs.Ready, hs.Release)
 }
 
 // idMap is syscall.SysProcIDMap, which x/sys/unix does not re-export: a
@@ -323,16 +315,9 @@ type idMap = struct{ ContainerID, HostID, Size int }
 // goShortcut: the same child, but Go writes the maps.
 func goShortcut(uid, mapUID, mapGID int, hold time.Duration) {
 	fmt.Println(common.Dim("\n--- 2/2 the Go shortcut: SysProcAttr.UidMappings and GidMappings ---"))
-	ready, readyW, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
-	releaseR, release, err := os.Pipe()
-	if err != nil {
-		common.ErrExit("pipe", err)
-	}
+	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", "shortcut", strconv.Itoa(os.Getpid()), hold.String())
-	cmd.ExtraFiles = []*os.File{readyW, releaseR}
+	cmd.ExtraFiles = hs.ChildFiles()
 	attr := &unix.SysProcAttr{
 		// forkExec does part 1 for us: the child waits on a pipe between
 		// clone and exec while the parent writes uid_map, setgroups
@@ -352,10 +337,9 @@ func goShortcut(uid, mapUID, mapGID int, hold time.Duration) {
 	}
 	cmd.SysProcAttr = attr
 	child := start(cmd)
-	readyW.Close()
-	releaseR.Close()
+	hs.Started()
 	fmt.Printf("PID of child created by clone() is %d\n", child.Pid())
-	finish(child, ready, release)
+	finish(child, hs.Ready, hs.Release)
 }
 
 // start is the clone: it starts the child, or says why it could not.

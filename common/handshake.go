@@ -1,0 +1,49 @@
+package common
+
+import "os"
+
+// The C programs order parent and child with pipes: the child says "ready"
+// (its namespace is set up, its lines are printed), the parent says "go on"
+// (it has looked at the child, or written its uid map). Handshake is that
+// pair of pipes. In the child they are file descriptors ReadyFD and
+// ReleaseFD, when ChildFiles is the start of cmd.ExtraFiles.
+const (
+	ReadyFD   = 3 // child -> parent: write a byte when ready
+	ReleaseFD = 4 // parent -> child: the parent writes or closes its end
+)
+
+// Handshake holds the parent's ends: Ready to read the child's byte,
+// Release to write or close when the child may go on.
+type Handshake struct {
+	Ready, Release   *os.File
+	readyW, releaseR *os.File
+}
+
+// NewHandshake makes the two pipes, or exits with one line if it can't.
+func NewHandshake() *Handshake {
+	var h Handshake
+	var err error
+	if h.Ready, h.readyW, err = os.Pipe(); err != nil {
+		ErrExit("pipe", err)
+	}
+	if h.releaseR, h.Release, err = os.Pipe(); err != nil {
+		ErrExit("pipe", err)
+	}
+	return &h
+}
+
+// ChildFiles are the child's ends, for cmd.ExtraFiles (fd 3 and fd 4).
+func (h *Handshake) ChildFiles() []*os.File { return []*os.File{h.readyW, h.releaseR} }
+
+// Started closes the parent's copies of the child's ends, so that reading
+// Ready sees EOF if the child dies before it is ready.
+func (h *Handshake) Started() {
+	h.readyW.Close()
+	h.releaseR.Close()
+}
+
+// WaitReady waits for the child's byte; false means EOF: the child is gone.
+func (h *Handshake) WaitReady() bool {
+	n, _ := h.Ready.Read(make([]byte, 1))
+	return n == 1
+}
