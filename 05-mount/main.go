@@ -240,11 +240,6 @@ func main() {
 	if o.tmpfs != "" {
 		makeMountpoint(filepath.Join(o.rootfs, o.tmpfs)) // rootfs "" leaves the path alone
 	}
-	if o.mode == "pivot" {
-		// .oldroot lives in the rootfs directory, on the host's disk. The
-		// child removes it; if it is killed before that, we do.
-		common.AtExit(func() { os.Remove(filepath.Join(o.rootfs, oldRoot)) })
-	}
 
 	// The seed prints this line from main, and the child's from child_main.
 	fmt.Printf(" - [%5d] in the host's namespaces, parent PID: %d\n", os.Getpid(), os.Getppid())

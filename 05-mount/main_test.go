@@ -337,7 +337,7 @@ func TestRootfs(t *testing.T) {
 		return names
 	}
 	top := entries(rootfs)
-	// After all subtests: no .oldroot, no .escape-*, nothing new.
+	// After all subtests: no .escape-*, nothing new.
 	t.Cleanup(func() {
 		if got := entries(rootfs); !slices.Equal(got, top) {
 			t.Errorf("the rootfs changed: %q, was %q", got, top)

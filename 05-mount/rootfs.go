@@ -4,17 +4,10 @@ package main
 // mount namespace after MakeMountsPrivate.
 
 import (
-	"errors"
-	"os"
-
 	"golang.org/x/sys/unix"
 
 	"nslab/common"
 )
-
-// oldRoot is where pivot_root puts the old root, inside the new one, until
-// it is detached.
-const oldRoot = ".oldroot"
 
 // chrootInto is chroot(2): it changes this process's idea of "/", nothing
 // else. The mount namespace still holds the host's whole tree, which a
@@ -36,7 +29,7 @@ func chrootInto(dir string) {
 // on the same mount as / (the new root is not a mount point).
 const pivotHint = "pivot_root fails with EINVAL when / or the new root's parent mount is shared " +
 	"(make mounts private first), when the new root is not a mount point (EBUSY if it sits on the " +
-	"mount of /), when put_old is not under the new root, or in the initial mount namespace of an " +
+	"mount of /), or in the initial mount namespace of an " +
 	"initramfs (ramfs) root: use chroot or switch_root there"
 
 // pivotInto is what container runtimes do: make dir the root mount of this
@@ -54,31 +47,24 @@ func pivotInto(dir string) {
 		common.ErrExit("chdir "+dir, err)
 	}
 	step(common.Child, "cd "+dir, "")
-	// put_old must be a directory under the new root. It is on the
-	// rootfs's disk, so the host sees it until we remove it below.
-	if err := unix.Mkdir(oldRoot, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
-		common.ErrExit("mkdir "+oldRoot, err)
-	}
-	step(common.Child, "mkdir "+oldRoot, "")
 	// pivot_root(new_root, put_old): the new root becomes /, the old root
-	// is moved to put_old. "." and a relative put_old are resolved before
-	// the switch, so both name directories inside dir.
-	if err := unix.PivotRoot(".", oldRoot); err != nil {
-		common.ErrExitHint("pivot_root . "+oldRoot, err, pivotHint)
+	// is moved to put_old, which must be at or under the new root. Naming
+	// the new root itself for both, as runc does, stacks the old root on
+	// top of the new one: no put_old directory to make on the rootfs's
+	// disk (where the host, or a second container using the same rootfs,
+	// would see it), and nothing to remove afterwards.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		common.ErrExitHint("pivot_root . .", err, pivotHint)
 	}
-	step(common.Child, "pivot_root . "+oldRoot, "the new root is now /; the old root hangs at /"+oldRoot)
+	step(common.Child, "pivot_root . .", "the new root is now /; the old root is stacked on top of it")
+	// Detach the old root, the top mount on ".", and every mount under it
+	// (MNT_DETACH: even if busy). After this no path leads out.
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		common.ErrExit("umount -l .", err)
+	}
+	step(common.Child, "umount -l .", "the host's tree is gone from this mount namespace")
 	if err := unix.Chdir("/"); err != nil {
 		common.ErrExit("chdir /", err)
 	}
 	step(common.Child, "cd /", "")
-	// Detach the old root and every mount under it (MNT_DETACH: even if
-	// busy). After this no path leads out of the new root.
-	if err := unix.Unmount("/"+oldRoot, unix.MNT_DETACH); err != nil {
-		common.ErrExit("umount -l /"+oldRoot, err)
-	}
-	step(common.Child, "umount -l /"+oldRoot, "the host's tree is gone from this mount namespace")
-	if err := os.Remove("/" + oldRoot); err != nil {
-		common.ErrExit("rmdir /"+oldRoot, err)
-	}
-	step(common.Child, "rmdir /"+oldRoot, "")
 }

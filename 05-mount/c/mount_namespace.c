@@ -43,7 +43,6 @@
     do { perror(msg); exit(EXIT_FAILURE); } while (0)
 
 #define STACK_SIZE (1024 * 1024)   /* for the cloned child */
-#define OLD_ROOT ".oldroot"        /* put_old of pivot_root, in the new root */
 
 struct config {
     const char *hostname;
@@ -122,25 +121,20 @@ pivot_into(const char *dir)
     if (chdir(dir) == -1)
         errExit("chdir");
     step(NULL, "cd %s", dir);
-    if (mkdir(OLD_ROOT, 0700) == -1 && errno != EEXIST)
-        errExit("mkdir " OLD_ROOT);
-    step(NULL, "mkdir %s", OLD_ROOT);
-    /* glibc has no wrapper for pivot_root. EINVAL: the new root is not a
-       mount point, / or the new root's parent is shared, put_old is not
-       under the new root, or / is the initramfs of the initial mount
-       namespace. */
-    if (syscall(SYS_pivot_root, ".", OLD_ROOT) == -1)
+    /* pivot_root(".", "."): the old root is stacked on top of the new one,
+       so no put_old directory is made on the rootfs's disk. glibc has no
+       wrapper. EINVAL: / or the new root's parent is shared, or / is the
+       initramfs of the initial mount namespace; EBUSY: the new root is not
+       a mount point. */
+    if (syscall(SYS_pivot_root, ".", ".") == -1)
         errExit("pivot_root");
-    step("the new root is now /; the old root hangs at /" OLD_ROOT, "pivot_root . %s", OLD_ROOT);
+    step("the new root is now /; the old root is stacked on top of it", "pivot_root . .");
+    if (umount2(".", MNT_DETACH) == -1)     /* the host's tree: gone */
+        errExit("umount2");
+    step("the host's tree is gone from this mount namespace", "umount -l .");
     if (chdir("/") == -1)
         errExit("chdir");
     step(NULL, "cd /");
-    if (umount2("/" OLD_ROOT, MNT_DETACH) == -1)    /* the host's tree: gone */
-        errExit("umount2");
-    step("the host's tree is gone from this mount namespace", "umount -l /%s", OLD_ROOT);
-    if (rmdir("/" OLD_ROOT) == -1)
-        errExit("rmdir");
-    step(NULL, "rmdir /%s", OLD_ROOT);
 }
 
 /* The child starts here, PID 1 in its new PID namespace. */
@@ -202,7 +196,6 @@ childFunc(void *arg)
 /* What the parent must undo, for the signal handler too. */
 static volatile pid_t child_pid;
 static char made_dir[PATH_MAX];    /* the -tmpfs directory we created, or "" */
-static char old_root[PATH_MAX];    /* rootfs/.oldroot if -pivot, or "" */
 
 /* Remove what we made on the host. Only async-signal-safe calls. */
 static void
@@ -215,8 +208,6 @@ cleanup(void)
             (void) !write(STDOUT_FILENO, "\n", 1);
     }
     made_dir[0] = '\0';
-    if (old_root[0] != '\0')
-        rmdir(old_root);           /* only there if the child was killed early */
 }
 
 static void
@@ -298,11 +289,6 @@ main(int argc, char *argv[])
         if (realpath(c.rootfs, rootfs) == NULL)
             errExit("-rootfs");
         c.rootfs = rootfs;
-        if (c.mode == 'p' &&
-            snprintf(old_root, sizeof(old_root), "%s/%s", rootfs, OLD_ROOT) >= (int) sizeof(old_root)) {
-            fprintf(stderr, "%s: -rootfs: path too long\n", argv[0]);
-            exit(EXIT_FAILURE);
-        }
     }
 
     /* Handlers before anything is made (and before the child exists). */

@@ -232,9 +232,11 @@ func Run(t testing.TB, cmd *exec.Cmd) Result {
 // test reads as they come.
 type Started struct {
 	Cmd    *exec.Cmd
-	lines  chan string
 	mu     sync.Mutex
-	out    strings.Builder
+	lines  []string
+	used   []bool        // lines an Expect has already returned
+	eof    bool          // stdout has ended
+	more   chan struct{} // closed (and replaced) when a line arrives or stdout ends
 	stderr bytes.Buffer
 	done   chan struct{}
 	err    error
@@ -244,7 +246,7 @@ type Started struct {
 // the test has not waited for it.
 func Start(t testing.TB, cmd *exec.Cmd) *Started {
 	t.Helper()
-	s := &Started{Cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	s := &Started{Cmd: cmd, more: make(chan struct{}), done: make(chan struct{})}
 	r, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -269,34 +271,45 @@ func (s *Started) read(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		s.mu.Lock()
-		s.out.WriteString(sc.Text() + "\n")
+		s.lines = append(s.lines, sc.Text())
+		s.used = append(s.used, false)
+		close(s.more)
+		s.more = make(chan struct{})
 		s.mu.Unlock()
-		select {
-		case s.lines <- sc.Text():
-		default:
-		}
 	}
-	close(s.lines)
+	s.mu.Lock()
+	s.eof = true
+	close(s.more)
+	s.mu.Unlock()
 	s.err = s.Cmd.Wait()
 	close(s.done)
 }
 
 // Expect waits (at most 20 s) for a stdout line matching re and returns its
-// submatches.
+// submatches. It looks at every line not yet returned by an Expect, in the
+// order printed, so lines that two processes print in either order (a
+// parent's and its child's) can be expected in any order.
 func (s *Started) Expect(t testing.TB, re string) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	timeout := time.After(20 * time.Second)
 	for {
-		select {
-		case line, ok := <-s.lines:
-			if !ok {
-				<-s.done
-				t.Fatalf("%v exited before printing /%s/\nstdout:\n%s\nstderr:\n%s", s.Cmd.Args, re, s.Output(), s.stderr.String())
-			}
-			if m := rx.FindStringSubmatch(line); m != nil {
+		s.mu.Lock()
+		for i, line := range s.lines {
+			if m := rx.FindStringSubmatch(line); m != nil && !s.used[i] {
+				s.used[i] = true
+				s.mu.Unlock()
 				return m
 			}
+		}
+		eof, more := s.eof, s.more
+		s.mu.Unlock()
+		if eof {
+			<-s.done
+			t.Fatalf("%v exited before printing /%s/\nstdout:\n%s\nstderr:\n%s", s.Cmd.Args, re, s.Output(), s.stderr.String())
+		}
+		select {
+		case <-more:
 		case <-timeout:
 			t.Fatalf("%v: no line /%s/ within 20s\nstdout:\n%s", s.Cmd.Args, re, s.Output())
 		}
@@ -306,10 +319,6 @@ func (s *Started) Expect(t testing.TB, re string) []string {
 // Wait waits (at most 30 s) for the command to exit and returns its result.
 func (s *Started) Wait(t testing.TB) Result {
 	t.Helper()
-	go func() {
-		for range s.lines {
-		}
-	}()
 	select {
 	case <-s.done:
 	case <-time.After(30 * time.Second):
@@ -332,7 +341,10 @@ func (s *Started) Wait(t testing.TB) Result {
 func (s *Started) Output() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.out.String()
+	if len(s.lines) == 0 {
+		return ""
+	}
+	return strings.Join(s.lines, "\n") + "\n"
 }
 
 // Exec runs a command line (a real peer such as nsenter or ipcs) and returns
