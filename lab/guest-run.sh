@@ -31,6 +31,10 @@ mkdir -p "$results" "$work"
 sed 's/^/nslab-guest: info: /' "$results/guest-info.txt"
 
 shopt -s nullglob
+# The chapter programs, for tests whose peer is another chapter (nstest.Chapter).
+mkdir -p "$work/prog"
+cp "$share"/prog/* "$work/prog/" 2>/dev/null
+export NSLAB_BIN=$work/prog
 bins=("$share"/bin/*.test)
 say "running ${#bins[@]} test binaries"
 for bin in "${bins[@]}"; do

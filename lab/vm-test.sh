@@ -127,6 +127,12 @@ for p in "${pkgs[@]}"; do
   printf 'vm-test: %-14s %3d tests  %s\n' "$name" "$(grep -c . "$share/expected/$name")" "$(du -h "$share/bin/$name.test" | cut -f1)"
   names+=("$name")
 done
+# The chapter programs too: a test whose peer is another chapter's program
+# (nstest.Chapter) finds them in $NSLAB_BIN in the guest, which has no Go.
+mkdir -p "$share/prog"
+(cd "$repo" && shopt -s nullglob && chapters=(./0[1-9]-*) &&
+  "$GO" build -buildvcs=false -o "$share/prog/" "${chapters[@]}") ||
+  die "go build of the chapter programs failed"
 cp "$lab/guest-run.sh" "$share/run.sh"
 
 # ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ func Main(m *testing.M, chapterMain func()) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	for _, d := range []string{cDir, exeDir} {
+	for _, d := range []string{cDir, exeDir, chapDir} {
 		if d != "" {
 			os.RemoveAll(d)
 		}
@@ -452,4 +452,54 @@ func PPid(pid int) int {
 		fmt.Sscan(f[1], &ppid)
 	}
 	return ppid
+}
+
+var (
+	chapMu    sync.Mutex
+	chapDir   string
+	chapBuilt = map[string]string{}
+)
+
+// Chapter returns the path of another chapter's program (name like
+// "02-uts"), for tests whose peer is that program: 09-setns joins what
+// 02-uts made. In the guest the harness passes the programs it built in
+// $NSLAB_BIN; on the host the test builds it once with the go command into
+// a directory Main removes.
+func Chapter(t testing.TB, name string) string {
+	t.Helper()
+	chapMu.Lock()
+	defer chapMu.Unlock()
+	if bin, ok := chapBuilt[name]; ok {
+		return bin
+	}
+	if dir := os.Getenv("NSLAB_BIN"); dir != "" {
+		bin := filepath.Join(dir, name)
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("NSLAB_BIN=%s has no %s: %v", dir, name, err)
+		}
+		chapBuilt[name] = bin
+		return bin
+	}
+	src := filepath.Join("..", name)
+	if _, err := os.Stat(filepath.Join(src, "main.go")); err != nil {
+		Skip(t, fmt.Sprintf("%s: no source at %s and no NSLAB_BIN with the built programs", name, src))
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = "/usr/local/go/bin/go"
+	}
+	if chapDir == "" {
+		d, err := os.MkdirTemp("", "nslab-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		chapDir = d
+	}
+	bin := filepath.Join(chapDir, name)
+	out, err := exec.Command(goCmd, "build", "-buildvcs=false", "-o", bin, src).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	chapBuilt[name] = bin
+	return bin
 }
