@@ -20,6 +20,14 @@ import (
 //go:embed c/*.c
 var cSources embed.FS
 
+//go:embed README.md
+var readme string
+
+// The commands and outputs README.md shows are what the code does today.
+func TestReadme(t *testing.T) {
+	nstest.Readme(t, nstest.Doc{Name: "02-uts", Text: readme, C: cSources})
+}
+
 func TestMain(m *testing.M) { nstest.Main(m, main) }
 
 const prog = "02-uts"

@@ -1,0 +1,248 @@
+package nstest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Doc is a chapter's README, for Readme.
+type Doc struct {
+	Name string // the chapter, e.g. "02-uts": what `go run ./02-uts` and bin/02-uts run
+	Text string // README.md, embedded by the chapter's test
+	C    fs.FS  // the chapter's c/*.c, for commands that run bin/c/NAME (may be nil)
+}
+
+// A console block in a README is checked when the line before its opening
+// fence is a marker:
+//
+//	<!-- doctest [unordered] [digits] [host=NAME] -->
+//
+// Lines starting with "# " (a root prompt) or "$ " are commands, the lines
+// after each one its expected output (stdout and stderr together). The
+// commands of a block run in order in one bash, as root, in a scratch
+// directory where bin/NN-name is this chapter's program (the test binary,
+// running the chapter's main), bin/c/NAME its C counterparts and bin/MM-other
+// another chapter's program; `go run ./NN-name` and `sudo` work as typed
+// (go run's "exit status N" line included).
+//
+// Before comparing, both sides are normalised: colors dropped, runs of
+// blanks made one space, every number of three digits or more (PIDs, inode
+// numbers) made N, and this machine's hostname made the block's host (NAME,
+// default "vm": where the README's output was made). Options: digits makes
+// every number N (for times, shares and the PIDs Go's threads shift);
+// unordered compares each command's lines as a set (a parent's and its
+// child's lines may interleave either way).
+var docMarker = regexp.MustCompile(`^<!--\s*doctest\b(.*?)-->\s*$`)
+
+type docBlock struct {
+	line     int // of the opening fence, 1-based
+	unorder  bool
+	digits   bool
+	host     string
+	commands []string
+	expected [][]string
+}
+
+// Readme runs every marked block of d's README and compares the output, so
+// the commands and outputs a learner reads are what the code does today.
+func Readme(t *testing.T, d Doc) {
+	t.Helper()
+	blocks, err := parseDoc(d.Text)
+	if err != nil {
+		t.Fatalf("%s/README.md: %v", d.Name, err)
+	}
+	if len(blocks) == 0 {
+		t.Fatalf("%s/README.md has no <!-- doctest --> block", d.Name)
+	}
+	RequireRoot(t)
+	RequireTool(t, "bash", "bash")
+	dir := docDir(t, d)
+	for _, b := range blocks {
+		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
+			runBlock(t, dir, b)
+		})
+	}
+}
+
+func parseDoc(text string) ([]docBlock, error) {
+	lines := strings.Split(text, "\n")
+	var blocks []docBlock
+	for i := 0; i < len(lines); i++ {
+		m := docMarker.FindStringSubmatch(strings.TrimSpace(lines[i]))
+		if m == nil {
+			continue
+		}
+		b := docBlock{host: "vm"}
+		for _, opt := range strings.Fields(m[1]) {
+			switch {
+			case opt == "unordered":
+				b.unorder = true
+			case opt == "digits":
+				b.digits = true
+			case strings.HasPrefix(opt, "host="):
+				b.host = strings.TrimPrefix(opt, "host=")
+			default:
+				return nil, fmt.Errorf("line %d: unknown doctest option %q", i+1, opt)
+			}
+		}
+		i++
+		if i >= len(lines) || !strings.HasPrefix(lines[i], "```") {
+			return nil, fmt.Errorf("line %d: a doctest marker must be followed by a ``` block", i)
+		}
+		b.line = i + 1
+		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+			l := lines[i]
+			if strings.HasPrefix(l, "# ") || strings.HasPrefix(l, "$ ") {
+				cmd := l[2:]
+				for strings.HasSuffix(cmd, `\`) && i+1 < len(lines) {
+					i++
+					cmd = strings.TrimSuffix(cmd, `\`) + "\n" + lines[i]
+				}
+				b.commands = append(b.commands, cmd)
+				b.expected = append(b.expected, nil)
+				continue
+			}
+			if len(b.commands) == 0 {
+				return nil, fmt.Errorf("line %d: output before the first command (# or $)", i+1)
+			}
+			b.expected[len(b.expected)-1] = append(b.expected[len(b.expected)-1], l)
+		}
+		if i >= len(lines) {
+			return nil, fmt.Errorf("line %d: unclosed ``` block", b.line)
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks, nil
+}
+
+// docDir makes the scratch directory: bin/NAME (a copy of the test binary,
+// world-readable for `runuser -u nobody`), bin/c/* and other chapters'
+// programs, as the block's commands name them.
+func docDir(t *testing.T, d Doc) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "bin", "c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "bin")} {
+		os.Chmod(p, 0o755)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(self, filepath.Join(dir, "bin", d.Name)); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever else the text runs: bin/c/NAME, bin/MM-other, go run ./MM-other.
+	for _, m := range regexp.MustCompile(`bin/c/([A-Za-z0-9_]+)`).FindAllStringSubmatch(d.Text, -1) {
+		if d.C == nil {
+			t.Fatalf("the README runs bin/c/%s but the test gave no C sources", m[1])
+		}
+		dst := filepath.Join(dir, "bin", "c", m[1])
+		if _, err := os.Stat(dst); err != nil {
+			os.Symlink(BuildC(t, d.C, m[1]), dst)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?:bin/|go run \./)(0[1-9]-[a-z]+)`).FindAllStringSubmatch(d.Text, -1) {
+		dst := filepath.Join(dir, "bin", m[1])
+		if _, err := os.Stat(dst); err != nil {
+			os.Symlink(Chapter(t, m[1]), dst)
+		}
+	}
+	return dir
+}
+
+const docSep = "@@nslab-doctest@@"
+
+func runBlock(t *testing.T, dir string, b docBlock) {
+	var script strings.Builder
+	script.WriteString(`sudo() { "$@"; }
+go() {
+	[ "$1" = run ] || { echo "doctest: only 'go run' is supported" >&2; return 127; }
+	local prog=${2#./}
+	shift 2
+	"./bin/$prog" "$@"
+	local rc=$?
+	[ $rc -eq 0 ] && return 0
+	echo "exit status $rc" >&2
+	return 1
+}
+`)
+	for i, c := range b.commands {
+		fmt.Fprintf(&script, "echo %s%d\n%s\n", docSep, i, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "NO_COLOR=1", "PATH="+os.Getenv("PATH"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	cmd.Run() // each command's status is part of its output (go run) or not shown
+	if ctx.Err() != nil {
+		t.Fatalf("README block at line %d did not finish in 60 s:\n%s", b.line, out.String())
+	}
+	got := make([][]string, len(b.commands))
+	cur := -1
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if strings.HasPrefix(l, docSep) {
+			fmt.Sscan(strings.TrimPrefix(l, docSep), &cur)
+			continue
+		}
+		if cur >= 0 {
+			got[cur] = append(got[cur], l)
+		}
+	}
+	host, _ := os.Hostname()
+	for i, c := range b.commands {
+		want := normDoc(b.expected[i], b, "")
+		have := normDoc(got[i], b, host)
+		if !slices.Equal(want, have) {
+			t.Errorf("README line %d: `%s` prints something else now (normalised):\n--- README\n%s\n--- now\n%s",
+				b.line, c, strings.Join(want, "\n"), strings.Join(have, "\n"))
+		}
+	}
+}
+
+var (
+	ansiRE   = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	blanksRE = regexp.MustCompile(`[ \t]+`)
+	bigNumRE = regexp.MustCompile(`\d{3,}`)
+	anyNumRE = regexp.MustCompile(`\d+`)
+)
+
+func normDoc(lines []string, b docBlock, host string) []string {
+	var out []string
+	for _, l := range lines {
+		l = ansiRE.ReplaceAllString(l, "")
+		if host != "" && host != b.host {
+			l = regexp.MustCompile(`\b`+regexp.QuoteMeta(host)+`\b`).ReplaceAllString(l, b.host)
+		}
+		if b.digits {
+			l = anyNumRE.ReplaceAllString(l, "N")
+		} else {
+			l = bigNumRE.ReplaceAllString(l, "N")
+		}
+		l = strings.TrimSpace(blanksRE.ReplaceAllString(l, " "))
+		out = append(out, l)
+	}
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	if b.unorder {
+		slices.Sort(out)
+	}
+	return out
+}
