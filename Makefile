@@ -19,6 +19,7 @@ help:
 	@echo "make c       build the C counterparts into $(BIN)/c/"
 	@echo "make lint    gofmt, go vet, shellcheck"
 	@echo "make check   preflight: kernel features, cgroups, tools (like Docker's check-config)"
+	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
 	@echo "make vm-clean  drop the cached guest image"
 
@@ -42,7 +43,7 @@ test:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run lab/*.sh; else echo "shellcheck not installed (apt-get install shellcheck): skipped"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run lab/*.sh lab/checks/*.sh; else echo "shellcheck not installed (apt-get install shellcheck): skipped"; fi
 
 tour: build
 	@bash lab/tour.sh $(BIN)
@@ -59,6 +60,11 @@ clean:
 
 check:
 	@GO="$(GO)" bash lab/check.sh
+
+# make check-02: the chapter's exercises, checked on what the kernel shows.
+check-%:
+	@if [ -f lab/checks/$*.sh ]; then bash lab/checks/$*.sh; \
+	else echo "no exercises for chapter $* (lab/checks/NN.sh, NN = 01..09)" >&2; exit 2; fi
 
 vm-test:
 	@GO="$(GO)" bash lab/vm-test.sh
