@@ -8,7 +8,7 @@ CHAPTERS := $(sort $(wildcard 0[1-9]-*))
 CSRC     := $(wildcard 0[1-9]-*/c/*.c)
 CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 
-.PHONY: all build c test lint tour clean help
+.PHONY: all build c test lint tour clean help bench
 
 all: build c
 
@@ -20,6 +20,7 @@ help:
 	@echo "make lint    gofmt, go vet, shellcheck"
 	@echo "make check   preflight: kernel features, cgroups, tools (like Docker's check-config)"
 	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
+	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
 	@echo "make vm-clean  drop the cached guest image"
 
@@ -50,6 +51,14 @@ tour: build
 
 tour-%: build
 	@bash lab/tour.sh $(BIN) $$(ls -d $*-* 2>/dev/null || echo $*)
+
+# The cost of isolation (README: "What isolation costs"): 01-clone cost
+# times the namespaces, 06-net cost the veth links.
+ROUNDS ?= 100
+bench: build c
+	@$(BIN)/01-clone cost -n $(ROUNDS) -c $(BIN)/c
+	@echo
+	@$(BIN)/06-net cost -n $$(( $(ROUNDS) / 5 > 5 ? $(ROUNDS) / 5 : 5 ))
 
 clean:
 	rm -rf $(BIN)
