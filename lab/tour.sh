@@ -39,6 +39,14 @@ shell_words() {
   printf '%s' "${out# }"
 }
 
+# chapter NN-name TITLE: the chapter's banner, before its first step.
+chapter() {
+  wanted "$1" || return 0
+  local line
+  line=$(printf '%*s' $((64 - ${#1} - ${#2})) '' | tr ' ' '=')
+  printf '\n%s== %s: %s %s%s\n' "$bold" "$1" "$2" "$line" "$off"
+}
+
 # step CHAPTER MIRRORS WHAT TAKEAWAY -- COMMAND...
 step() {
   local chapter=$1 mirrors=$2 what=$3 takeaway=$4
@@ -56,6 +64,7 @@ step() {
   printf '%s→ %s%s\n' "$green" "$takeaway" "$off"
 }
 
+chapter 01-clone "clone() and its flags; why Go re-execs itself"
 step 01-clone "t_clone (TLPI)" "a clone()d child closes a file descriptor" \
   "without CLONE_FILES the child has its own copy of the fd table" -- \
   "$bin/01-clone" t_clone
@@ -65,12 +74,15 @@ step 01-clone "t_clone x (TLPI)" "the same with CLONE_FILES" \
 step 01-clone "ns_child_exec -p -u (TLPI)" "run a command in new PID and UTS namespaces" \
   "the child is PID 1 of its PID namespace; only the namespaces asked for are new" -- \
   "$bin/01-clone" ns_child_exec -v -p -u sh -c 'echo "my PID is $$"; readlink /proc/self/ns/uts'
+chapter 02-uts "a hostname of its own"
 step 02-uts "demo_uts_namespace (TLPI)" "a child sets its own hostname" \
   "the hostname lives in the UTS namespace: the parent's is untouched" -- \
   "$bin/02-uts" -sleep 0 tour-host
+chapter 03-ipc "System V and POSIX IPC, per namespace"
 step 03-ipc "ipcmk -M 1000; unshare --ipc ipcs -m" "a shared memory segment, seen from a new IPC namespace" \
   "System V and POSIX IPC objects exist per IPC namespace: the child sees none of ours" -- \
   "$bin/03-ipc"
+chapter 04-pid "PID 1, /proc, orphans and signals"
 step 04-pid "./namespace 7 (the nsproxy article)" "an init in a new PID namespace forks 7 children and lists /proc" \
   "inside, the init is PID 1 and /proc (remounted, privately) shows only the namespace; Go's threads take PIDs too" -- \
   "$bin/04-pid" 7
@@ -83,6 +95,7 @@ step 04-pid "init's duties: signals" "SIGTERM and SIGKILL sent to PID 1 from ins
 step 04-pid "nested PID namespaces" "a PID namespace inside a PID namespace" \
   "a process has one PID per level: NSpid lists them from the host's down to its own" -- \
   "$bin/04-pid" nested
+chapter 05-mount "mounts, propagation, chroot vs pivot_root"
 step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC namespaces; a private tmpfs; a fresh /proc" \
   "mounts made after --make-rprivate stay in the child's namespace: the host never sees the tmpfs" -- \
   "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'
@@ -104,6 +117,7 @@ step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and th
   "chroot moves one process's root, so root can climb out; pivot_root detaches the old root: nothing to climb to" -- \
   rootfs_demo "$bin/05-mount"
 
+chapter 06-net "lo only, ip netns, a veth link"
 step 06-net "unshare --net; ip a" "a child in a new network namespace lists its interfaces" \
   "a new network namespace has only lo, and it is down" -- \
   "$bin/06-net" show
@@ -126,6 +140,7 @@ step 06-net "ip link add veth; ip netns exec" "two namespaces, one veth pair, a 
   "a Go program enters a netns per OS thread (runtime.LockOSThread): fine for net, not for every namespace" -- \
   "$bin/06-net" link
 
+chapter 07-user "root inside is not root outside"
 step 07-user "unshare --user; uid_map/gid_map (parent writes the maps)" "a child in a new user namespace, before and after its maps" \
   "root inside a user namespace is an unprivileged uid outside: full capabilities, over nothing the host owns" -- \
   "$bin/07-user"

@@ -1,0 +1,71 @@
+package lab
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"nslab/common/nstest"
+)
+
+// make tour runs every chapter's demo in order: each chapter gets its
+// banner, no step fails, it is over in under a minute, and without a TTY
+// it prints no color codes.
+func TestTour(t *testing.T) {
+	nstest.RequireRoot(t)
+	nstest.RequireTool(t, "ip", "iproute2")
+	nstest.RequireTool(t, "busybox", "busybox-static")
+	src, err := scripts.ReadFile("tour.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chapters []string
+	for _, m := range regexp.MustCompile(`(?m)^chapter (0[1-9]-[a-z]+) `).FindAllStringSubmatch(string(src), -1) {
+		chapters = append(chapters, m[1])
+	}
+	if len(chapters) < 7 {
+		t.Fatalf("tour.sh has %d chapter banners: %v", len(chapters), chapters)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chapters {
+		if err := os.Symlink(nstest.Chapter(t, c), filepath.Join(bin, c)); err != nil && !os.IsExist(err) {
+			t.Fatal(err)
+		}
+	}
+	script := filepath.Join(dir, "tour.sh")
+	if err := os.WriteFile(script, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", script, bin)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color") // colors would be on, but stdout is no TTY
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("tour: %v\n%s", err, out)
+	}
+	t.Logf("tour took %s", took.Round(time.Millisecond))
+	if took > 60*time.Second {
+		t.Errorf("tour took %s, over the minute it promises", took)
+	}
+	s := string(out)
+	for _, c := range chapters {
+		if !strings.Contains(s, "== "+c+": ") {
+			t.Errorf("no banner for %s", c)
+		}
+	}
+	if strings.Contains(s, "\x1b[") {
+		t.Errorf("color codes in output to a pipe")
+	}
+	if !strings.HasSuffix(strings.TrimSpace(s), "tour: done") {
+		t.Errorf("tour did not end with 'tour: done':\n%s", s)
+	}
+}
