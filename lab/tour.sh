@@ -3,6 +3,9 @@
 # banner saying what you are about to see, the command, the C program it
 # mirrors, the real output and a one-line takeaway.
 # Usage: lab/tour.sh BIN_DIR [CHAPTER...]   (make tour / make tour-NN)
+# For the soak (lab/soak_test.go): NSLAB_TOUR_LIST=1 lists the steps, one
+# "N CHAPTER COMMAND" a line; NSLAB_TOUR_STEP=N runs step N alone, without
+# banners, and exits with its status.
 set -uo pipefail
 bin=${1:?usage: lab/tour.sh BIN_DIR [chapter...]}
 shift
@@ -20,6 +23,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 failures=0
+step_no=0
+list_only=${NSLAB_TOUR_LIST:-}
+one_step=${NSLAB_TOUR_STEP:-}
 wanted() {
   [ ${#only[@]} -eq 0 ] && return 0
   local c
@@ -42,6 +48,7 @@ shell_words() {
 # chapter NN-name TITLE: the chapter's banner, before its first step.
 chapter() {
   wanted "$1" || return 0
+  [ -n "$list_only$one_step" ] && return 0
   local line
   line=$(printf '%*s' $((64 - ${#1} - ${#2})) '' | tr ' ' '=')
   printf '\n%s== %s: %s %s%s\n' "$bold" "$1" "$2" "$line" "$off"
@@ -51,7 +58,17 @@ chapter() {
 step() {
   local chapter=$1 mirrors=$2 what=$3 takeaway=$4
   shift 5
+  step_no=$((step_no + 1))
   wanted "$chapter" || return 0
+  if [ -n "$list_only" ]; then
+    printf '%d %s %s\n' "$step_no" "$chapter" "$(shell_words "$@")"
+    return 0
+  fi
+  if [ -n "$one_step" ]; then
+    [ "$step_no" = "$one_step" ] || return 0
+    "$@"
+    exit
+  fi
   printf '\n%s━━ %s ━━ %s%s\n' "$bold$cyan" "$chapter" "$what" "$off"
   printf '%smirrors:%s %s\n' "$yellow" "$off" "$mirrors"
   printf '%s$ %s%s\n' "$bold" "$(shell_words "$@")" "$off"
@@ -145,6 +162,11 @@ step 07-user "unshare --user; uid_map/gid_map (parent writes the maps)" "a child
   "root inside a user namespace is an unprivileged uid outside: full capabilities, over nothing the host owns" -- \
   "$bin/07-user"
 
+[ -n "$list_only" ] && exit 0
+if [ -n "$one_step" ]; then
+  echo "tour: no step $one_step" >&2
+  exit 2
+fi
 echo
 if [ $failures -gt 0 ]; then
   printf '%stour: %d step(s) failed%s\n' "$red" "$failures" "$off"
