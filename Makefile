@@ -8,7 +8,7 @@ CHAPTERS := $(sort $(wildcard 0[1-9]-*))
 CSRC     := $(wildcard 0[1-9]-*/c/*.c)
 CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 
-.PHONY: all build c test lint tour clean help bench
+.PHONY: all build c test lint tour clean help bench soak
 
 all: build c
 
@@ -20,6 +20,7 @@ help:
 	@echo "make lint    gofmt, go vet, shellcheck"
 	@echo "make check   preflight: kernel features, cgroups, tools (like Docker's check-config)"
 	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
+	@echo "make soak    every demo 100x, then 20x Ctrl-C at random: the host must not change (root)"
 	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
 	@echo "make vm-clean  drop the cached guest image"
@@ -51,6 +52,15 @@ tour: build
 
 tour-%: build
 	@bash lab/tour.sh $(BIN) $$(ls -d $*-* 2>/dev/null || echo $*)
+
+# The soak (lab/soak_test.go): alone, since it photographs the whole host.
+# CI runs it short: make soak SOAK_ROUNDS=10 SOAK_INTERRUPTS=5.
+SOAK_ROUNDS ?= 100
+SOAK_INTERRUPTS ?= 20
+soak: export GOFLAGS += -buildvcs=false
+soak:
+	$(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./lab -args \
+		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS)
 
 # The cost of isolation (README: "What isolation costs"): 01-clone cost
 # times the namespaces, 06-net cost the veth links.

@@ -143,11 +143,14 @@ step 06-net "unshare --net; ip a" "a child in a new network namespace lists its 
 netns_demo() {
   local prog=$1 name=nslab-tour-$$ rc=0
   local -a cmds=("$prog add $name" "ip netns list" "$prog exec $name ip -brief link" "$prog del $name" "ip netns list")
+  # Ctrl-C between add and del must not leave the name behind.
+  trap '[ -e "/run/netns/$name" ] && "$prog" del "$name" >/dev/null; trap - INT TERM; exit 130' INT TERM
   local c
   for c in "${cmds[@]}"; do
     printf '%s$ %s%s\n' "$bold" "${c/#$prog/06-net}" "$off"
     $c || rc=1
   done
+  trap - INT TERM
   return $rc
 }
 step 06-net "ip netns add/list/exec/del" "a named network namespace: a bind mount under /run/netns" \

@@ -12,10 +12,11 @@ import (
 	"nslab/common/nstest"
 )
 
-// make tour runs every chapter's demo in order: each chapter gets its
-// banner, no step fails, it is over in under a minute, and without a TTY
-// it prints no color codes.
-func TestTour(t *testing.T) {
+// tourSetup writes tour.sh to a scratch directory next to bin/, which holds
+// every chapter program the tour names, and returns the script, bin and the
+// chapters in tour order.
+func tourSetup(t *testing.T) (script, bin string, chapters []string) {
+	t.Helper()
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "ip", "iproute2")
 	nstest.RequireTool(t, "busybox", "busybox-static")
@@ -23,7 +24,6 @@ func TestTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chapters []string
 	for _, m := range regexp.MustCompile(`(?m)^chapter (0[1-9]-[a-z]+) `).FindAllStringSubmatch(string(src), -1) {
 		chapters = append(chapters, m[1])
 	}
@@ -31,7 +31,7 @@ func TestTour(t *testing.T) {
 		t.Fatalf("tour.sh has %d chapter banners: %v", len(chapters), chapters)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
+	bin = filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +40,18 @@ func TestTour(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	script := filepath.Join(dir, "tour.sh")
+	script = filepath.Join(dir, "tour.sh")
 	if err := os.WriteFile(script, src, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return script, bin, chapters
+}
+
+// make tour runs every chapter's demo in order: each chapter gets its
+// banner, no step fails, it is over in under a minute, and without a TTY
+// it prints no color codes.
+func TestTour(t *testing.T) {
+	script, bin, chapters := tourSetup(t)
 	cmd := exec.Command("bash", script, bin)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color") // colors would be on, but stdout is no TTY
 	start := time.Now()

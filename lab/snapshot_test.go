@@ -1,0 +1,169 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// snapshot is what a learner's host looks like from the outside, in every
+// respect a chapter could change: mounts, hostname, named network
+// namespaces and links, cgroups of ours, IPC objects, processes of ours. Two
+// snapshots, before and after a demo, must be identical.
+type snapshot map[string][]string
+
+// takeSnapshot reads the host's state; marker is what the processes under
+// test carry in their environment (see ourProcesses).
+func takeSnapshot(t testing.TB, marker string) snapshot {
+	t.Helper()
+	s := snapshot{}
+	s["mountinfo"] = mountinfoLines(t)
+	if h, err := os.Hostname(); err == nil {
+		s["hostname"] = []string{h}
+	}
+	s["/run/netns"] = dirNames("/run/netns")
+	s["/dev/mqueue"] = dirNames("/dev/mqueue")
+	if ifs, err := net.Interfaces(); err == nil {
+		for _, i := range ifs {
+			s["links"] = append(s["links"], i.Name)
+		}
+	}
+	for _, kind := range []string{"shm", "msg", "sem"} {
+		s["sysvipc "+kind] = sysvipc(kind)
+	}
+	s["cgroups named nslab*"] = nslabCgroups(t)
+	s["processes of ours"] = ourProcesses(marker)
+	for k, v := range s {
+		slices.Sort(v)
+		s[k] = v
+	}
+	return s
+}
+
+// diff lists, per category, what b has that a does not (+) and the reverse.
+func (a snapshot) diff(b snapshot) string {
+	var out strings.Builder
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, l := range b[k] {
+			if !slices.Contains(a[k], l) {
+				fmt.Fprintf(&out, "%s: + %s\n", k, l)
+			}
+		}
+		for _, l := range a[k] {
+			if !slices.Contains(b[k], l) {
+				fmt.Fprintf(&out, "%s: - %s\n", k, l)
+			}
+		}
+	}
+	return out.String()
+}
+
+// mountinfoLines is /proc/self/mountinfo without the mount IDs, which a
+// mount that is replaced by an identical one would change: what must not
+// change is what is mounted where, how, and its propagation.
+func mountinfoLines(t testing.TB) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 4 {
+			lines = append(lines, strings.Join(f[2:], " "))
+		}
+	}
+	return lines
+}
+
+func dirNames(dir string) []string {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// sysvipc lists the System V objects of one kind by key and id (the other
+// columns are times and counters that other users of the host change).
+func sysvipc(kind string) []string {
+	b, err := os.ReadFile("/proc/sysvipc/" + kind)
+	if err != nil {
+		return nil
+	}
+	var objs []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		if f := strings.Fields(l); len(f) >= 2 {
+			objs = append(objs, f[0]+" "+f[1])
+		}
+	}
+	return objs
+}
+
+// nslabCgroups walks every mounted cgroup hierarchy (v1 and v2) for
+// directories whose name starts with nslab: the chapters name theirs so.
+func nslabCgroups(t testing.TB) []string {
+	var found []string
+	seen := map[string]bool{}
+	for _, l := range mountinfoLines(t) {
+		f := strings.Fields(l)
+		i := slices.Index(f, "-")
+		if i < 0 || i+1 >= len(f) || (f[i+1] != "cgroup" && f[i+1] != "cgroup2") {
+			continue
+		}
+		root := f[2] // mount point (fields shifted by two: no IDs)
+		if seen[root] {
+			continue
+		}
+		seen[root] = true
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), "nslab") {
+				found = append(found, p)
+			}
+			return nil
+		})
+	}
+	return found
+}
+
+// ourProcesses lists the processes, anywhere on the host, that carry
+// marker in their environment (the soak sets it for the demos it runs;
+// children inherit it), or name it on their command line.
+func ourProcesses(marker string) []string {
+	var procs []string
+	es, _ := os.ReadDir("/proc")
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range es {
+		if _, err := strconv.Atoi(e.Name()); err != nil || e.Name() == self {
+			continue
+		}
+		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if !bytes.Contains(env, []byte(marker)) && !bytes.Contains(cmdline, []byte(marker)) {
+			continue
+		}
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		args := strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")
+		procs = append(procs, fmt.Sprintf("pid %s: %s (%s)", e.Name(), args, strings.TrimSpace(string(stat))))
+	}
+	return procs
+}
