@@ -1,0 +1,315 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests need no root: each builds a fake cgroup file system, with
+// its own proc/self/cgroup and proc/self/mountinfo, in a temporary
+// directory, and checks where cgroupfs.go puts a new cgroup and what it
+// would write.
+
+// fakeTree writes files (path relative to the root -> content) and
+// returns the root.
+func fakeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// mountinfo lines: ID PARENT MAJ:MIN ROOT POINT OPTIONS - FSTYPE SOURCE SUPER-OPTIONS
+const v1Separate = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:29 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 30 0:33 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
+39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+
+// The development machine: cpu and cpuacct are separate hierarchies, and
+// we run in the root cgroup of each but memory.
+func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo": v1Separate,
+		"proc/self/cgroup":    "9:name=systemd:/\n6:freezer:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n",
+	})
+	c, err := newCgroupFS(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.newGroup("g", "cpu", "cpuacct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root + "/sys/fs/cgroup/cpu/g", root + "/sys/fs/cgroup/cpuacct/g"}
+	if !slices.Equal(g.dirs, want) {
+		t.Errorf("dirs %q, want %q", g.dirs, want)
+	}
+	if g.dir("cpuacct") != want[1] {
+		t.Errorf("cpuacct dir %q, want %q", g.dir("cpuacct"), want[1])
+	}
+	// Not the root: the cgroup we are in.
+	m, err := c.newGroup("m", "memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := root + "/sys/fs/cgroup/memory/process_api/abc/m"; m.dirs[0] != want {
+		t.Errorf("memory dir %q, want %q", m.dirs[0], want)
+	}
+	if len(g.need) != 0 {
+		t.Errorf("v1 has no subtree_control, but need = %v", g.need)
+	}
+	// A controller with no hierarchy: one line saying how to mount one.
+	_, err = c.newGroup("p", "pids")
+	var missing *missingError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "mount -t cgroup -o pids cgroup /sys/fs/cgroup/pids") {
+		t.Errorf("pids: err %v, want the mount command", err)
+	}
+}
+
+// Many distributions co-mount cpu and cpuacct: one hierarchy, one
+// directory, whose name is not "cpu".
+func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo": `25 18 0:21 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755
+29 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+30 25 0:26 / /sys/fs/cgroup/freezer rw,nosuid - cgroup cgroup rw,freezer
+`,
+		"proc/self/cgroup": "5:freezer:/\n3:cpu,cpuacct:/user.slice\n1:name=systemd:/user.slice/session-2.scope\n",
+	})
+	c, err := newCgroupFS(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.newGroup("g", "cpu", "cpuacct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := root + "/sys/fs/cgroup/cpu,cpuacct/user.slice/g"
+	if !slices.Equal(g.dirs, []string{want}) || g.dir("cpu") != want || g.dir("cpuacct") != want {
+		t.Errorf("dirs %q (cpu %q, cpuacct %q), want one: %q", g.dirs, g.dir("cpu"), g.dir("cpuacct"), want)
+	}
+	if got := g.describe(); len(got) != 1 || !strings.Contains(got[0], "hierarchy cpu,cpuacct mounted at /sys/fs/cgroup/cpu,cpuacct: we run in /user.slice") {
+		t.Errorf("describe: %q", got)
+	}
+}
+
+// In a container the hierarchy's mount shows a sub-tree (mountinfo's root
+// field), and a mount point may hold escaped characters.
+func TestV1BindMountedSubtree(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo": `600 500 0:25 /docker/abc /sys/fs/cgroup/cpu\040acct rw - cgroup cgroup rw,cpu,cpuacct
+`,
+		"proc/self/cgroup": "3:cpu,cpuacct:/docker/abc/inner\n",
+	})
+	c, err := newCgroupFS(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.newGroup("g", "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := root + "/sys/fs/cgroup/cpu acct/inner/g"; g.dirs[0] != want {
+		t.Errorf("dir %q, want %q", g.dirs[0], want)
+	}
+}
+
+const v2Mountinfo = `30 21 0:25 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+`
+
+// v2 as in the lab's guest: we run in a service (it has processes), so the
+// cgroup goes under its slice; cpu is missing from subtree_control at the
+// root and the slice, where +cpu must be written, top first.
+func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                                                   v2Mountinfo,
+		"proc/self/cgroup":                                                      "0::/system.slice/nslab-guest.service\n",
+		"sys/fs/cgroup/cgroup.controllers":                                      "cpuset cpu io memory hugetlb pids rdma misc\n",
+		"sys/fs/cgroup/cgroup.subtree_control":                                  "memory pids\n",
+		"sys/fs/cgroup/cgroup.procs":                                            "1\n2\n",
+		"sys/fs/cgroup/system.slice/cgroup.subtree_control":                     "memory pids\n",
+		"sys/fs/cgroup/system.slice/cgroup.procs":                               "",
+		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.subtree_control": "",
+		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs":           "300\n301\n",
+	})
+	c, err := newCgroupFS(root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.newGroup("g", "cpu", "cpuacct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{root + "/sys/fs/cgroup/system.slice/g"}; !slices.Equal(g.dirs, want) {
+		t.Errorf("dirs %q, want %q", g.dirs, want)
+	}
+	if !slices.Equal(g.need, []string{"cpu"}) {
+		t.Errorf("need %v, want [cpu] (cpuacct is no v2 controller)", g.need)
+	}
+	lacking, err := c.lacking(g.h, g.baseCg, "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{root + "/sys/fs/cgroup", root + "/sys/fs/cgroup/system.slice"}; !slices.Equal(lacking, want) {
+		t.Errorf("+cpu goes to %q, want %q", lacking, want)
+	}
+	if got := g.describe(); len(got) != 1 || !strings.HasSuffix(got[0], "which holds processes: our cgroups go under /system.slice") {
+		t.Errorf("describe: %q", got)
+	}
+}
+
+// v2 with cpu already passed down: nothing to write.
+func TestV2WithCPUInSubtreeControl(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                                                   v2Mountinfo,
+		"proc/self/cgroup":                                                      "0::/user.slice/user-1000.slice/session-3.scope\n",
+		"sys/fs/cgroup/cgroup.controllers":                                      "cpu memory pids\n",
+		"sys/fs/cgroup/cgroup.subtree_control":                                  "cpu memory pids\n",
+		"sys/fs/cgroup/user.slice/cgroup.subtree_control":                       "cpu memory pids\n",
+		"sys/fs/cgroup/user.slice/cgroup.procs":                                 "",
+		"sys/fs/cgroup/user.slice/user-1000.slice/cgroup.procs":                 "",
+		"sys/fs/cgroup/user.slice/user-1000.slice/cgroup.subtree_control":       "cpu memory pids\n",
+		"sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/cgroup.procs": "900\n",
+	})
+	c, err := newCgroupFS(root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.newGroup("g", "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := root + "/sys/fs/cgroup/user.slice/user-1000.slice/g"; g.dirs[0] != want {
+		t.Errorf("dir %q, want %q (the session scope has processes; its slice has none)", g.dirs[0], want)
+	}
+	lacking, err := c.lacking(g.h, g.baseCg, "cpu")
+	if err != nil || len(lacking) != 0 {
+		t.Errorf("lacking %q, %v; want nothing", lacking, err)
+	}
+}
+
+// v2, and every cgroup from ours up holds processes: only the root is left.
+// Without cpu in the root's cgroup.controllers: one line with the fix. The
+// freezer needs no controller on v2.
+func TestV2OwnCgroupWithProcessesAndNoCPU(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                  v2Mountinfo,
+		"proc/self/cgroup":                     "0::/a/b\n",
+		"sys/fs/cgroup/cgroup.controllers":     "memory pids\n",
+		"sys/fs/cgroup/cgroup.subtree_control": "",
+		"sys/fs/cgroup/a/cgroup.procs":         "5\n",
+		"sys/fs/cgroup/a/b/cgroup.procs":       "6\n",
+	})
+	c, err := newCgroupFS(root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.newGroup("f", "freezer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := root + "/sys/fs/cgroup/f"; f.dirs[0] != want || f.baseCg != "/" {
+		t.Errorf("dir %q (base %q), want %q", f.dirs[0], f.baseCg, want)
+	}
+	_, err = c.newGroup("g", "cpu")
+	var missing *missingError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "systemd.unified_cgroup_hierarchy=1") {
+		t.Errorf("no cpu: err %v, want the boot option", err)
+	}
+}
+
+// What the quota and the counters look like in each version's files.
+func TestQuotaAndCounterFiles(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		name := map[bool]string{false: "v1", true: "v2"}[v2]
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{
+				"proc/self/mountinfo": v1Separate,
+				"proc/self/cgroup":    "2:cpuacct:/\n1:cpu:/\n",
+				// the control files of the group, as the kernel makes them
+				"sys/fs/cgroup/cpu/g/cpu.cfs_period_us": "100000\n",
+				"sys/fs/cgroup/cpu/g/cpu.cfs_quota_us":  "-1\n",
+				"sys/fs/cgroup/cpu/g/cpu.stat":          "nr_periods 50\nnr_throttled 48\nthrottled_time 3480000000\n",
+				"sys/fs/cgroup/cpuacct/g/cpuacct.usage": "1510000000\n",
+			}
+			if v2 {
+				files = map[string]string{
+					"proc/self/mountinfo":                  v2Mountinfo,
+					"proc/self/cgroup":                     "0::/\n",
+					"sys/fs/cgroup/cgroup.controllers":     "cpu\n",
+					"sys/fs/cgroup/cgroup.subtree_control": "cpu\n",
+					"sys/fs/cgroup/g/cpu.max":              "max 100000\n",
+					"sys/fs/cgroup/g/cpu.stat":             "usage_usec 1510000\nuser_usec 1500000\nnr_periods 50\nnr_throttled 48\nthrottled_usec 3480000\n",
+				}
+			}
+			c, err := newCgroupFS(fakeTree(t, files), v2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := c.newGroup("g", "cpu", "cpuacct")
+			if err != nil {
+				t.Fatal(err)
+			}
+			said, err := g.setQuota(150)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "cpu.cfs_quota_us = 150000, cpu.cfs_period_us = 100000"
+			if v2 {
+				want = "cpu.max = 150000 100000"
+			}
+			if said != want {
+				t.Errorf("setQuota(150) says %q, want %q", said, want)
+			}
+			if used, err := g.usage(); err != nil || used != 1510*time.Millisecond {
+				t.Errorf("usage %v, %v; want 1.51s", used, err)
+			}
+			p, th, wait, err := g.throttling()
+			if err != nil || p != 50 || th != 48 || wait != 3480*time.Millisecond {
+				t.Errorf("throttling %d %d %v %v, want 50 48 3.48s", p, th, wait, err)
+			}
+		})
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{`/a\040b`: "/a b", `/a\134b`: `/a\b`, `/plain`: "/plain", `/end\04`: `/end\04`} {
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBar(t *testing.T) {
+	for _, c := range []struct {
+		used             float64
+		percent, workers int
+		want             string
+	}{
+		{0, 30, 1, "[............|...........................]"},
+		{30, 30, 1, "[############|...........................]"},
+		{100, 30, 1, "[########################################]"},
+		{150, 150, 2, "[##############################|.........]"},
+	} {
+		if got := bar(c.used, c.percent, c.workers); got != c.want {
+			t.Errorf("bar(%v, %d, %d) = %q, want %q", c.used, c.percent, c.workers, got, c.want)
+		}
+	}
+}
