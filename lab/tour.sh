@@ -165,6 +165,49 @@ step 07-user "unshare --user; uid_map/gid_map (parent writes the maps)" "a child
   "root inside a user namespace is an unprivileged uid outside: full capabilities, over nothing the host owns" -- \
   "$bin/07-user"
 
+chapter 08-cgroup "cgroup namespaces, a CPU quota, the freezer"
+step 08-cgroup "unshare -C; cat /proc/PID/cgroup (the freezer sub1/sub2 demo)" "two cgroups, and /proc/PID/cgroup read from inside and outside a new cgroup namespace" \
+  "a cgroup namespace shows paths relative to its own cgroup: itself as /, a sibling as ../sub2" -- \
+  "$bin/08-cgroup" ns
+step 08-cgroup "cgcreate; cgset -r cpu.cfs_quota_us=30000; cgexec stress -c 1" "a CPU hog in a cgroup with a 30% quota, measured" \
+  "the quota is a ceiling per period: the hog is throttled in every period and gets 30% of one CPU" -- \
+  "$bin/08-cgroup" quota -seconds 3
+step 08-cgroup "echo FROZEN > freezer.state (v1) / echo 1 > cgroup.freeze (v2)" "a spinning process frozen and thawed" \
+  "a frozen cgroup's processes get no CPU at all until thawed; /proc/PID/status shows it" -- \
+  "$bin/08-cgroup" freeze
+
+# A target made by util-linux, joined the seed's way and the nsenter way.
+setns_demo() {
+  local prog=$1 u t='' _
+  unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount --user --map-root-user \
+    sh -c 'hostname tour-09; exec sleep 60' &
+  u=$!
+  trap 'kill -9 "$u" 2>/dev/null; wait "$u" 2>/dev/null; trap - INT TERM; exit 130' INT TERM
+  for _ in $(seq 100); do
+    t=$(pgrep -P "$u" -x sleep) && break
+    sleep 0.05
+  done
+  local rc=0
+  if [ -z "$t" ]; then
+    echo "tour: the unshare target did not start" >&2
+    rc=1
+  else
+    printf '%s$ %s%s\n' "$bold" "unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount --user --map-root-user sh -c 'hostname tour-09; exec sleep 60' &" "$off"
+    printf '%s$ %s%s\n' "$bold" "09-setns $t" "$off"
+    "$prog" "$t" || rc=1
+    printf '%s$ %s%s\n' "$bold" "09-setns -t $t -u -n sh -c 'hostname; ip -brief link'" "$off"
+    "$prog" -t "$t" -u -n sh -c 'hostname; ip -brief link' || rc=1
+  fi
+  kill -9 "$u" 2>/dev/null
+  wait "$u" 2>/dev/null
+  trap - INT TERM
+  return $rc
+}
+chapter 09-setns "joining a running process's namespaces"
+step 09-setns "the setns joiner: uts, user, pid, ipc, net, then mnt; fork" "join every namespace of a process made by unshare(1), then fork a child" \
+  "setns moves the caller, except for PID namespaces: only the forked child is inside; user and mnt need a single thread, so a C constructor joins before Go starts" -- \
+  setns_demo "$bin/09-setns"
+
 [ -n "$list_only" ] && exit 0
 if [ -n "$one_step" ]; then
   echo "tour: no step $one_step" >&2
