@@ -210,7 +210,7 @@ func (c *cgroupFS) hierarchyFor(controller string) (*hierarchy, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(strings.Fields(string(b)), controller) {
+		if !slices.Contains(strings.Fields(string(b)), controller) || common.SimulateMissing("controller", controller) {
 			return nil, &missingError{
 				fmt.Sprintf("the cgroup v2 hierarchy offers no %s controller (%s/cgroup.controllers: %q)", controller, top, strings.TrimSpace(string(b))),
 				"a v1 hierarchy may hold it: boot with systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all"}
@@ -218,7 +218,7 @@ func (c *cgroupFS) hierarchyFor(controller string) (*hierarchy, error) {
 		return h, nil
 	}
 	for _, h := range c.hiers {
-		if slices.Contains(h.controllers, controller) {
+		if slices.Contains(h.controllers, controller) && !common.SimulateMissing("controller", controller) {
 			return h, nil
 		}
 	}
