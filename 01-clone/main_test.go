@@ -323,3 +323,11 @@ func TestUnknownSubprogram(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
+
+//go:embed README.md
+var readme string
+
+// The commands and outputs README.md shows are what the code does today.
+func TestReadme(t *testing.T) {
+	nstest.Readme(t, nstest.Doc{Name: "01-clone", Text: readme, C: cSources})
+}

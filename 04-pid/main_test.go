@@ -299,15 +299,17 @@ func TestChildren(t *testing.T) {
 }
 
 // TestHostProcUntouchedOnSharedRoot runs the program where / has shared
-// propagation, as on a systemd host (unshare -m --propagation shared makes
-// such a place without touching the real host). Mounting /proc without
+// propagation, as on a systemd host (unshare -m, then mount --make-rshared
+// /, makes such a place without touching the real host; made private
+// first, its mounts leave the host's peer groups, so that what parallel
+// tests mount on the host does not show up here). Mounting /proc without
 // making the mounts private first would show up in the second dump.
 func TestHostProcUntouchedOnSharedRoot(t *testing.T) {
 	both(t, func(t *testing.T, im impl) {
 		unshare := nstest.RequireTool(t, "unshare", "util-linux")
 		target := im.cmd(t, 0, "2")
-		script := `cat /proc/self/mountinfo; echo =====; "$@" >/dev/null; echo "===== $?"; cat /proc/self/mountinfo`
-		cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "shared", "--",
+		script := `mount --make-rshared / || exit 1; cat /proc/self/mountinfo; echo =====; "$@" >/dev/null; echo "===== $?"; cat /proc/self/mountinfo`
+		cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "private", "--",
 			"sh", "-c", script, "sh", target.Path}, target.Args[1:]...)...)
 		cmd.Env = target.Env
 		r := nstest.Run(t, cmd)
@@ -642,4 +644,12 @@ func TestNotRoot(t *testing.T) {
 			t.Errorf("%s as nobody: exit %d, stderr %q; want exit 1 and one line saying it needs root", name, r.Code, r.Stderr)
 		}
 	}
+}
+
+//go:embed README.md
+var readme string
+
+// The commands and outputs README.md shows are what the code does today.
+func TestReadme(t *testing.T) {
+	nstest.Readme(t, nstest.Doc{Name: "04-pid", Text: readme, C: cSources})
 }

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { nstest.Main(m, main) }
 const prog = "05-mount"
 
 // The tests run the programs inside an outer mount namespace whose / is
-// shared, as on a systemd host (`unshare -m --propagation shared`), and
+// shared, as on a systemd host (see sharedHost), and
 // judge by the kernel: /proc/PID/mountinfo of the outer namespace and of
 // the child, /proc/PID/root, nsenter, chroot(8). The programs' own lines
 // are never the evidence.
@@ -51,14 +51,18 @@ var impls = []impl{
 }
 
 // sharedHost starts a process in a new mount namespace whose mounts are
-// all shared, and returns its PID: a stand-in for a systemd host.
+// all shared, and returns its PID: a stand-in for a systemd host. Its
+// mounts are shared among themselves only: made private first, they leave
+// the peer groups of the real host's shared mounts (all of them in the
+// guest, /run/netns here), so that what parallel tests mount on the host
+// does not propagate into it and change its mountinfo under a test.
 func sharedHost(t *testing.T) int {
 	t.Helper()
 	nstest.RequireRoot(t)
 	nstest.RequireNamespace(t, "mnt")
 	unshare := nstest.RequireTool(t, "unshare", "util-linux")
 	nstest.RequireTool(t, "nsenter", "util-linux")
-	cmd := exec.Command(unshare, "-m", "--propagation", "shared", "sleep", "120")
+	cmd := exec.Command(unshare, "-m", "--propagation", "private", "sh", "-c", "mount --make-rshared / && exec sleep 120")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +75,7 @@ func sharedHost(t *testing.T) int {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("unshare -m --propagation shared did not start")
+			t.Fatalf("unshare -m ... mount --make-rshared / did not start")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -561,4 +565,12 @@ func TestNotRoot(t *testing.T) {
 			t.Errorf("%q: stderr = %q, want one line starting %q", tc.args, r.Stderr, tc.want)
 		}
 	}
+}
+
+//go:embed README.md
+var readme string
+
+// The commands and outputs README.md shows are what the code does today.
+func TestReadme(t *testing.T) {
+	nstest.Readme(t, nstest.Doc{Name: "05-mount", Text: readme, C: cSources})
 }

@@ -539,3 +539,11 @@ func badInput(t *testing.T, r nstest.Result, want string) {
 		t.Errorf("stdout should be empty:\n%s", r.Stdout)
 	}
 }
+
+//go:embed README.md
+var readme string
+
+// The commands and outputs README.md shows are what the code does today.
+func TestReadme(t *testing.T) {
+	nstest.Readme(t, nstest.Doc{Name: "07-user", Text: readme, C: cSources})
+}

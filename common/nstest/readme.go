@@ -25,7 +25,7 @@ type Doc struct {
 // A console block in a README is checked when the line before its opening
 // fence is a marker:
 //
-//	<!-- doctest [unordered] [digits] [host=NAME] -->
+//	<!-- doctest [unordered] [digits] [hex] [skip=TEXT] [host=NAME] [unshare=NS,...] [tmpfs=DIR] -->
 //
 // Lines starting with "# " (a root prompt) or "$ " are commands, the lines
 // after each one its expected output (stdout and stderr together). The
@@ -37,18 +37,32 @@ type Doc struct {
 //
 // Before comparing, both sides are normalised: colors dropped, runs of
 // blanks made one space, every number of three digits or more (PIDs, inode
-// numbers) made N, and this machine's hostname made the block's host (NAME,
-// default "vm": where the README's output was made). Options: digits makes
+// numbers) made N, with the blank that pads one after a bracket dropped
+// ("[ 7650]" and "[17650]" are both "[N]"), and this machine's hostname
+// made the block's host (NAME, default "vm": where the README's output was
+// made). Options: digits makes
 // every number N (for times, shares and the PIDs Go's threads shift);
 // unordered compares each command's lines as a set (a parent's and its
-// child's lines may interleave either way).
+// child's lines may interleave either way); hex makes every 0x... number
+// 0xN (random keys); skip=TEXT leaves out the lines that hold TEXT, on
+// both sides (a line that differs from run to run in a way no number
+// explains, such as a process's state letter). Two options keep the machine's state out of a block,
+// so that it prints the same on every machine and beside parallel tests:
+// unshare=ipc,net runs the block in new namespaces of those types (entered
+// without a fork: ipc, mount, net, uts), and tmpfs=DIR shows it an empty DIR
+// (a tmpfs mounted in a mount namespace of the block's own; nothing if DIR
+// does not exist), e.g. tmpfs=/run for a machine without /run/netns.
 var docMarker = regexp.MustCompile(`^<!--\s*doctest\b(.*?)-->\s*$`)
 
 type docBlock struct {
 	line     int // of the opening fence, 1-based
 	unorder  bool
 	digits   bool
+	hex      bool
+	skip     []string // lines holding one of these are not compared
 	host     string
+	unshare  []string // namespace types, for unshare(1): --ipc, --net, ...
+	tmpfs    []string // directories the block sees empty
 	commands []string
 	expected [][]string
 }
@@ -89,6 +103,19 @@ func parseDoc(text string) ([]docBlock, error) {
 				b.unorder = true
 			case opt == "digits":
 				b.digits = true
+			case opt == "hex":
+				b.hex = true
+			case strings.HasPrefix(opt, "skip="):
+				b.skip = append(b.skip, strings.TrimPrefix(opt, "skip="))
+			case strings.HasPrefix(opt, "unshare="):
+				for _, ns := range strings.Split(strings.TrimPrefix(opt, "unshare="), ",") {
+					if !slices.Contains([]string{"ipc", "mount", "net", "uts"}, ns) {
+						return nil, fmt.Errorf("line %d: unshare=%s: only ipc, mount, net and uts", i+1, ns)
+					}
+					b.unshare = append(b.unshare, "--"+ns)
+				}
+			case strings.HasPrefix(opt, "tmpfs="):
+				b.tmpfs = append(b.tmpfs, strings.TrimPrefix(opt, "tmpfs="))
 			case strings.HasPrefix(opt, "host="):
 				b.host = strings.TrimPrefix(opt, "host=")
 			default:
@@ -179,12 +206,23 @@ go() {
 	return 1
 }
 `)
+	args := []string{"bash", "-c"}
+	if len(b.unshare) > 0 || len(b.tmpfs) > 0 {
+		RequireTool(t, "unshare", "util-linux")
+		args = append(append([]string{"unshare"}, b.unshare...), args...)
+		if len(b.tmpfs) > 0 && !slices.Contains(b.unshare, "--mount") {
+			args = slices.Insert(args, 1, "--mount") // private propagation: unshare's default
+		}
+	}
+	for _, d := range b.tmpfs {
+		fmt.Fprintf(&script, "if [ -d %s ]; then mount -t tmpfs nslab-doctest %s || exit 1; fi\n", d, d)
+	}
 	for i, c := range b.commands {
 		fmt.Fprintf(&script, "echo %s%d\n%s\n", docSep, i, c)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+	cmd := exec.CommandContext(ctx, args[0], append(args[1:], script.String())...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), mainEnv+"=1", "NO_COLOR=1", "PATH="+os.Getenv("PATH"))
 	var out bytes.Buffer
@@ -220,15 +258,23 @@ var (
 	ansiRE   = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	blanksRE = regexp.MustCompile(`[ \t]+`)
 	bigNumRE = regexp.MustCompile(`\d{3,}`)
+	hexRE    = regexp.MustCompile(`0x[0-9a-fA-F]+`)
+	padNRE   = regexp.MustCompile(`([\[(]) N\b`)
 	anyNumRE = regexp.MustCompile(`\d+`)
 )
 
 func normDoc(lines []string, b docBlock, host string) []string {
 	var out []string
 	for _, l := range lines {
+		if slices.ContainsFunc(b.skip, func(s string) bool { return strings.Contains(l, s) }) {
+			continue
+		}
 		l = ansiRE.ReplaceAllString(l, "")
 		if host != "" && host != b.host {
 			l = regexp.MustCompile(`\b`+regexp.QuoteMeta(host)+`\b`).ReplaceAllString(l, b.host)
+		}
+		if b.hex {
+			l = hexRE.ReplaceAllString(l, "0xN")
 		}
 		if b.digits {
 			l = anyNumRE.ReplaceAllString(l, "N")
@@ -236,6 +282,7 @@ func normDoc(lines []string, b docBlock, host string) []string {
 			l = bigNumRE.ReplaceAllString(l, "N")
 		}
 		l = strings.TrimSpace(blanksRE.ReplaceAllString(l, " "))
+		l = padNRE.ReplaceAllString(l, "${1}N")
 		out = append(out, l)
 	}
 	for len(out) > 0 && out[len(out)-1] == "" {
