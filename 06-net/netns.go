@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -81,6 +82,7 @@ func netnsAdd(args []string) {
 
 	// Checked before anything is done, so that a taken name changes
 	// nothing. (O_EXCL below is the real guard against a race.)
+	lockRunDir()
 	if _, err := os.Lstat(path); err == nil {
 		common.Fatalf("%s exists: %s del %s first", name, common.Prog, name)
 	}
@@ -99,6 +101,9 @@ func netnsAdd(args []string) {
 		if made.file && !made.done {
 			unix.Unmount(path, unix.MNT_DETACH)
 			os.Remove(path)
+		}
+		if !made.done {
+			undoRunDir()
 		}
 	})
 
@@ -150,9 +155,14 @@ func netnsAdd(args []string) {
 // included. Were /run/netns private, such a copy would hold the namespace
 // alive after `ip netns del` (and the name would still "exist" in there).
 // Shared, the del's unmount propagates into the copies too.
+//
+// iproute2 leaves that set-up for good. We write down what we set up in
+// setupNote, and the del of the last name undoes it (undoRunDir): a host
+// that had no /run/netns before 06-net add has none after 06-net del.
 func makeRunDirShared() {
 	if err := os.Mkdir(netnsRunDir, 0o755); err == nil {
 		step("mkdir "+netnsRunDir, "")
+		noteSetup("mkdir")
 	} else if !errors.Is(err, fs.ErrExist) {
 		common.ErrExit("mkdir "+netnsRunDir, err)
 	}
@@ -163,6 +173,7 @@ func makeRunDirShared() {
 		if err := unix.Mount(netnsRunDir, netnsRunDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			common.ErrExit("mount --bind "+netnsRunDir+" "+netnsRunDir, err)
 		}
+		noteSetup("bind")
 		step("mount --bind "+netnsRunDir+" "+netnsRunDir, "a mount point of its own, so that it can be shared")
 		err = unix.Mount("", netnsRunDir, "none", unix.MS_SHARED|unix.MS_REC, "")
 		if err == nil {
@@ -172,6 +183,59 @@ func makeRunDirShared() {
 	if err != nil {
 		common.ErrExit("mount --make-shared "+netnsRunDir, err)
 	}
+}
+
+// setupNote lists what makeRunDirShared did ("mkdir", "bind"), one a line;
+// not inside /run/netns, where every file is a name.
+const setupNote = "/run/nslab-netns-setup"
+
+// lockRunDir serialises our adds and dels on this machine (flock on /run,
+// which leaves no file behind), so that a del undoing /run/netns never
+// meets an add that is setting it up. The lock goes with the process.
+func lockRunDir() {
+	fd, err := unix.Open(filepath.Dir(netnsRunDir), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Flock(fd, unix.LOCK_EX)
+	}
+	if err != nil {
+		common.ErrExit("flock "+filepath.Dir(netnsRunDir), err)
+	}
+}
+
+func noteSetup(what string) {
+	f, err := os.OpenFile(setupNote, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		common.Warnf("cannot note %s in %s: %v (del will leave /run/netns as it is)", what, setupNote, err)
+		return
+	}
+	fmt.Fprintln(f, what)
+	f.Close()
+}
+
+// undoRunDir undoes makeRunDirShared once no name is left, if it was ours
+// to undo: what iproute2 (or anything else) set up stays.
+func undoRunDir() {
+	b, err := os.ReadFile(setupNote)
+	if err != nil {
+		return // not set up by us
+	}
+	if names, err := os.ReadDir(netnsRunDir); err != nil || len(names) > 0 {
+		return // names left: /run/netns is still in use
+	}
+	did := strings.Fields(string(b))
+	if slices.Contains(did, "bind") {
+		if err := unix.Unmount(netnsRunDir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+			common.ErrExit("umount "+netnsRunDir, err)
+		}
+		step("umount "+netnsRunDir, "the last name is gone: undo what the first add set up")
+	}
+	if slices.Contains(did, "mkdir") {
+		if err := os.Remove(netnsRunDir); err != nil {
+			common.ErrExit("rmdir "+netnsRunDir, err)
+		}
+		step("rmdir "+netnsRunDir, "")
+	}
+	os.Remove(setupNote)
 }
 
 // netnsList is `ip netns list`: the names are the files in /run/netns. It
@@ -211,6 +275,7 @@ func netnsDel(args []string) {
 		common.UsageError(usage(usageDel), "unexpected argument %q", args[1])
 	}
 	common.RequireRoot("deleting a network namespace")
+	lockRunDir()
 	path := filepath.Join(netnsRunDir, name)
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		common.Fatalf("%s: no such network namespace in %s (%s list shows them)", name, netnsRunDir, common.Prog)
@@ -226,6 +291,7 @@ func netnsDel(args []string) {
 		common.ErrExit("removing "+path, err)
 	}
 	step("rm "+path, "")
+	undoRunDir()
 }
 
 // netnsExec is `ip netns exec NAME cmd...`: join the namespace, give the

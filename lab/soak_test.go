@@ -93,8 +93,13 @@ func TestSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The same test, re-run in a mount namespace of its own whose
-		// mounts are all shared: the demos' namespaces start as its peers.
-		cmd := exec.Command(unshare, "--mount", "--propagation", "shared", "--", self,
+		// mounts are all shared, in peer groups of their own (private
+		// first: `unshare --propagation shared` alone would keep the
+		// host's peer groups, and other mounts on the host would show up
+		// here): the demos' namespaces start as its peers, so a mount one
+		// of them fails to keep private shows up in the snapshot.
+		cmd := exec.Command(unshare, "--mount", "--propagation", "private", "--",
+			"sh", "-c", `mount --make-rshared / && exec "$@"`, "sh", self,
 			"-test.run", "^TestSoak$", "-test.v", "-soak.inner",
 			"-soak.rounds="+strconv.Itoa(rounds), "-soak.interrupts="+strconv.Itoa(interrupts))
 		cmd.Env = append(os.Environ(), "NSLAB_BIN="+bin)
