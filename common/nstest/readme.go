@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Doc is a chapter's README, for Readme.
@@ -25,7 +27,7 @@ type Doc struct {
 // A console block in a README is checked when the line before its opening
 // fence is a marker:
 //
-//	<!-- doctest [unordered] [digits] [hex] [skip=TEXT] [host=NAME] [unshare=NS,...] [tmpfs=DIR] -->
+//	<!-- doctest [unordered] [digits] [hex] [skip=TEXT] [host=NAME] [unshare=NS,...] [tmpfs=DIR] [cgroup=v1|v2] -->
 //
 // Lines starting with "# " (a root prompt) or "$ " are commands, the lines
 // after each one its expected output (stdout and stderr together). The
@@ -52,6 +54,11 @@ type Doc struct {
 // without a fork: ipc, mount, net, uts), and tmpfs=DIR shows it an empty DIR
 // (a tmpfs mounted in a mount namespace of the block's own; nothing if DIR
 // does not exist), e.g. tmpfs=/run for a machine without /run/netns.
+//
+// cgroup=v1 or cgroup=v2 marks output that only a machine with that cgroup
+// version prints (08-cgroup shows both): the block runs where it applies,
+// and a README must have at least one block that runs everywhere or one of
+// each.
 var docMarker = regexp.MustCompile(`^<!--\s*doctest\b(.*?)-->\s*$`)
 
 type docBlock struct {
@@ -61,6 +68,7 @@ type docBlock struct {
 	hex      bool
 	skip     []string // lines holding one of these are not compared
 	host     string
+	cgroup   string   // "v1", "v2" or "": where the block applies
 	unshare  []string // namespace types, for unshare(1): --ipc, --net, ...
 	tmpfs    []string // directories the block sees empty
 	commands []string
@@ -83,6 +91,12 @@ func Readme(t *testing.T, d Doc) {
 	dir := docDir(t, d)
 	for _, b := range blocks {
 		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
+			if b.cgroup != "" && b.cgroup != cgroupVersion() {
+				// Not a skip: the block is checked on the other kind of
+				// machine (this host or the lab's guest).
+				t.Logf("output of a cgroup %s machine; this one is %s", b.cgroup, cgroupVersion())
+				return
+			}
 			runBlock(t, dir, b)
 		})
 	}
@@ -116,6 +130,8 @@ func parseDoc(text string) ([]docBlock, error) {
 				}
 			case strings.HasPrefix(opt, "tmpfs="):
 				b.tmpfs = append(b.tmpfs, strings.TrimPrefix(opt, "tmpfs="))
+			case opt == "cgroup=v1" || opt == "cgroup=v2":
+				b.cgroup = strings.TrimPrefix(opt, "cgroup=")
 			case strings.HasPrefix(opt, "host="):
 				b.host = strings.TrimPrefix(opt, "host=")
 			default:
@@ -292,4 +308,14 @@ func normDoc(lines []string, b docBlock, host string) []string {
 		slices.Sort(out)
 	}
 	return out
+}
+
+// cgroupVersion is "v2" when /sys/fs/cgroup is the unified hierarchy, "v1"
+// otherwise.
+func cgroupVersion() string {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "v2"
+	}
+	return "v1"
 }
