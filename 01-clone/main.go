@@ -26,6 +26,7 @@ func usage() {
 func main() {
 	common.Dispatch() // cost's re-executed child (common/reexec.go)
 	if len(os.Args) < 2 {
+		fmt.Fprintf(os.Stderr, "%s: missing program: choose t_clone, ns_child_exec or cost\n", common.Prog)
 		usage()
 	}
 	// Like the C programs, each sub-program names itself in its messages.

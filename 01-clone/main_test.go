@@ -268,22 +268,26 @@ func TestNsChildExecChildDiesWithParent(t *testing.T) {
 	}
 }
 
-// Bad input: one clear line (plus the C's usage text), exit 1, never a panic.
+// Bad input: one clear line naming the problem, one with the usage, exit 2,
+// never a panic; -h prints the options on stdout.
 func TestNsChildExecBadInput(t *testing.T) {
 	cases := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"-z", "true"}, "invalid option -- 'z'"},
-		{[]string{}, "Usage: ns_child_exec [options] cmd [arg...]"},
-		{[]string{"-p"}, "Usage: ns_child_exec [options] cmd [arg...]"},
+		{[]string{}, "ns_child_exec: missing command\nusage: ns_child_exec [-CimnpuUTv] cmd [arg...]"},
+		{[]string{"-p"}, "ns_child_exec: missing command\nusage: ns_child_exec [-CimnpuUTv] cmd [arg...]"},
 	}
 	for _, c := range cases {
 		r := nstest.Run(t, nstest.Program(t, "01-clone", append([]string{"ns_child_exec"}, c.args...)...))
 		nstest.NoPanic(t, r.Stderr)
-		if r.Code != 1 || !strings.Contains(r.Stderr, c.want) {
-			t.Errorf("ns_child_exec %v: exit %d, stderr %q; want exit 1 and %q", c.args, r.Code, r.Stderr, c.want)
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 1 {
+			t.Errorf("ns_child_exec %v: exit %d, stderr %q; want exit 2 and two lines, %q", c.args, r.Code, r.Stderr, c.want)
 		}
+	}
+	if r := nstest.Run(t, nstest.Program(t, "01-clone", "ns_child_exec", "-h")); r.Code != 0 || !strings.Contains(r.Stdout, "-U   new user namespace") {
+		t.Errorf("ns_child_exec -h: exit %d, stdout %q; want 0 and the options", r.Code, r.Stdout)
 	}
 	nstest.RequireRoot(t)
 	r := nstest.Run(t, nstest.Program(t, "01-clone", "ns_child_exec", "-u", "no-such-command-nslab"))

@@ -18,19 +18,25 @@ import (
 	"nslab/common"
 )
 
-func nsUsage() {
-	fmt.Fprintf(os.Stderr, "Usage: %s [options] cmd [arg...]\n", common.Prog)
-	fmt.Fprintf(os.Stderr, "Options can be:\n")
-	fmt.Fprintf(os.Stderr, "    -C   new cgroup namespace\n")
-	fmt.Fprintf(os.Stderr, "    -i   new IPC namespace\n")
-	fmt.Fprintf(os.Stderr, "    -m   new mount namespace\n")
-	fmt.Fprintf(os.Stderr, "    -n   new network namespace\n")
-	fmt.Fprintf(os.Stderr, "    -p   new PID namespace\n")
-	fmt.Fprintf(os.Stderr, "    -u   new UTS namespace\n")
-	fmt.Fprintf(os.Stderr, "    -U   new user namespace\n")
-	fmt.Fprintf(os.Stderr, "    -T   new time namespace\n")
-	fmt.Fprintf(os.Stderr, "    -v   Display verbose messages\n")
-	os.Exit(1)
+// nsUsage: -h prints the options on stdout. After a mistake, which the
+// caller has named in one line, one more line with the usage, exit 2.
+func nsUsage(help bool) {
+	if !help {
+		fmt.Fprintf(os.Stderr, "usage: %s [-CimnpuUTv] cmd [arg...]   (-h: the options)\n", common.Prog)
+		os.Exit(2)
+	}
+	fmt.Printf("Usage: %s [options] cmd [arg...]\n", common.Prog)
+	fmt.Printf("Options can be:\n")
+	fmt.Printf("    -C   new cgroup namespace\n")
+	fmt.Printf("    -i   new IPC namespace\n")
+	fmt.Printf("    -m   new mount namespace\n")
+	fmt.Printf("    -n   new network namespace\n")
+	fmt.Printf("    -p   new PID namespace\n")
+	fmt.Printf("    -u   new UTS namespace\n")
+	fmt.Printf("    -U   new user namespace\n")
+	fmt.Printf("    -T   new time namespace\n")
+	fmt.Printf("    -v   Display verbose messages\n")
+	os.Exit(0)
 }
 
 func nsChildExec(args []string) {
@@ -39,15 +45,18 @@ func nsChildExec(args []string) {
 
 	// getopt("+CimnpuUTv"): the '+' stops at the first non-option, so the
 	// command keeps its own options (ns_child_exec -p ls -l).
-	opts, cmdArgs, err := common.Getopt(args[1:], "+CimnpuUTv")
+	opts, cmdArgs, err := common.Getopt(args[1:], "+CimnpuUTvh")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", common.Prog, err)
-		nsUsage()
+		nsUsage(false)
 	}
 	for _, o := range opts {
-		if o.Letter == 'v' {
+		switch o.Letter {
+		case 'v':
 			verbose = true
 			continue
+		case 'h':
+			nsUsage(true)
 		}
 		for _, ns := range common.Namespaces {
 			if ns.Letter == o.Letter {
@@ -56,7 +65,8 @@ func nsChildExec(args []string) {
 		}
 	}
 	if len(cmdArgs) == 0 {
-		nsUsage()
+		fmt.Fprintf(os.Stderr, "%s: missing command\n", common.Prog)
+		nsUsage(false)
 	}
 	common.RequireNamespaces(flags)
 
@@ -83,8 +93,9 @@ func nsChildExec(args []string) {
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 
 	if err := cmd.Start(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			common.ErrExit("execvp", err) // the C child's execvp() fails the same way
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
+			// The C child's execvp() fails the same way.
+			common.ErrExitHint("execvp "+cmdArgs[0], err, "check the command name and PATH")
 		}
 		common.ErrExitHint("clone", err, hintFor(err, flags))
 	}

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,12 +83,6 @@ func childFunc(args []string) int {
 	return 0
 }
 
-// usage prints the command line, and the flags with their defaults.
-func usage(fs *flag.FlagSet) {
-	fmt.Fprintf(fs.Output(), "usage: %s\n", usageLine())
-	fs.PrintDefaults()
-}
-
 func usageLine() string {
 	return common.Prog + " [-sleep D] <child-hostname>"
 }
@@ -97,19 +90,10 @@ func usageLine() string {
 func main() {
 	common.Dispatch()
 
-	// A FlagSet of our own: the test binary registers its -test.* flags
-	// on flag.CommandLine, and runs this main.
-	fs := flag.NewFlagSet(common.Prog, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
-	fs.Usage = func() { usage(fs) }
+	fs := common.NewFlagSet()
 	sleep := fs.Duration("sleep", 1000*time.Second,
 		"how long the child keeps its namespace open; the C always sleeps 1000s (0: not at all)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			common.Exit(0)
-		}
-		common.Exit(2) // fs has printed the problem and the usage
-	}
+	common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
 	switch {
 	case fs.NArg() == 0:
 		// The C prints its usage and exits 0 (EXIT_SUCCESS). We exit 2, the

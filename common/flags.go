@@ -22,6 +22,14 @@ func NewFlagSet() *flag.FlagSet {
 // stdout and exits 0; a bad flag or any argument left over prints one line
 // and the usage on stderr and exits 2.
 func ParseFlags(fs *flag.FlagSet, usage string, args []string) {
+	if rest := ParseFlagsArgs(fs, usage, args); len(rest) > 0 {
+		UsageError(usage, "unexpected argument %q", rest[0])
+	}
+}
+
+// ParseFlagsArgs is ParseFlags for a program that takes arguments after
+// its flags: it returns them, for the caller to check.
+func ParseFlagsArgs(fs *flag.FlagSet, usage string, args []string) []string {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Printf("usage: %s\n", usage)
@@ -31,7 +39,5 @@ func ParseFlags(fs *flag.FlagSet, usage string, args []string) {
 		}
 		UsageError(usage, "%v", err)
 	}
-	if fs.NArg() > 0 {
-		UsageError(usage, "unexpected argument %q", fs.Arg(0))
-	}
+	return fs.Args()
 }

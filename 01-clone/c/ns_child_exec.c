@@ -26,20 +26,26 @@
 
 #define errExit(msg) do { perror(msg); exit(EXIT_FAILURE); } while (0)
 
-static void usage(const char *pname)
+/* -h: the options, on stdout. A mistake: getopt() or main() has named it
+   in one line; add the usage in one more, and exit 2. */
+static void usage(const char *pname, int help)
 {
-    fprintf(stderr, "Usage: %s [options] cmd [arg...]\n", pname);
-    fprintf(stderr, "Options can be:\n");
-    fprintf(stderr, "    -C   new cgroup namespace\n");
-    fprintf(stderr, "    -i   new IPC namespace\n");
-    fprintf(stderr, "    -m   new mount namespace\n");
-    fprintf(stderr, "    -n   new network namespace\n");
-    fprintf(stderr, "    -p   new PID namespace\n");
-    fprintf(stderr, "    -u   new UTS namespace\n");
-    fprintf(stderr, "    -U   new user namespace\n");
-    fprintf(stderr, "    -T   new time namespace\n");
-    fprintf(stderr, "    -v   Display verbose messages\n");
-    exit(EXIT_FAILURE);
+    if (!help) {
+        fprintf(stderr, "usage: %s [-CimnpuUTv] cmd [arg...]   (-h: the options)\n", pname);
+        exit(2);
+    }
+    printf("Usage: %s [options] cmd [arg...]\n", pname);
+    printf("Options can be:\n");
+    printf("    -C   new cgroup namespace\n");
+    printf("    -i   new IPC namespace\n");
+    printf("    -m   new mount namespace\n");
+    printf("    -n   new network namespace\n");
+    printf("    -p   new PID namespace\n");
+    printf("    -u   new UTS namespace\n");
+    printf("    -U   new user namespace\n");
+    printf("    -T   new time namespace\n");
+    printf("    -v   Display verbose messages\n");
+    exit(EXIT_SUCCESS);
 }
 
 static int childFunc(void *arg)           /* runs in the new namespaces */
@@ -74,7 +80,7 @@ int main(int argc, char *argv[])
     int flags = 0, verbose = 0, opt;
 
     /* '+': stop at the first non-option, so the command keeps its own. */
-    while ((opt = getopt(argc, argv, "+CimnpuUTv")) != -1) {
+    while ((opt = getopt(argc, argv, "+CimnpuUTvh")) != -1) {
         switch (opt) {
         case 'C': flags |= CLONE_NEWCGROUP; break;
         case 'i': flags |= CLONE_NEWIPC;    break;
@@ -85,11 +91,14 @@ int main(int argc, char *argv[])
         case 'U': flags |= CLONE_NEWUSER;   break;
         case 'T': flags |= CLONE_NEWTIME;   break;
         case 'v': verbose = 1;              break;
-        default:  usage(argv[0]);
+        case 'h': usage(argv[0], 1);        break;
+        default:  usage(argv[0], 0);
         }
     }
-    if (optind >= argc)
-        usage(argv[0]);
+    if (optind >= argc) {
+        fprintf(stderr, "%s: missing command\n", argv[0]);
+        usage(argv[0], 0);
+    }
 
     /* CLONE_NEWTIME is 0x80, inside the low byte that clone() reads as the
        exit signal, so it cannot be passed to clone(). unshare() it instead:
