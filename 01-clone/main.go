@@ -17,7 +17,7 @@ import (
 )
 
 func usage() {
-	fmt.Fprintf(os.Stderr, "Usage: %s t_clone [x]\n", common.Prog)
+	fmt.Fprintf(os.Stderr, "usage: %s t_clone [x]\n", common.Prog)
 	fmt.Fprintf(os.Stderr, "       %s ns_child_exec [-C] [-i] [-m] [-n] [-p] [-u] [-U] [-T] [-v] cmd [arg...]\n", common.Prog)
 	fmt.Fprintf(os.Stderr, "       %s cost [-n ROUNDS] [-c DIR]\n", common.Prog)
 	os.Exit(2)

@@ -1,0 +1,179 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"nslab/common/nstest"
+)
+
+// The bad-input catalog: what a learner mistypes, or runs on the wrong
+// machine, across every chapter. Each must end with one line on stderr that
+// names the problem (and, in its words or the usage line after it, the
+// fix): exit status 2 for a bad command line, 1 for a failure at run time,
+// never a Go panic, and nothing of the run left running.
+type badInput struct {
+	name    string
+	chapter string
+	args    []string
+	nobody  bool     // run as uid/gid 65534
+	env     []string // e.g. an injected "missing feature"
+	code    int
+	prog    string // the name the line starts with (default: chapter)
+	want    string // regexp the first line must match
+}
+
+func catalog(vanished, rootPID int, taken string) []badInput {
+	p := strconv.Itoa
+	return []badInput{
+		// unknown flag
+		{name: "unknown flag", chapter: "02-uts", args: []string{"-x", "h"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "03-ipc", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "04-pid", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "05-mount", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "07-user", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "08-cgroup", args: []string{"quota", "-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown option", chapter: "01-clone", args: []string{"ns_child_exec", "-x", "true"}, code: 2, prog: "ns_child_exec", want: `invalid option -- 'x'`},
+		{name: "unknown option", chapter: "09-setns", args: []string{"-t", "1", "-x"}, code: 2, want: `invalid option -- 'x'`},
+		// unknown sub-command
+		{name: "unknown program", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown program "bogus": choose t_clone, ns_child_exec or cost`},
+		{name: "unknown command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown command "bogus": choose show, add`},
+		{name: "unknown sub-command", chapter: "08-cgroup", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus"`},
+		// missing argument
+		{name: "missing program", chapter: "01-clone", code: 2, want: `missing program: choose`},
+		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec", "-p"}, code: 2, prog: "ns_child_exec", want: `missing command`},
+		{name: "missing hostname", chapter: "02-uts", code: 2, want: `missing <child-hostname>`},
+		{name: "missing DIR", chapter: "05-mount", args: []string{"mkrootfs"}, code: 2, want: `want one DIR`},
+		{name: "missing NAME", chapter: "06-net", args: []string{"add"}, code: 2, want: `missing NAME`},
+		{name: "missing sub-command", chapter: "08-cgroup", code: 2, want: `missing sub-command`},
+		{name: "missing PID", chapter: "09-setns", code: 2, want: `missing PID`},
+		{name: "missing -t value", chapter: "09-setns", args: []string{"-t"}, code: 2, want: `option requires an argument -- 't'`},
+		// bad values
+		{name: "non-numeric PID", chapter: "09-setns", args: []string{"abc"}, code: 2, want: `PID must be a positive number, got "abc"`},
+		{name: "negative PID", chapter: "09-setns", args: []string{"-t", "-1", "true"}, code: 2, want: `PID must be a positive number`},
+		{name: "huge PID", chapter: "09-setns", args: []string{"99999999999999999999"}, code: 2, want: `PID`},
+		{name: "PID not running", chapter: "09-setns", args: []string{"4194304"}, code: 1, want: `ESRCH.*check the PID`},
+		{name: "vanished PID", chapter: "09-setns", args: []string{"-t", p(vanished), "-u", "true"}, code: 1, want: `process ` + p(vanished) + `: ESRCH`},
+		{name: "kernel thread", chapter: "09-setns", args: []string{"2"}, code: 1, want: `PID 2 \(kthreadd\) is a kernel thread.*use -t 1`},
+		{name: "too many children", chapter: "04-pid", args: []string{"100000"}, code: 2, want: `number of children must be 1 to 100`},
+		{name: "bad duration", chapter: "04-pid", args: []string{"-hold", "x", "3"}, code: 2, want: `invalid value "x" for flag -hold.*30s`},
+		{name: "bad duration", chapter: "02-uts", args: []string{"-sleep", "abc", "h"}, code: 2, want: `invalid value "abc" for flag -sleep`},
+		{name: "bad map-to", chapter: "07-user", args: []string{"-map-to", "abc"}, code: 2, want: `-map-to wants a host uid`},
+		{name: "relative tmpfs", chapter: "05-mount", args: []string{"-tmpfs", "relative", "true"}, code: 2, want: `-tmpfs wants an absolute path`},
+		{name: "bad netns name", chapter: "06-net", args: []string{"add", "a/b"}, code: 2, want: `must not contain '/'`},
+		{name: "quota 0", chapter: "08-cgroup", args: []string{"quota", "-percent", "0"}, code: 2, want: `-percent 0: want 1 to \d+ \(100 per CPU`},
+		{name: "quota over 100×CPUs", chapter: "08-cgroup", args: []string{"quota", "-percent", "100000"}, code: 2, want: `-percent 100000: want 1 to \d+`},
+		{name: "negative seconds", chapter: "08-cgroup", args: []string{"quota", "-seconds", "-1"}, code: 2, want: `-seconds -1: want a positive number`},
+		{name: "no command after --", chapter: "08-cgroup", args: []string{"quota", "--"}, code: 2, want: `no command after --`},
+		{name: "command not found", chapter: "08-cgroup", args: []string{"quota", "--", "/no/such/nslab"}, code: 1, want: `/no/such/nslab: command not found`},
+		{name: "command not found", chapter: "01-clone", args: []string{"ns_child_exec", "-u", "/no/such/nslab"}, code: 1, prog: "ns_child_exec", want: `execvp /no/such/nslab: ENOENT.*check the command name`},
+		// the machine lacks something
+		{name: "rootfs missing", chapter: "05-mount", args: []string{"-rootfs", "/nonexistent-nslab", "-chroot", "/bin/sh"}, code: 1, want: `-rootfs /nonexistent-nslab is not a directory \(build one with: 05-mount mkrootfs`},
+		{name: "no time namespace", chapter: "01-clone", args: []string{"ns_child_exec", "-T", "true"}, env: []string{"NSLAB_SIMULATE_MISSING=ns:time"}, code: 1, prog: "ns_child_exec", want: `this kernel has no time namespace.*use a kernel built with it`},
+		{name: "no cgroup namespace", chapter: "08-cgroup", args: []string{"ns"}, env: []string{"NSLAB_SIMULATE_MISSING=ns:cgroup"}, code: 1, want: `this kernel has no cgroup namespace`},
+		{name: "no cpu controller", chapter: "08-cgroup", args: []string{"quota"}, env: []string{"NSLAB_SIMULATE_MISSING=controller:cpu"}, code: 1, want: `cpu controller.*\((mount one|a v1 hierarchy)`},
+		{name: "no freezer", chapter: "08-cgroup", args: []string{"freeze"}, env: []string{"NSLAB_SIMULATE_MISSING=controller:freezer"}, code: 1, want: `freezer`},
+		{name: "user namespaces disabled", chapter: "07-user", nobody: true, env: []string{"NSLAB_SIMULATE_USERNS_DISABLED=1"}, code: 1, want: `clone\(CLONE_NEWUSER\): EPERM.*sysctl`},
+		// not root
+		{name: "not root", chapter: "02-uts", args: []string{"-sleep", "0", "h"}, nobody: true, code: 1, want: `needs root.*sudo`},
+		{name: "not root", chapter: "03-ipc", nobody: true, code: 1, want: `needs root|EPERM`},
+		{name: "not root", chapter: "04-pid", args: []string{"3"}, nobody: true, code: 1, want: `needs root.*sudo`},
+		{name: "not root", chapter: "05-mount", args: []string{"true"}, nobody: true, code: 1, want: `needs root|EPERM`},
+		{name: "not root", chapter: "06-net", args: []string{"show"}, nobody: true, code: 1, want: `needs root.*sudo`},
+		{name: "not root", chapter: "08-cgroup", args: []string{"quota"}, nobody: true, code: 1, want: `needs root.*sudo`},
+		{name: "not root", chapter: "01-clone", args: []string{"ns_child_exec", "-u", "true"}, nobody: true, code: 1, prog: "ns_child_exec", want: `EPERM.*sudo`},
+		{name: "no permission", chapter: "09-setns", args: []string{"-t", p(rootPID), "-u", "true"}, nobody: true, code: 1, want: `EACCES.*sudo`},
+		// state
+		{name: "name in use", chapter: "06-net", args: []string{"add", taken}, code: 1, want: taken + ` exists: 06-net del ` + taken + ` first`},
+		{name: "unknown name", chapter: "06-net", args: []string{"del", "nslab-none-" + p(os.Getpid())}, code: 1, want: `no such network namespace in /run/netns \(06-net list shows them\)`},
+	}
+}
+
+func TestBadInputCatalog(t *testing.T) {
+	nstest.RequireRoot(t)
+	nstest.RequireTool(t, "setpriv", "util-linux")
+	bin := t.TempDir()
+	os.Chmod(bin, 0o755)
+
+	// A PID that existed and is gone; a process of root's to be refused
+	// (this test's own); a netns name that is taken.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	taken := fmt.Sprintf("nslab-cat-%d", os.Getpid())
+	cases := catalog(gone.Process.Pid, os.Getpid(), taken)
+	if len(cases) < 30 {
+		t.Fatalf("the catalog has %d cases; it promises at least 30", len(cases))
+	}
+	chapters := map[string]string{}
+	for _, c := range cases {
+		if chapters[c.chapter] == "" {
+			dst := bin + "/" + c.chapter
+			// A copy, not a link: nobody must be able to run it.
+			b, err := os.ReadFile(nstest.Chapter(t, c.chapter))
+			if err == nil {
+				err = os.WriteFile(dst, b, 0o755)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			chapters[c.chapter] = dst
+		}
+	}
+	add := exec.Command(chapters["06-net"], "add", taken)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("06-net add %s: %v\n%s", taken, err, out)
+	}
+	t.Cleanup(func() { exec.Command(chapters["06-net"], "del", taken).Run() })
+
+	for _, c := range cases {
+		t.Run(c.chapter+"/"+strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			marker := fmt.Sprintf("NSLAB_CATALOG=%d-%d", os.Getpid(), time.Now().UnixNano())
+			cmd := exec.Command(chapters[c.chapter], c.args...)
+			if c.nobody {
+				cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--", chapters[c.chapter]}, c.args...)...)
+				cmd.Dir = "/"
+			}
+			cmd.Env = append(append(os.Environ(), "NO_COLOR=1", marker), c.env...)
+			r := nstest.Run(t, cmd)
+			nstest.NoPanic(t, r.Stderr)
+			// The usage of a program with sub-commands may take a line
+			// each, indented under the first: one usage all the same.
+			var lines []string
+			for _, l := range strings.Split(strings.TrimRight(r.Stderr, "\n"), "\n") {
+				if len(lines) == 2 && strings.HasPrefix(l, " ") {
+					continue
+				}
+				lines = append(lines, l)
+			}
+			prog := c.prog
+			if prog == "" {
+				prog = c.chapter
+			}
+			switch {
+			case r.Code != c.code:
+				t.Errorf("%v: exit %d, want %d\nstderr:\n%s", c.args, r.Code, c.code, r.Stderr)
+			case !strings.HasPrefix(lines[0], prog+": "):
+				t.Errorf("%v: first line %q does not start with %q", c.args, lines[0], prog+": ")
+			case !regexp.MustCompile(c.want).MatchString(lines[0]):
+				t.Errorf("%v: first line %q does not match /%s/", c.args, lines[0], c.want)
+			case len(lines) > 2 || len(lines) == 2 && (c.code != 2 || !strings.HasPrefix(lines[1], "usage: ")):
+				t.Errorf("%v: %d lines on stderr; want the problem, and for exit 2 the usage:\n%s", c.args, len(lines), r.Stderr)
+			}
+			if left := ourProcesses(marker); len(left) > 0 {
+				t.Errorf("%v left processes behind: %v", c.args, left)
+			}
+		})
+	}
+	// The refused add changed nothing: the name still holds its namespace.
+	if out, err := exec.Command(chapters["06-net"], "exec", taken, "true").CombinedOutput(); err != nil {
+		t.Errorf("after the refused add, %s no longer works: %v\n%s", taken, err, out)
+	}
+}
