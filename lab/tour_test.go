@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +55,7 @@ func TestTour(t *testing.T) {
 	script, bin, chapters := tourSetup(t)
 	cmd := exec.Command("bash", script, bin)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color") // colors would be on, but stdout is no TTY
-	start := time.Now()
+	start := time.Now().Add(-time.Second)
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
 	if err != nil {
@@ -72,6 +73,28 @@ func TestTour(t *testing.T) {
 	}
 	if strings.Contains(s, "\x1b[") {
 		t.Errorf("color codes in output to a pipe")
+	}
+	// Nothing unsafe left on the host: no new world-writable file (or
+	// non-sticky directory), no setuid or setgid file, where a demo could
+	// have written.
+	for _, root := range []string{"/tmp", "/var/tmp", "/run", "/mnt", "/root", "/etc"} {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || p == root {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil || info.ModTime().Before(start) || d.Type()&fs.ModeSymlink != 0 {
+				return nil
+			}
+			m := info.Mode()
+			switch {
+			case m&(fs.ModeSetuid|fs.ModeSetgid) != 0 && m.IsRegular():
+				t.Errorf("the tour left a setuid/setgid file: %s (%v)", p, m)
+			case m.Perm()&0o002 != 0 && (m.IsRegular() || m.IsDir() && m&fs.ModeSticky == 0):
+				t.Errorf("the tour left a world-writable file: %s (%v)", p, m)
+			}
+			return nil
+		})
 	}
 	if !strings.HasSuffix(strings.TrimSpace(s), "tour: done") {
 		t.Errorf("tour did not end with 'tour: done':\n%s", s)
