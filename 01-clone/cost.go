@@ -113,7 +113,7 @@ func cost(args []string) {
 
 	fmt.Printf("%d rounds per cell, median / p90 in µs; ×C = median over C's median; %d CPUs, kernel %s\n",
 		*rounds, numCPU(), kernelRelease())
-	progress := term(os.Stderr)
+	progress := common.IsTerminal(2)
 	type cells struct{ cClone, cExec, goExec, goSelf, cCmd, goCmd, unshare samples }
 	results := make([]cells, len(costRows))
 	for i, r := range costRows {
@@ -215,11 +215,6 @@ func cell(s samples) string { return us(s.quantile(0.5)) + " / " + us(s.quantile
 
 func ratio(s, base samples) string {
 	return fmt.Sprintf("%.2f", float64(s.quantile(0.5))/float64(base.quantile(0.5)))
-}
-
-func term(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 func numCPU() int {

@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"nslab/common"
 )
 
@@ -134,7 +132,7 @@ func share(used time.Duration, a, b sample) float64 {
 // watch shows the load's share once a second while it runs, then what it
 // used over the whole run, and how often the quota held it back.
 func watch(g *group, child *common.ChildProc, seconds, percent, workers int) {
-	tty := isTerminal(1)
+	tty := common.IsTerminal(1)
 	first := take(g)
 	prev := first
 	for i := 1; i <= seconds; i++ {
@@ -191,11 +189,4 @@ func bar(used float64, percent, workers int) string {
 		b[mark] = '|'
 	}
 	return "[" + string(b) + "]"
-}
-
-// isTerminal reports whether fd is a terminal.
-// TODO(common): common/color.go has the same unexported helper.
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
 }

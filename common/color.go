@@ -7,8 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isTerminal reports whether fd is a terminal (TCGETS succeeds only on a tty).
-func isTerminal(fd int) bool {
+// IsTerminal reports whether fd is a terminal (TCGETS succeeds only on a
+// tty): where a program may redraw a line or use colors.
+func IsTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	return err == nil
 }
@@ -23,7 +24,7 @@ var (
 
 func init() {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	if noColor || os.Getenv("TERM") == "dumb" || !isTerminal(2) {
+	if noColor || os.Getenv("TERM") == "dumb" || !IsTerminal(2) {
 		errColor.DisableColor()
 		warnColor.DisableColor()
 	}
