@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,10 +109,19 @@ func (c *checker) run(t *testing.T) report {
 // missing and a hint, and the exit status must say whether all is done.
 func (c *checker) expect(t *testing.T, ex int, want string) report {
 	t.Helper()
+	return c.expectText(t, ex, want, "")
+}
+
+// expectText is expect, and the exercise's line must also match re: the
+// checker must come to say that within the 10 s, as other processes on the
+// machine (tests running in parallel) come and go.
+func (c *checker) expectText(t *testing.T, ex int, want, re string) report {
+	t.Helper()
+	match := regexp.MustCompile(re)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := c.run(t)
-		if r.state[ex] == want {
+		if r.state[ex] == want && match.MatchString(r.text[ex]) {
 			t.Logf("check-%s exercise %d: %s — %s", c.nn, ex, want, r.text[ex])
 			if want == "not yet" && !strings.Contains(r.text[ex], "(hint: ") {
 				t.Errorf("check-%s exercise %d says \"not yet\" without a hint:\n%s", c.nn, ex, r.out)
@@ -123,18 +133,9 @@ func (c *checker) expect(t *testing.T, ex int, want string) report {
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("check-%s: exercise %d is not %q after 10 s:\n%s", c.nn, ex, want, r.out)
+			t.Fatalf("check-%s: exercise %d is not %q matching /%s/ after 10 s:\n%s", c.nn, ex, want, re, r.out)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// expectText is expect, and the exercise's line must also match re.
-func (c *checker) expectText(t *testing.T, ex int, want, re string) {
-	t.Helper()
-	r := c.expect(t, ex, want)
-	if !regexp.MustCompile(re).MatchString(r.text[ex]) {
-		t.Errorf("check-%s exercise %d: %q does not match /%s/\n%s", c.nn, ex, r.text[ex], re, r.out)
 	}
 }
 
@@ -469,4 +470,208 @@ func waitNS(t *testing.T, pid int, typ string) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// cgroupTop is where a learner makes a cgroup for this controller: the
+// cgroup2 root on a v2 machine, else the v1 hierarchy mounted with it.
+func cgroupTop(t *testing.T, controller string) (dir string, v2 bool) {
+	t.Helper()
+	var fs unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &fs); err == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "/sys/fs/cgroup", true
+	}
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		_, post, ok := strings.Cut(l, " - ")
+		f := strings.Fields(post)
+		if !ok || len(f) < 3 || f[0] != "cgroup" {
+			continue
+		}
+		for _, o := range strings.Split(f[2], ",") {
+			if o == controller {
+				return strings.Fields(l)[4], false
+			}
+		}
+	}
+	nstest.Skip(t, "no cgroup v1 hierarchy has the "+controller+" controller")
+	return "", false
+}
+
+// learnerCgroup makes the cgroup an exercise asks for, and removes it at
+// the end of the test with everything in it (thawed first).
+func learnerCgroup(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0)
+		os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0)
+		for i := 0; ; i++ {
+			for _, pid := range cgroupProcs(dir) {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+			err := unix.Rmdir(dir)
+			if err == nil || err == unix.ENOENT {
+				return
+			}
+			if i == 200 {
+				t.Errorf("rmdir %s: %v", dir, err)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
+func cgroupProcs(dir string) []int {
+	b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// placed starts, the way the exercises say, a shell that moves itself into
+// dir and then execs the command line; it waits until the cgroup holds it.
+func placed(t *testing.T, dir, command string, prefix ...string) {
+	t.Helper()
+	args := append(append([]string{}, prefix...), "sh", "-c", "echo $$ > "+dir+"/cgroup.procs && exec "+command)
+	cmd := background(t, args[0], args[1:]...)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(cgroupProcs(dir), cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q did not get into %s", command, dir)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// writeFile writes a cgroup file as `echo VALUE > FILE` would.
+func writeFile(t *testing.T, path, value string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(value), 0); err != nil {
+		t.Fatalf("echo %s > %s: %v", value, path, err)
+	}
+}
+
+// 08-cgroup: 150% for a load of two workers; a frozen (not stopped)
+// process; a cgroup namespace made after the move into a cgroup.
+//
+// Not parallel: on v2 it switches cpu on in the root's subtree_control for
+// the time of the test, which must not overlap with the tour's 08-cgroup
+// run (in this package). No package's tests overlap in the guest.
+func TestCheck08(t *testing.T) {
+	c := newChecker(t, "08")
+	nstest.RequireNamespace(t, "cgroup")
+	nstest.RequireTool(t, "unshare", "util-linux")
+	nstest.RequireTool(t, "stress", "stress")
+	for ex := 1; ex <= 3; ex++ {
+		c.expect(t, ex, "not yet")
+	}
+
+	// Exercise 1.
+	cpuTop, v2 := cgroupTop(t, "cpu")
+	if v2 {
+		ctl := filepath.Join(cpuTop, "cgroup.subtree_control")
+		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "cpu") {
+			writeFile(t, ctl, "+cpu")
+			t.Cleanup(func() { writeFile(t, ctl, "-cpu") }) // after the cgroup is gone
+		}
+	}
+	q := learnerCgroup(t, filepath.Join(cpuTop, "nslab-ex08-quota"))
+	c.expectText(t, 1, "not yet", regexp.QuoteMeta(q)+` has no quota; want 150%`)
+	if v2 {
+		writeFile(t, q+"/cpu.max", "50000 100000")
+	} else {
+		writeFile(t, q+"/cpu.cfs_period_us", "100000")
+		writeFile(t, q+"/cpu.cfs_quota_us", "50000")
+	}
+	c.expectText(t, 1, "not yet", `has a quota of 50000 per 100000 µs, 50% of one CPU; want 150%`)
+	if v2 {
+		writeFile(t, q+"/cpu.max", "150000 100000")
+	} else {
+		writeFile(t, q+"/cpu.cfs_quota_us", "150000")
+	}
+	c.expectText(t, 1, "not yet", `nothing runs in `+regexp.QuoteMeta(q))
+	placed(t, q, "stress -c 1 --timeout 60")
+	c.expectText(t, 1, "not yet", `used about \d+% of one CPU and were never throttled`)
+	for _, pid := range cgroupProcs(q) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	placed(t, q, "stress -c 2 --timeout 60")
+	c.expectText(t, 1, "done", `quota 150000 per 100000 µs; PIDs [\d ]+ were throttled in [1-9]\d* of \d+ periods`)
+
+	// Exercise 2.
+	freezerTop, _ := cgroupTop(t, "freezer")
+	f := learnerCgroup(t, filepath.Join(freezerTop, "nslab-ex08-freeze"))
+	freeze, thaw := [2]string{f + "/freezer.state", "FROZEN"}, [2]string{f + "/freezer.state", "THAWED"}
+	if v2 {
+		freeze, thaw = [2]string{f + "/cgroup.freeze", "1"}, [2]string{f + "/cgroup.freeze", "0"}
+	}
+	c.expectText(t, 2, "not yet", `nothing runs in `+regexp.QuoteMeta(f))
+	placed(t, f, "yes > /dev/null")
+	c.expectText(t, 2, "not yet", `holds PID \d+, and is not frozen`)
+	busy := cgroupProcs(f)[0]
+	unix.Kill(busy, unix.SIGSTOP)
+	c.expectText(t, 2, "not yet", fmt.Sprintf(`PID %d in .* is stopped by a signal \(state T\)`, busy))
+	unix.Kill(busy, unix.SIGCONT)
+	writeFile(t, freeze[0], freeze[1])
+	c.expectText(t, 2, "done", fmt.Sprintf(`is frozen: PID %d is [DS], not T`, busy))
+	writeFile(t, thaw[0], thaw[1])
+	c.expectText(t, 2, "not yet", `and is not frozen`)
+
+	// Exercise 3: unshare -C before the move, then after.
+	n := learnerCgroup(t, filepath.Join(freezerTop, "nslab-ex08-ns"))
+	c.expectText(t, 3, "not yet", `nothing runs in `+regexp.QuoteMeta(n))
+	placed(t, n, "sleep 1000", "unshare", "-C")
+	c.expectText(t, 3, "not yet", `sees itself at /\S*nslab-ex08-ns: it was moved after the namespace was made`)
+	for _, pid := range cgroupProcs(n) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	placed(t, n, "unshare -C sleep 1000")
+	c.expectText(t, 3, "done", `PID \d+ \(sleep\) is in `+regexp.QuoteMeta(n)+`; its /proc/\d+/cgroup reads /nslab-ex08-ns from the host's cgroup namespace and / from its own`)
+}
+
+// 09-setns: a PID namespace joined (the joiner stays outside, its child
+// goes in); a user namespace joined from Go through the C constructor.
+func TestCheck09(t *testing.T) {
+	t.Parallel()
+	c := newChecker(t, "09")
+	nstest.RequireNamespace(t, "pid")
+	nstest.RequireNamespace(t, "user")
+	nstest.RequireTool(t, "unshare", "util-linux")
+	c.expect(t, 1, "not yet")
+	c.expect(t, 2, "not yet")
+	bin := nstest.Chapter(t, "09-setns")
+
+	// Exercise 1. The target is unshare's child, PID 1 of the namespace.
+	u := background(t, "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "sleep", "1000")
+	target := childOf(t, u.Process.Pid)
+	waitNS(t, target, "pid")
+	pidns := nstest.KeepNS(t, target, "pid")
+	c.expectText(t, 1, "not yet", `no process has joined a PID namespace and started a child in it`)
+	j := background(t, bin, "-t", strconv.Itoa(target), "-p", "sleep", "1000")
+	c.expectText(t, 1, "done", fmt.Sprintf(`^PID %d \(09-setns\) stayed in pid:\[\d+\], and its pid_for_children is pid:\[%d\]: its child PID \d+ \(sleep\) is PID \d+ in pid:\[%d\]$`,
+		j.Process.Pid, pidns, pidns))
+
+	// Exercise 2: Go alone cannot; the constructor can.
+	owner := background(t, "unshare", "--user", "--map-root-user", "sleep", "1000").Process.Pid
+	waitNS(t, owner, "user")
+	userns := nstest.KeepNS(t, owner, "user")
+	c.expectText(t, 2, "not yet", `is alone in user:\[\d+\]: nothing has joined it`)
+	r := nstest.Run(t, exec.Command(bin, "-go-only", "-t", strconv.Itoa(owner), "-U", "id"))
+	if r.Code != 1 || !strings.Contains(r.Stderr, "setns user: EINVAL") {
+		t.Errorf("09-setns -go-only -t %d -U id: exit %d, stderr %q; want 1 and setns user: EINVAL", owner, r.Code, r.Stderr)
+	}
+	background(t, bin, "-t", strconv.Itoa(owner), "-U", "sleep", "1000")
+	c.expectText(t, 2, "done", fmt.Sprintf(`^user:\[%d\] has 2 processes that came in from another user namespace: PID %d \(sleep\), PID \d+ \(\S+\); the first made it`,
+		userns, owner))
 }
