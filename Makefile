@@ -53,13 +53,15 @@ tour: build
 tour-%: build
 	@bash lab/tour.sh $(BIN) $$(ls -d $*-* 2>/dev/null || echo $*)
 
-# The soak (lab/soak_test.go): alone, since it photographs the whole host.
+# The soak (lab/soak_test.go), and the bad-input catalog with a photograph
+# of the whole host around each case: alone, as nothing else may change the
+# host meanwhile.
 # CI runs it short: make soak SOAK_ROUNDS=10 SOAK_INTERRUPTS=5.
 SOAK_ROUNDS ?= 100
 SOAK_INTERRUPTS ?= 20
 soak: export GOFLAGS += -buildvcs=false
 soak:
-	$(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./lab -args \
+	$(GO) test -count=1 -timeout 90m -run '^(TestSoak|TestBadInputCatalog)$$' -v ./lab -args \
 		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS)
 
 # The cost of isolation (README: "What isolation costs"): 01-clone cost

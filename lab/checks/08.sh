@@ -57,6 +57,16 @@ ticks() {
   cat "${files[@]}" 2>/dev/null | awk '{ sub(/.*\) /, ""); sum += $12 + $13 } END { print sum + 0 }'
 }
 
+# ticks_each PID...: "PID TICKS" for each of them.
+ticks_each() {
+  local files=()
+  for pid in "$@"; do files+=("/proc/$pid/stat"); done
+  # grep -H: the file name before each line, and no stop at a file that
+  # vanished with its process.
+  grep -sH '' "${files[@]}" | awk '{ i = index($0, ":"); split(substr($0, 1, i - 1), f, "/")
+    rest = substr($0, i + 1); sub(/.*\) /, "", rest); split(rest, a, " "); print f[3], a[12] + a[13] }'
+}
+
 # stat_value FILE KEY: KEY's number in a cpu.stat-like file (0 if missing).
 stat_value() {
   awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$1" 2>/dev/null
@@ -104,14 +114,25 @@ elif [ ${#procs[@]} -eq 0 ]; then
   not_yet "nothing runs in $dir" \
     "start the load in it, placed before it runs: sh -c 'echo \$\$ > $dir/cgroup.procs && exec stress -c 2' &"
 else
-  # A third of a second of the load: three periods of 100 ms.
-  w0=$(usec) t0=$(ticks "${procs[@]}") n0=$(stat_value "$dir/cpu.stat" nr_periods) th0=$(stat_value "$dir/cpu.stat" nr_throttled)
+  # A third of a second of the load: three periods of 100 ms. A worker is
+  # a process that ran for at least two clock ticks of it.
+  declare -A before
+  w0=$(usec) n0=$(stat_value "$dir/cpu.stat" nr_periods) th0=$(stat_value "$dir/cpu.stat" nr_throttled)
+  while read -r pid t; do before[$pid]=$t; done < <(ticks_each "${procs[@]}")
   sleep 0.3
-  w1=$(usec) t1=$(ticks "${procs[@]}") n1=$(stat_value "$dir/cpu.stat" nr_periods) th1=$(stat_value "$dir/cpu.stat" nr_throttled)
-  used=$(((t1 - t0) * 100 * 1000000 / hz / (w1 - w0)))
-  [ "$used" -ge 0 ] || used=0 # a process ended meanwhile
+  w1=$(usec) n1=$(stat_value "$dir/cpu.stat" nr_periods) th1=$(stat_value "$dir/cpu.stat" nr_throttled)
+  ran=0 workers=0
+  while read -r pid t; do
+    [ -n "${before[$pid]:-}" ] || continue
+    ran=$((ran + t - before[$pid]))
+    [ $((t - before[$pid])) -ge 2 ] && workers=$((workers + 1))
+  done < <(ticks_each "${procs[@]}")
+  used=$((ran * 100 * 1000000 / hz / (w1 - w0)))
   if [ "$th1" -gt "$th0" ]; then
     done_ "$dir: quota $quota per $period µs; $(pids_text "${procs[@]}") were throttled in $((th1 - th0)) of $((n1 - n0)) periods: each time they had used their $((quota / 1000)) ms of CPU in $((period / 1000)) ms, more than one CPU can give"
+  elif [ "$workers" -ge 2 ]; then
+    # Other load on the machine can keep them below the quota.
+    done_ "$dir: quota $quota per $period µs; $workers of $(pids_text "${procs[@]}") ran at once, so the load can use more than one CPU; the machine is busy, though: they got about $used% and were not throttled"
   else
     not_yet "$(pids_text "${procs[@]}") in $dir used about $used% of one CPU and were never throttled: a quota of 150% holds back only a load that can use more than one CPU" \
       "one worker runs on one CPU at a time: start two (stress -c 2), placed in the cgroup"
