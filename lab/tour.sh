@@ -177,12 +177,40 @@ step 08-cgroup "echo FROZEN > freezer.state (v1) / echo 1 > cgroup.freeze (v2)" 
   "$bin/08-cgroup" freeze
 
 # A target made by util-linux, joined the seed's way and the nsenter way.
+
+# end_target PID: kill unshare PID and its child. --kill-child alone is not
+# enough: the child asks for its parent-death signal only after the fork,
+# so killing unshare in between would leave it running. Stopped, unshare
+# forks no more; its children are killed first, then it.
+end_target() {
+  local p _
+  for p in "$@"; do
+    kill -STOP "$p" 2>/dev/null || continue
+    for _ in $(seq 50); do
+      [ "$(stat_state "$p")" = T ] && break
+      sleep 0.01
+    done
+    pkill -KILL -P "$p"
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+}
+# stat_state PID: the state letter in /proc/PID/stat.
+stat_state() {
+  local s=''
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null
+  s=${s##*) }
+  echo "${s%% *}"
+}
 setns_demo() {
   local prog=$1 u t='' _
+  # The trap comes before the target: a background job of a script ignores
+  # SIGINT, so a Ctrl-C between the two would leave it running. jobs -p
+  # knows the target's PID even before u does.
+  trap 'end_target $(jobs -p); trap - INT TERM; exit 130' INT TERM
   unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount --user --map-root-user \
     sh -c 'hostname tour-09; exec sleep 60' &
   u=$!
-  trap 'kill -9 "$u" 2>/dev/null; wait "$u" 2>/dev/null; trap - INT TERM; exit 130' INT TERM
   for _ in $(seq 100); do
     t=$(pgrep -P "$u" -x sleep) && break
     sleep 0.05
@@ -198,8 +226,7 @@ setns_demo() {
     printf '%s$ %s%s\n' "$bold" "09-setns -t $t -u -n sh -c 'hostname; ip -brief link'" "$off"
     "$prog" -t "$t" -u -n sh -c 'hostname; ip -brief link' || rc=1
   fi
-  kill -9 "$u" 2>/dev/null
-  wait "$u" 2>/dev/null
+  end_target "$u"
   trap - INT TERM
   return $rc
 }
