@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"nslab/common"
@@ -33,19 +32,8 @@ func cost(args []string) {
 	}
 	common.RequireRoot("creating network namespaces")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
-	common.AtExit(closeNamespaces) // before anything exists
-	nsA, err := newNetns()
-	if err != nil {
-		common.ErrExit("creating netns A", err)
-	}
-	nsB, err := newNetns()
-	if err != nil {
-		common.ErrExit("creating netns B", err)
-	}
-	hA, err := netlink.NewHandleAt(netns.NsHandle(nsA))
-	if err != nil {
-		common.ErrExit("netlink socket in A", err)
-	}
+	nsA, nsB := twoNetns()
+	hA := handleIn(nsA, "A")
 	defer hA.Close()
 
 	pid := os.Getpid()

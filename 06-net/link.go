@@ -132,6 +132,32 @@ func newNetns() (int, error) {
 	return fd, err
 }
 
+// twoNetns makes the namespaces A and B. Their cleanup is registered before
+// either exists.
+func twoNetns() (nsA, nsB int) {
+	common.AtExit(closeNamespaces)
+	nsA, err := newNetns()
+	if err != nil {
+		common.ErrExit("creating netns A", err)
+	}
+	nsB, err = newNetns()
+	if err != nil {
+		common.ErrExit("creating netns B", err)
+	}
+	return nsA, nsB
+}
+
+// handleIn opens a netlink socket in the namespace ns (called name in
+// messages): NewHandleAt makes it on a locked thread that has joined the
+// namespace, then steps back.
+func handleIn(ns int, name string) *netlink.Handle {
+	h, err := netlink.NewHandleAt(netns.NsHandle(ns))
+	if err != nil {
+		common.ErrExit("netlink socket in "+name, err)
+	}
+	return h
+}
+
 // closeNamespaces is link's undo step. Once the last reference to a
 // namespace is gone, the kernel destroys it, and every interface in it,
 // the veth ends included. Exit alone would do as much: every reference
@@ -172,32 +198,15 @@ func link(args []string) {
 	pid := os.Getpid()
 	vethA, vethB := fmt.Sprintf("veth-%d-a", pid), fmt.Sprintf("veth-%d-b", pid)
 
-	common.AtExit(closeNamespaces) // before anything exists
-
 	// Two namespaces, each held by a file descriptor.
 	start := time.Now()
-	nsA, err := newNetns()
-	if err != nil {
-		common.ErrExit("creating netns A", err)
-	}
-	nsB, err := newNetns()
-	if err != nil {
-		common.ErrExit("creating netns B", err)
-	}
+	nsA, nsB := twoNetns()
 	idA, idB := netID(fmt.Sprintf("/proc/self/fd/%d", nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", nsB))
 	timed(start, "netns A %s (fd %d), netns B %s (fd %d): unshare on two throwaway threads",
 		common.Child(idA), nsA, common.Child(idB), nsB)
 
-	// A netlink socket in each namespace: NewHandleAt makes it on a
-	// locked thread that has joined the namespace, then steps back.
-	hA, err := netlink.NewHandleAt(netns.NsHandle(nsA))
-	if err != nil {
-		common.ErrExit("netlink socket in A", err)
-	}
-	hB, err := netlink.NewHandleAt(netns.NsHandle(nsB))
-	if err != nil {
-		common.ErrExit("netlink socket in B", err)
-	}
+	// A netlink socket in each namespace.
+	hA, hB := handleIn(nsA, "A"), handleIn(nsB, "B")
 
 	// The veth pair. By default each end is created where it belongs:
 	// the request goes to A's netlink socket, so the first end is made in
