@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -99,65 +98,17 @@ func constructorCmd(role, mode string, files []nsFile, first []*os.File, args ..
 }
 
 // startCommand starts the command forked from this thread and returns a
-// function that waits for it, like common.StartChild and its Wait.
-//
-// One difference when the command goes into the target's PID namespace:
-// no parent-death signal. With SysProcAttr.Pdeathsig set, Go's forkExec
-// checks in the child that getppid() is still our PID, and sends itself the
-// signal if not, because then the parent died before the prctl. But in
-// another PID namespace getppid() is 0 (the parent has no PID there), so the
-// child kills itself at once. (A child that is PID 1 of a new namespace
-// shrugs it off: init ignores SIGKILL sent from inside.) Without it, a
-// SIGKILL to us leaves the command running, as nsenter does; Ctrl-C and
-// SIGTERM still kill and reap it (common.AtExit).
-//
-// TODO(common): an option of common.StartChild to leave Pdeathsig off.
+// function that waits for it. Into the target's PID namespace it goes
+// without a parent-death signal: Go's check of getppid() after the prctl
+// would kill it there (see common.StartChildNoPdeathsig).
 func startCommand(cmd *exec.Cmd, intoPIDNS bool) (wait func() error) {
-	if !intoPIDNS {
-		child, err := common.StartChild(cmd)
-		if err != nil {
-			common.ErrExit("exec "+cmd.Args[0], err)
-		}
-		return child.Wait
+	start := common.StartChild
+	if intoPIDNS {
+		start = common.StartChildNoPdeathsig
 	}
-	var (
-		mu       sync.Mutex
-		stopping bool
-		werr     error
-		done     = make(chan struct{})
-	)
-	common.AtExit(func() { // registered before the command exists
-		mu.Lock()
-		stopping = true
-		started := cmd.Process != nil
-		mu.Unlock()
-		if started {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	mu.Lock()
-	if stopping { // a signal came first: the cleanup is exiting
-		mu.Unlock()
-		select {}
-	}
-	err := cmd.Start()
-	mu.Unlock()
+	child, err := start(cmd)
 	if err != nil {
 		common.ErrExit("exec "+cmd.Args[0], err)
 	}
-	go func() {
-		werr = cmd.Wait()
-		close(done)
-	}()
-	return func() error {
-		<-done
-		mu.Lock()
-		s := stopping
-		mu.Unlock()
-		if s {
-			select {} // the cleanup exits with 128+signal
-		}
-		return werr
-	}
+	return child.Wait
 }

@@ -32,11 +32,29 @@ type ChildProc struct {
 // Go ends none of its threads before exit unless a goroutine locked to one
 // returns, which the chapters never do while a child runs.
 func StartChild(cmd *exec.Cmd) (*ChildProc, error) {
+	return startChild(cmd, unix.SIGKILL)
+}
+
+// StartChildNoPdeathsig is StartChild without the parent-death signal, for
+// a child forked into a PID namespace the caller joined with setns (09-setns).
+// With SysProcAttr.Pdeathsig set, Go's forkExec checks in the child that
+// getppid() is still the parent's PID, and sends itself the signal if not,
+// since then the parent died before the prctl. In another PID namespace
+// getppid() is 0 (the parent has no PID there), so the child would kill
+// itself at once. (A child that is PID 1 of a new namespace shrugs it off:
+// init ignores SIGKILL sent from inside.) Without it, a SIGKILL to the
+// parent leaves the child running, as with nsenter; Ctrl-C and SIGTERM
+// still kill and reap it.
+func StartChildNoPdeathsig(cmd *exec.Cmd) (*ChildProc, error) {
+	return startChild(cmd, 0)
+}
+
+func startChild(cmd *exec.Cmd, pdeathsig unix.Signal) (*ChildProc, error) {
 	c := &ChildProc{Cmd: cmd, done: make(chan struct{})}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &unix.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
+	cmd.SysProcAttr.Pdeathsig = pdeathsig
 	AtExit(c.stop)
 	c.mu.Lock()
 	defer c.mu.Unlock()
