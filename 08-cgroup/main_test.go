@@ -240,6 +240,19 @@ func (w *watcher) scan() {
 	}
 }
 
+// count is how many processes running the program named it has seen so far.
+func (w *watcher) count(name string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, s := range w.seen {
+		if s.argv0 == name {
+			n++
+		}
+	}
+	return n
+}
+
 // sightings stops the watcher and returns what it saw of the programs named.
 func (w *watcher) sightings(names ...string) []sighting {
 	select {
@@ -340,9 +353,13 @@ func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 		t.Errorf("cgroup %s is not named %s*", name, want)
 	}
 
-	// The load forks its workers at once: watch for them a little longer,
+	// The load forks its workers at once: watch until all of them have
+	// been seen (half a second, or up to 5 s in the slow emulated guest),
 	// then let the load have the CPUs to itself.
 	time.Sleep(500 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); want.nprocs > 0 && w.count(want.load) < want.nprocs && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	seen := w.sightings(want.load)
 
 	// Sample the cgroup's own count until the run prints its summary.
