@@ -176,8 +176,6 @@ step 08-cgroup "echo FROZEN > freezer.state (v1) / echo 1 > cgroup.freeze (v2)" 
   "a frozen cgroup's processes get no CPU at all until thawed; /proc/PID/status shows it" -- \
   "$bin/08-cgroup" freeze
 
-# A target made by util-linux, joined the seed's way and the nsenter way.
-
 # end_target PID: kill unshare PID and its child. --kill-child alone is not
 # enough: the child asks for its parent-death signal only after the fork,
 # so killing unshare in between would leave it running. Stopped, unshare
@@ -202,6 +200,8 @@ stat_state() {
   s=${s##*) }
   echo "${s%% *}"
 }
+
+# A target made by util-linux, joined the seed's way and the nsenter way.
 setns_demo() {
   local prog=$1 u t='' _
   # The trap comes before the target: a background job of a script ignores

@@ -17,9 +17,18 @@ v1_mount() {
   awk -v c="$1" '{ for (i = 7; $i != "-"; i++) ; if ($(i + 1) == "cgroup" && index("," $(i + 3) ",", "," c ",")) { print $5; exit } }' /proc/self/mountinfo
 }
 
-# top CONTROLLER: where a learner makes a cgroup for that controller.
-top() {
-  if [ -n "$v2" ]; then echo /sys/fs/cgroup; else v1_mount "$1"; fi
+# make_cgroup CONTROLLER NAME: how a learner makes cgroup NAME for that
+# controller (on v1, mounting its hierarchy first if none has it).
+make_cgroup() {
+  local mp=/sys/fs/cgroup
+  if [ -z "$v2" ]; then
+    mp=$(v1_mount "$1")
+    if [ -z "$mp" ]; then
+      echo "no v1 hierarchy has $1: mkdir -p /sys/fs/cgroup/$1 && mount -t cgroup -o $1 cgroup /sys/fs/cgroup/$1; then mkdir /sys/fs/cgroup/$1/$2"
+      return
+    fi
+  fi
+  echo "mkdir $mp/$2"
 }
 
 # Every cgroup directory called nslab-ex08-*, in every mounted hierarchy,
@@ -93,14 +102,14 @@ if [ -z "$dir" ]; then
     not_yet "no cgroup is called nslab-ex08-quota" \
       "echo +cpu > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-quota"
   else
-    not_yet "no cgroup is called nslab-ex08-quota" "mkdir $(top cpu)/nslab-ex08-quota"
+    not_yet "no cgroup is called nslab-ex08-quota" "$(make_cgroup cpu nslab-ex08-quota)"
   fi
 elif [ -z "$quota" ]; then
   if [ -n "$v2" ]; then
     not_yet "$dir has no cpu.max: cpu is not in its parent's cgroup.subtree_control" \
       "echo +cpu > ${dir%/*}/cgroup.subtree_control"
   else
-    not_yet "$dir is not in the cpu hierarchy" "make it there: mkdir $(top cpu)/nslab-ex08-quota"
+    not_yet "$dir is not in the cpu hierarchy" "make it there: $(make_cgroup cpu nslab-ex08-quota)"
   fi
 elif [ "$quota" = max ] || [ $((quota * 2)) -ne $((period * 3)) ]; then
   now="no quota"
@@ -144,9 +153,9 @@ dir=$(pick nslab-ex08-freeze freezer.state cgroup.freeze)
 procs=()
 [ -n "$dir" ] && mapfile -t procs <"$dir/cgroup.procs"
 if [ -z "$dir" ]; then
-  not_yet "no cgroup is called nslab-ex08-freeze" "mkdir $(top freezer)/nslab-ex08-freeze"
+  not_yet "no cgroup is called nslab-ex08-freeze" "$(make_cgroup freezer nslab-ex08-freeze)"
 elif [ ! -e "$dir/freezer.state" ] && [ ! -e "$dir/cgroup.freeze" ]; then
-  not_yet "$dir has no freezer file: it is not in the freezer hierarchy" "make it there: mkdir $(top freezer)/nslab-ex08-freeze"
+  not_yet "$dir has no freezer file: it is not in the freezer hierarchy" "make it there: $(make_cgroup freezer nslab-ex08-freeze)"
 elif [ ${#procs[@]} -eq 0 ]; then
   not_yet "nothing runs in $dir" \
     "start a busy process in it: sh -c 'echo \$\$ > $dir/cgroup.procs && exec yes > /dev/null' &"
@@ -224,7 +233,7 @@ elif [ ${#dirs[@]} -gt 0 ]; then
   not_yet "nothing runs in ${dirs[0]}" \
     "sh -c 'echo \$\$ > ${dirs[0]}/cgroup.procs && exec unshare -C bash'"
 else
-  not_yet "no cgroup is called nslab-ex08-ns" "mkdir $(top freezer)/nslab-ex08-ns"
+  not_yet "no cgroup is called nslab-ex08-ns" "$(make_cgroup freezer nslab-ex08-ns)"
 fi
 
 finish
