@@ -1,6 +1,7 @@
 package common
 
 import (
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -61,6 +62,12 @@ func startChild(cmd *exec.Cmd, pdeathsig unix.Signal) (*ChildProc, error) {
 	if c.stopping { // a signal came first: don't start anything
 		close(c.done)
 		select {}
+	}
+	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && simulated("userns", "disabled") {
+		// Fault injection (fault.go): the error os/exec returns when
+		// clone(CLONE_NEWUSER) is refused.
+		close(c.done)
+		return nil, &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: unix.EPERM}
 	}
 	if err := cmd.Start(); err != nil {
 		close(c.done)

@@ -3,6 +3,9 @@ package common
 import (
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -17,13 +20,25 @@ import (
 // Register the undo step *before* creating the resource and make it
 // idempotent (it must do nothing if the resource was never made): then there
 // is no moment at which a signal can leave a resource nobody will remove.
+//
+// An undo step must not exit. If one calls Exit anyway (ErrExit, Fatalf),
+// that ends only this step: the other steps still run, and the program
+// exits with the status it was exiting with. C's exit() from an atexit
+// handler is undefined behaviour; in Go it would deadlock here.
 
 var cleanup struct {
 	sync.Mutex
-	fns     []func()
-	done    bool
-	started bool
+	fns      []func()
+	done     bool
+	started  bool
+	exiting  bool
+	cleaner  int64         // the goroutine running the undo steps
+	finished chan struct{} // closed when they have all run
 }
+
+// nestedExit is what Exit panics with inside an undo step; runStep
+// recovers it.
+type nestedExit struct{}
 
 // AtExit registers fn to run, in reverse order of registration, when the
 // program ends through Exit, ErrExit/Fatalf or a terminating signal. If the
@@ -32,7 +47,7 @@ func AtExit(fn func()) {
 	cleanup.Lock()
 	if cleanup.done {
 		cleanup.Unlock()
-		fn()
+		runStep(fn)
 		return
 	}
 	cleanup.fns = append(cleanup.fns, fn)
@@ -49,22 +64,64 @@ func AtExit(fn func()) {
 	cleanup.Unlock()
 }
 
-// RunCleanups runs the registered undo steps once, newest first.
+// RunCleanups runs the registered undo steps once, newest first. A second
+// caller waits until the first has finished.
 func RunCleanups() {
+	me := goid()
 	cleanup.Lock()
-	defer cleanup.Unlock()
 	if cleanup.done {
+		finished, nested := cleanup.finished, cleanup.cleaner == me
+		cleanup.Unlock()
+		if !nested && finished != nil {
+			<-finished
+		}
 		return
 	}
 	cleanup.done = true
-	for i := len(cleanup.fns) - 1; i >= 0; i-- {
-		cleanup.fns[i]()
-	}
+	cleanup.cleaner = me
+	cleanup.finished = make(chan struct{})
+	fns := cleanup.fns
 	cleanup.fns = nil
+	cleanup.Unlock()
+
+	for i := len(fns) - 1; i >= 0; i-- {
+		runStep(fns[i])
+	}
+
+	cleanup.Lock()
+	cleanup.cleaner = 0
+	close(cleanup.finished)
+	cleanup.Unlock()
 }
 
-// Exit runs the cleanups and exits with code.
+// runStep runs one undo step; an Exit inside it ends the step only.
+func runStep(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(nestedExit); !ok {
+				panic(r)
+			}
+		}
+	}()
+	fn()
+}
+
+// Exit runs the cleanups and exits with code. Called from inside an undo
+// step, it ends that step only; called from another goroutine while the
+// program is already exiting, it waits for that exit.
 func Exit(code int) {
+	me := goid()
+	cleanup.Lock()
+	if cleanup.cleaner == me {
+		cleanup.Unlock()
+		panic(nestedExit{})
+	}
+	if cleanup.exiting {
+		cleanup.Unlock()
+		select {} // the goroutine that is exiting will end the process
+	}
+	cleanup.exiting = true
+	cleanup.Unlock()
 	RunCleanups()
 	os.Exit(code)
 }
@@ -72,4 +129,14 @@ func Exit(code int) {
 func handleSignals(ch chan os.Signal) {
 	sig := <-ch
 	Exit(128 + int(sig.(unix.Signal)))
+}
+
+// goid is the calling goroutine's number, from the first line of its stack
+// trace ("goroutine 18 [running]:"). Go hides it on purpose; Exit needs it
+// only to tell an undo step's nested exit from another goroutine's.
+func goid() int64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	id, _ := strconv.ParseInt(s[:max(strings.IndexByte(s, ' '), 0)], 10, 64)
+	return id
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,5 +115,65 @@ func TestPrintInfoReportsTheKernelsView(t *testing.T) {
 		os.Getpid(), os.Getppid(), os.Getuid(), os.Getgid(), host)
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestReadStatAgreesWithTheKernel(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "exec sleep 10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	st, err := ReadStat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PID != cmd.Process.Pid || st.PPID != os.Getpid() || st.Threads != 1 || st.PGRP != unix.Getpgrp() {
+		t.Errorf("ReadStat(%d) = %+v; want pid %d, ppid %d, 1 thread, pgrp %d",
+			cmd.Process.Pid, st, cmd.Process.Pid, os.Getpid(), unix.Getpgrp())
+	}
+	self, err := ReadStat(0)
+	if err != nil || self.PID != os.Getpid() || self.Threads < 2 {
+		t.Errorf("ReadStat(0) = %+v, %v; want pid %d and the Go runtime's threads", self, err, os.Getpid())
+	}
+	if _, err := ReadStat(1 << 30); err == nil {
+		t.Error("ReadStat of a PID that cannot exist succeeded")
+	}
+}
+
+// An undo step that exits (ErrExit, Fatalf) must not hang the program or
+// skip the other steps: before this was handled, the nested Exit waited on
+// the cleanup lock forever (06-net's add, interrupted during set-up).
+func TestExitInsideACleanupEndsOnlyThatStep(t *testing.T) {
+	if os.Getenv("NSLAB_TEST_NESTED_EXIT") == "1" {
+		AtExit(func() { fmt.Println("oldest step ran") })
+		AtExit(func() { Fatalf("a step that fails and exits") })
+		AtExit(func() { fmt.Println("newest step ran") })
+		Exit(3)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestExitInsideACleanupEndsOnlyThatStep$")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_NESTED_EXIT=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the program hung in its cleanup; stdout %q", stdout.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 3 {
+		t.Errorf("exit status %d, want 3 (the status it was exiting with)", code)
+	}
+	if got := stdout.String(); got != "newest step ran\noldest step ran\n" {
+		t.Errorf("stdout %q: every other step must still run, newest first", got)
+	}
+	if !strings.Contains(stderr.String(), "a step that fails and exits") {
+		t.Errorf("stderr %q lacks the failing step's line", stderr.String())
 	}
 }

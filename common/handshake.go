@@ -1,6 +1,10 @@
 package common
 
-import "os"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // The C programs order parent and child with pipes: the child says "ready"
 // (its namespace is set up, its lines are printed), the parent says "go on"
@@ -46,4 +50,41 @@ func (h *Handshake) Started() {
 func (h *Handshake) WaitReady() bool {
 	n, _ := h.Ready.Read(make([]byte, 1))
 	return n == 1
+}
+
+// The child's half. A re-executed child finds the two pipes at ReadyFD and
+// ReleaseFD (ChildFiles put them there).
+
+// TellParent writes one byte to the parent: "ready" (the parent's
+// WaitReady returns true). A child with several phases calls it once a
+// phase.
+func TellParent() {
+	if _, err := unix.Write(ReadyFD, []byte{1}); err != nil {
+		ErrExit("telling the parent", err)
+	}
+}
+
+// DoneTellingParent closes the child's end of the ready pipe, so that it
+// does not leak into a program the child executes.
+func DoneTellingParent() { unix.Close(ReadyFD) }
+
+// WaitForParent reads one byte from the parent; false means the parent
+// closed its end (or died) instead.
+func WaitForParent() bool {
+	var b [1]byte
+	for {
+		n, err := unix.Read(ReleaseFD, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		return n == 1
+	}
+}
+
+// WaitParentClose waits until the parent closes its end of the release
+// pipe (Release.Close()), or dies; then closes ours.
+func WaitParentClose() {
+	for WaitForParent() {
+	}
+	unix.Close(ReleaseFD)
 }

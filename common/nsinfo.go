@@ -16,30 +16,41 @@ type Namespace struct {
 	Name   string
 	Flag   uintptr
 	Letter byte
-	Doc    string
 }
 
 // Namespaces lists the types in the order lsns prints them. The flags are
 // uintptr because that is what SysProcAttr.Cloneflags takes.
 var Namespaces = []Namespace{
-	{"cgroup", unix.CLONE_NEWCGROUP, 'C', "cgroup root directory"},
-	{"ipc", unix.CLONE_NEWIPC, 'i', "System V IPC, POSIX message queues"},
-	{"mnt", unix.CLONE_NEWNS, 'm', "mount points"},
-	{"net", unix.CLONE_NEWNET, 'n', "network devices, stacks, ports"},
-	{"pid", unix.CLONE_NEWPID, 'p', "process IDs"},
-	{"time", unix.CLONE_NEWTIME, 'T', "boot and monotonic clocks"},
-	{"user", unix.CLONE_NEWUSER, 'U', "user and group IDs, capabilities"},
-	{"uts", unix.CLONE_NEWUTS, 'u', "hostname and NIS domain name"},
+	{"cgroup", unix.CLONE_NEWCGROUP, 'C'},
+	{"ipc", unix.CLONE_NEWIPC, 'i'},
+	{"mnt", unix.CLONE_NEWNS, 'm'},
+	{"net", unix.CLONE_NEWNET, 'n'},
+	{"pid", unix.CLONE_NEWPID, 'p'},
+	{"time", unix.CLONE_NEWTIME, 'T'},
+	{"user", unix.CLONE_NEWUSER, 'U'},
+	{"uts", unix.CLONE_NEWUTS, 'u'},
 }
 
-// NamespaceByFlag returns the Namespace for one CLONE_NEW* flag.
-func NamespaceByFlag(flag uintptr) (Namespace, bool) {
+// byName and byLetter index Namespaces, for NSByName and NSByLetter.
+var byName, byLetter = func() (map[string]Namespace, map[byte]Namespace) {
+	n, l := map[string]Namespace{}, map[byte]Namespace{}
 	for _, ns := range Namespaces {
-		if ns.Flag == flag {
-			return ns, true
-		}
+		n[ns.Name], l[ns.Letter] = ns, ns
 	}
-	return Namespace{}, false
+	return n, l
+}()
+
+// NSByName returns the namespace type called name under /proc/PID/ns.
+func NSByName(name string) (Namespace, bool) {
+	ns, ok := byName[name]
+	return ns, ok
+}
+
+// NSByLetter returns the namespace type of an option letter, as
+// ns_child_exec, nsenter and unshare spell them (-C -i -m -n -p -T -U -u).
+func NSByLetter(l byte) (Namespace, bool) {
+	ns, ok := byLetter[l]
+	return ns, ok
 }
 
 // NSNames returns the names of the namespace types set in flags.

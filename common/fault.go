@@ -1,0 +1,36 @@
+package common
+
+import (
+	"os"
+	"strings"
+)
+
+// Fault injection: the one place where the tests make a program act as if
+// the machine lacked something, so that they can check the one line a
+// learner on such a machine gets, without breaking the test machine. No
+// chapter mentions it: the common functions the chapters call anyway
+// (MissingNamespaces, StartChild, the cgroup discovery) ask simulated.
+//
+//	NSLAB_SIMULATE_MISSING="ns:time controller:cpu"  a namespace type or a
+//	                                                 cgroup controller is absent
+//	NSLAB_SIMULATE_USERNS_DISABLED=1                 clone(CLONE_NEWUSER) fails
+//	                                                 with EPERM, as when a sysctl
+//	                                                 forbids user namespaces
+const (
+	simulateMissingEnv = "NSLAB_SIMULATE_MISSING"
+	simulateUserNSEnv  = "NSLAB_SIMULATE_USERNS_DISABLED"
+)
+
+// simulated reports whether the environment asks for KIND:NAME to be
+// missing (kind "ns", "controller"; or "userns", "disabled").
+func simulated(kind, name string) bool {
+	if kind == "userns" && name == "disabled" {
+		return os.Getenv(simulateUserNSEnv) == "1"
+	}
+	for _, w := range strings.Fields(os.Getenv(simulateMissingEnv)) {
+		if w == kind+":"+name {
+			return true
+		}
+	}
+	return false
+}
