@@ -13,7 +13,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"time"
@@ -46,9 +45,6 @@ func childFunc(args []string) int {
 	if err != nil {
 		common.Fatalf("bad sleep %q: %v", args[1], err)
 	}
-	ready := os.NewFile(common.ReadyFD, "ready")
-	release := os.NewFile(common.ReleaseFD, "release")
-
 	// Ctrl-C reaches every process of the terminal's foreground group, so
 	// the child gets it too. Leave it to the parent: it kills and reaps us
 	// in order (the AtExit step in main). `kill PID` (SIGTERM) still works.
@@ -68,14 +64,12 @@ func childFunc(args []string) int {
 
 	// Tell the parent we are done. The C has no such message: its parent
 	// just sleeps one second and hopes the child was quick enough.
-	if _, err := ready.Write([]byte{1}); err != nil {
-		common.ErrExit("write to parent", err)
-	}
-	ready.Close()
+	common.TellParent()
+	common.DoneTellingParent()
 
 	// Stay alive while the parent prints its namespace table (it reads
 	// /proc/<our pid>/ns), even with -sleep 0: wait for it to close its end.
-	io.Copy(io.Discard, release)
+	common.WaitParentClose()
 
 	// Keep the namespace open for a while, so that another process can
 	// join it (nsenter -t PID -u). The C always sleeps 1000 s.

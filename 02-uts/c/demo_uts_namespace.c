@@ -1,15 +1,6 @@
-/* demo_uts_namespace.c -- nslab chapter 02-uts, the C side of main.go.
-
-   A child created by clone(CLONE_NEWUTS) gets its own copy of the UTS
-   namespace (hostname, NIS domain name). It changes its hostname there;
-   the parent then shows that its own hostname did not change.
-
-   Build: make c   (or gcc -O2 -Wall -Wextra -Werror -o demo_uts_namespace
-                    demo_uts_namespace.c -lrt)
-   Run:   sudo ./bin/c/demo_uts_namespace myhost
-
-   The child sleeps 1000 s so that other processes can join its namespace
-   (nsenter -t <child-pid> -u hostname). End it with kill <child-pid>. */
+/* demo_uts_namespace.c -- TLPI's program, as in the blog post; the Go port
+   is ../main.go. Build: make c. Run: sudo ./bin/c/demo_uts_namespace myhost
+   (the child sleeps 1000 s: join it with nsenter -t <child-pid> -u). */
 
 #define _GNU_SOURCE
 #include <sched.h>
@@ -63,10 +54,8 @@ main(int argc, char *argv[])
         exit(EXIT_SUCCESS);
     }
 
-    /* Line-buffer stdout. When stdout is a pipe (a test, `| cat`), stdio
-       would otherwise keep our lines in a buffer: the parent's until it
-       exits, and the child's for ever, as the child ends by a signal or by
-       returning from childFunc (which does not flush stdio). */
+    /* nslab: line-buffer stdout. Through a pipe (a test, `| cat`) stdio
+       would keep the child's line for ever: it ends by a signal. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* clone() needs a stack for the child; it grows down from the top. */
