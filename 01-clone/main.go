@@ -3,7 +3,6 @@
 //
 //	01-clone t_clone [x]            — CLONE_FILES: a child that shares the fd table
 //	01-clone ns_child_exec [opts] cmd — CLONE_NEW*: run cmd in new namespaces
-//	01-clone cost [-n ROUNDS]         — what each namespace costs (make bench)
 //
 // Each sub-program lives in its own file (t_clone.go, ns_child_exec.go) and
 // reads like its C original in c/.
@@ -19,14 +18,13 @@ import (
 func usage() {
 	fmt.Fprintf(os.Stderr, "usage: %s t_clone [x]\n", common.Prog)
 	fmt.Fprintf(os.Stderr, "       %s ns_child_exec [-C] [-i] [-m] [-n] [-p] [-u] [-U] [-T] [-v] cmd [arg...]\n", common.Prog)
-	fmt.Fprintf(os.Stderr, "       %s cost [-n ROUNDS] [-c DIR]\n", common.Prog)
 	os.Exit(2)
 }
 
 func main() {
-	common.Dispatch() // cost's re-executed child (common/reexec.go)
+	common.Dispatch() // the re-executed children (common/reexec.go)
 	if len(os.Args) < 2 {
-		fmt.Fprintf(os.Stderr, "%s: missing program: choose t_clone, ns_child_exec or cost\n", common.Prog)
+		fmt.Fprintf(os.Stderr, "%s: missing program: choose t_clone or ns_child_exec\n", common.Prog)
 		usage()
 	}
 	// Like the C programs, each sub-program names itself in its messages.
@@ -36,11 +34,9 @@ func main() {
 		tClone(os.Args[1:])
 	case "ns_child_exec":
 		nsChildExec(os.Args[1:])
-	case "cost":
-		cost(os.Args[1:])
 	default:
 		common.Prog = "01-clone"
-		fmt.Fprintf(os.Stderr, "%s: unknown program %q: choose t_clone, ns_child_exec or cost\n", common.Prog, os.Args[1])
+		fmt.Fprintf(os.Stderr, "%s: unknown program %q: choose t_clone or ns_child_exec\n", common.Prog, os.Args[1])
 		usage()
 	}
 }

@@ -7,7 +7,6 @@
 //	06-net exec NAME cmd [arg...]  ip netns exec NAME cmd
 //	06-net del NAME                ip netns del NAME
 //	06-net link [-hold D] [-move]  two namespaces, a veth pair, a TCP echo (link.go)
-//	06-net cost [-n ROUNDS]        what creating, moving, deleting a veth costs (make bench)
 //
 // The C counterpart of show is c/netns_show.c; this file follows it top to
 // bottom: listInterfaces, childFunc, show, then usage and main.
@@ -210,8 +209,7 @@ const (
 	usageShow = "06-net show [-hold D]"
 	usageAll  = `06-net show [-hold D]
        06-net add NAME | list | exec NAME cmd [arg...] | del NAME
-       06-net link [-hold D] [-move]
-       06-net cost [-n ROUNDS]`
+       06-net link [-hold D] [-move]`
 )
 
 // usage is a usage text with this program's name in it.
@@ -254,7 +252,7 @@ func main() {
 	common.Dispatch()
 
 	if len(os.Args) < 2 {
-		common.UsageError(usage(usageAll), "missing command: show, add, list, exec, del, link or cost")
+		common.UsageError(usage(usageAll), "missing command: show, add, list, exec, del or link")
 	}
 	switch sub, args := os.Args[1], os.Args[2:]; sub {
 	case "show":
@@ -269,12 +267,10 @@ func main() {
 		netnsDel(args)
 	case "link":
 		link(args)
-	case "cost":
-		cost(args)
 	case "-h", "-help", "--help", "help":
 		fmt.Printf("usage: %s\n", usage(usageAll))
 	default:
-		common.UsageError(usage(usageAll), "unknown command %q: choose show, add, list, exec, del, link or cost", sub)
+		common.UsageError(usage(usageAll), "unknown command %q: choose show, add, list, exec, del or link", sub)
 	}
 	common.Exit(0)
 }

@@ -42,7 +42,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "unknown option", chapter: "01-clone", args: []string{"ns_child_exec", "-x", "true"}, code: 2, prog: "ns_child_exec", want: `invalid option -- 'x'`},
 		{name: "unknown option", chapter: "09-setns", args: []string{"-t", "1", "-x"}, code: 2, want: `invalid option -- 'x'`},
 		// unknown sub-command
-		{name: "unknown program", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown program "bogus": choose t_clone, ns_child_exec or cost`},
+		{name: "unknown program", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown program "bogus": choose t_clone or ns_child_exec`},
 		{name: "unknown command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown command "bogus": choose show, add`},
 		{name: "unknown sub-command", chapter: "08-cgroup", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus"`},
 		// missing argument

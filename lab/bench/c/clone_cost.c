@@ -1,4 +1,4 @@
-/* clone_cost.c: the C side of `01-clone cost`. Times N rounds of
+/* clone_cost.c: the C side of lab/bench (make bench). Times N rounds of
  * clone(flags) + waitpid(), the child either returning at once or
  * execve()ing /bin/true, and prints one line per round: microseconds.
  *
