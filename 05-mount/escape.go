@@ -1,7 +1,8 @@
 package main
 
-// 05-mount escape [cmd [arg...]] is the classic chroot escape, meant to be
-// run as root inside a -rootfs (mkrootfs copies this program there as
+// escape.go adds to the seed the classic chroot escape, which shows what
+// chroot leaves open: `05-mount escape [cmd [arg...]]`, meant to be run as
+// root inside a -rootfs (mkrootfs copies this program there as
 // /bin/05-mount). After a chroot it reaches the host's real root; after a
 // pivot_root there is nothing above the root left to reach.
 
@@ -28,12 +29,12 @@ func escape(args []string) {
 	if err != nil {
 		common.ErrExitHint("mkdir", err, "escape needs a writable /")
 	}
-	step(common.Child, "mkdir "+dir, "")
+	common.Step(common.Child("mkdir "+dir), "")
 	if err := unix.Chroot(dir); err != nil {
 		os.Remove(dir)
 		common.ErrExit("chroot "+dir, err)
 	}
-	step(common.Child, "chroot "+dir, "the root moves down; the working directory stays above it")
+	common.Step(common.Child("chroot "+dir), "the root moves down; the working directory stays above it")
 	// The working directory is still the old /, so the relative name works.
 	if err := os.Remove(strings.TrimPrefix(dir, "/")); err != nil {
 		common.Warnf("%s", common.Describe("rmdir "+dir, err, ""))
@@ -48,13 +49,13 @@ func escape(args []string) {
 			common.ErrExit("chdir ..", err)
 		}
 	}
-	step(common.Child, "cd .. (64 times)", "nothing stops us: we are outside our root")
+	common.Step(common.Child("cd .. (64 times)"), "nothing stops us: we are outside our root")
 
 	// 3. Make that the root.
 	if err := unix.Chroot("."); err != nil {
 		common.ErrExit("chroot .", err)
 	}
-	step(common.Child, "chroot .", "")
+	common.Step(common.Child("chroot ."), "")
 
 	after := rootID()
 	if after == before {

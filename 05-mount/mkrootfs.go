@@ -1,5 +1,6 @@
 package main
 
+// mkrootfs.go adds to the seed a root filesystem to run in:
 // 05-mount mkrootfs [-from-host] DIR builds the minimal root filesystem the
 // seed built by hand (mkdir new_root/{bin,lib,lib64}; cp /bin/bash ...; cp
 // the libraries). With busybox-static installed it takes /bin/busybox, one
@@ -13,16 +14,14 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"nslab/common"
 )
@@ -42,25 +41,17 @@ func mkrootfsUsage() string {
 }
 
 func mkrootfs(args []string) {
-	fs := flag.NewFlagSet(common.Prog+" mkrootfs", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := common.NewFlagSet()
 	fromHost := fs.Bool("from-host", false, "copy the host's binaries and their libraries even if busybox is installed")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Printf("usage: %s\n", mkrootfsUsage())
-			fs.SetOutput(os.Stdout)
-			fs.PrintDefaults()
-			common.Exit(0)
-		}
-		common.UsageError(mkrootfsUsage(), "%v", err)
+	args = common.ParseFlagsArgs(fs, mkrootfsUsage(), args)
+	if len(args) != 1 {
+		common.UsageError(mkrootfsUsage(), "want one DIR, got %d arguments", len(args))
 	}
-	if fs.NArg() != 1 {
-		common.UsageError(mkrootfsUsage(), "want one DIR, got %d arguments", fs.NArg())
-	}
-	dir, err := filepath.Abs(fs.Arg(0))
+	dir, err := filepath.Abs(args[0])
 	if err != nil {
-		common.ErrExit(fs.Arg(0), err)
+		common.ErrExit(args[0], err)
 	}
+	r := startRootfs(dir)
 
 	// Debian's busybox-static (and busybox) install /bin/busybox.
 	busybox := ""
@@ -71,10 +62,6 @@ func mkrootfs(args []string) {
 		}
 	}
 
-	// On failure or Ctrl-C, take back what we made; on success keep it.
-	common.AtExit(undoRootfs)
-	startRootfs(dir)
-	r := &rootfs{dir: dir}
 	for _, d := range rootDirs {
 		r.mkdir(d)
 	}
@@ -123,68 +110,51 @@ func mkrootfs(args []string) {
 	if len(r.libs) > 0 {
 		fmt.Printf("libraries (from ldd): %s\n", strings.Join(r.libs, " "))
 	}
-	finishRootfs()
+	r.done.Store(true) // keep it
 	fmt.Printf("%s is ready (%d files, %.1f MB); try:\n", dir, r.files, float64(r.bytes)/1e6)
 	fmt.Printf("    %s -rootfs %s -pivot -proc\n", common.Prog, dir)
 }
 
-// The directory being built, for the cleanup on the signal goroutine.
-var building struct {
-	sync.Mutex
-	dir     string
-	created bool // we made dir itself (else it existed, empty)
-	done    bool
-}
-
-// startRootfs creates dir, or accepts an empty existing one.
-func startRootfs(dir string) {
-	building.Lock()
-	err := os.Mkdir(dir, 0o755)
-	if err == nil {
-		building.dir, building.created = dir, true
-	} else if errors.Is(err, fs.ErrExist) {
-		if ents, rerr := os.ReadDir(dir); rerr == nil && len(ents) == 0 {
-			building.dir, err = dir, nil
-		}
-	}
-	building.Unlock() // before ErrExit: it runs the cleanups, which lock
+// startRootfs creates dir, or accepts an empty existing one, and registers
+// the removal of what is made in it unless the build is done: on failure
+// or Ctrl-C mkrootfs takes back what it made, on success it keeps it.
+func startRootfs(dir string) *rootfs {
+	r := &rootfs{dir: dir}
+	ents, err := os.ReadDir(dir)
 	switch {
-	case errors.Is(err, fs.ErrExist):
+	case err == nil && len(ents) > 0, err != nil && !errors.Is(err, fs.ErrNotExist):
 		common.Fatalf("%s exists and is not an empty directory: pick a new DIR", dir)
-	case errors.Is(err, fs.ErrNotExist):
-		common.ErrExitHint("mkdir "+dir, err, "the parent directory must exist")
-	case err != nil:
-		common.ErrExit("mkdir "+dir, err)
-	}
-}
-
-func finishRootfs() {
-	building.Lock()
-	building.done = true
-	building.Unlock()
-}
-
-// undoRootfs removes a half-built rootfs (idempotent).
-func undoRootfs() {
-	building.Lock()
-	defer building.Unlock()
-	if building.dir == "" || building.done {
-		return
-	}
-	if building.created {
-		os.RemoveAll(building.dir)
-	} else if ents, err := os.ReadDir(building.dir); err == nil {
-		for _, e := range ents {
-			os.RemoveAll(filepath.Join(building.dir, e.Name()))
+	case err != nil: // it does not exist: make it, and remove it on failure
+		if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrNotExist) {
+			common.ErrExitHint("mkdir "+dir, err, "the parent directory must exist")
+		} else if err != nil {
+			common.ErrExit("mkdir "+dir, err)
 		}
+		r.created = true
 	}
-	fmt.Fprintf(os.Stderr, "%s: removed the unfinished %s\n", common.Prog, building.dir)
-	building.dir = ""
+	// After the mkdir: a signal in between leaves an empty directory, but
+	// a failed mkdir cannot remove a directory someone else made.
+	common.AtExit(func() {
+		if r.done.Load() {
+			return
+		}
+		if r.created {
+			os.RemoveAll(dir)
+		} else if ents, err := os.ReadDir(dir); err == nil {
+			for _, e := range ents {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}
+		fmt.Fprintf(os.Stderr, "%s: removed the unfinished %s\n", common.Prog, dir)
+	})
+	return r
 }
 
 type rootfs struct {
 	dir          string
-	libs         []string // host paths of the libraries copied
+	created      bool        // we made dir itself (else it existed, empty)
+	done         atomic.Bool // built: keep it (read by the cleanup, maybe on the signal goroutine)
+	libs         []string    // host paths of the libraries copied
 	files, bytes int64
 }
 

@@ -1,13 +1,25 @@
 package main
 
-// Two ways into a new root filesystem, both run by childFunc in the new
-// mount namespace after MakeMountsPrivate.
+// rootfs.go adds to the seed a root filesystem of its own (-rootfs DIR),
+// entered two ways by child_main after MakeMountsPrivate: chroot or
+// pivot_root.
 
 import (
 	"golang.org/x/sys/unix"
 
 	"nslab/common"
 )
+
+// enterRoot enters rootfs the way mode says: "chroot", "pivot", or not
+// at all ("").
+func enterRoot(rootfs, mode string) {
+	switch mode {
+	case "chroot":
+		chrootInto(rootfs)
+	case "pivot":
+		pivotInto(rootfs)
+	}
+}
 
 // chrootInto is chroot(2): it changes this process's idea of "/", nothing
 // else. The mount namespace still holds the host's whole tree, which a
@@ -16,13 +28,13 @@ func chrootInto(dir string) {
 	if err := unix.Chroot(dir); err != nil {
 		common.ErrExit("chroot "+dir, err)
 	}
-	step(common.Child, "chroot "+dir, "changes what / means for this process: the host's tree is still in this mount namespace")
+	common.Step(common.Child("chroot "+dir), "changes what / means for this process: the host's tree is still in this mount namespace")
 	// Without this the working directory would still be outside the new
 	// root: the first step of every chroot escape.
 	if err := unix.Chdir("/"); err != nil {
 		common.ErrExit("chdir /", err)
 	}
-	step(common.Child, "cd /", "")
+	common.Step(common.Child("cd /"), "")
 }
 
 // pivotHint lists why pivot_root fails. EBUSY: the new root, or put_old, is
@@ -42,11 +54,11 @@ func pivotInto(dir string) {
 	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		common.ErrExit("mount --rbind "+dir+" "+dir, err)
 	}
-	step(common.Child, "mount --rbind "+dir+" "+dir, "pivot_root needs the new root to be a mount point")
+	common.Step(common.Child("mount --rbind "+dir+" "+dir), "pivot_root needs the new root to be a mount point")
 	if err := unix.Chdir(dir); err != nil {
 		common.ErrExit("chdir "+dir, err)
 	}
-	step(common.Child, "cd "+dir, "")
+	common.Step(common.Child("cd "+dir), "")
 	// pivot_root(new_root, put_old): the new root becomes /, the old root
 	// is moved to put_old, which must be at or under the new root. Naming
 	// the new root itself for both, as runc does, stacks the old root on
@@ -56,15 +68,15 @@ func pivotInto(dir string) {
 	if err := unix.PivotRoot(".", "."); err != nil {
 		common.ErrExitHint("pivot_root . .", err, pivotHint)
 	}
-	step(common.Child, "pivot_root . .", "the new root is now /; the old root is stacked on top of it")
+	common.Step(common.Child("pivot_root . ."), "the new root is now /; the old root is stacked on top of it")
 	// Detach the old root, the top mount on ".", and every mount under it
 	// (MNT_DETACH: even if busy). After this no path leads out.
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		common.ErrExit("umount -l .", err)
 	}
-	step(common.Child, "umount -l .", "the host's tree is gone from this mount namespace")
+	common.Step(common.Child("umount -l ."), "the host's tree is gone from this mount namespace")
 	if err := unix.Chdir("/"); err != nil {
 		common.ErrExit("chdir /", err)
 	}
-	step(common.Child, "cd /", "")
+	common.Step(common.Child("cd /"), "")
 }
