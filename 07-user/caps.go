@@ -1,13 +1,15 @@
 package main
 
-// Reading capabilities the way `grep Cap /proc/self/status` does, and
-// naming them: a tiny capsh --decode.
+// Capabilities, which the seed's `id` does not show: read the way
+// `grep Cap /proc/self/status` does, and named, a tiny capsh --decode.
 
 import (
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"nslab/common"
 )
 
 // capNames are the capabilities in bit order (<linux/capability.h>).
@@ -111,4 +113,13 @@ func capsLine() (string, error) {
 		parts = append(parts, fmt.Sprintf("%s=%016x (%s)", key, mask, describeCaps(mask, last)))
 	}
 	return strings.Join(parts, " "), nil
+}
+
+// printCaps prints the child's capabilities as the kernel shows them.
+func printCaps() {
+	line, err := capsLine()
+	if err != nil {
+		common.ErrExit("reading /proc/self/status", err)
+	}
+	fmt.Printf("%s: capabilities: %s\n", common.Child("child"), line)
 }

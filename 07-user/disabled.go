@@ -15,11 +15,6 @@ import (
 	"nslab/common"
 )
 
-// simulateEnv makes the program act as if clone(CLONE_NEWUSER) had failed
-// with EPERM, so that a test can see the message without turning a sysctl
-// off on the machine.
-const simulateEnv = "NSLAB_SIMULATE_USERNS_DISABLED"
-
 // A userNSKnob is one sysctl that can forbid user namespaces.
 type userNSKnob struct {
 	path       string           // under /proc/sys
@@ -74,15 +69,12 @@ func readProcSys(path string) (string, error) {
 	return string(b), err
 }
 
-// startFailed ends the program after the child could not be started. The
+// userNSRefused ends the program after clone(CLONE_NEWUSER) failed. The
 // errnos a disabled user namespace gives get the hint about the switches.
-func startFailed(err error) {
+func userNSRefused(err error) {
 	hint := ""
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EACCES) {
 		hint = userNSHint(unix.Geteuid() == 0, readProcSys)
-	}
-	if os.Getenv(simulateEnv) == "1" {
-		hint += "; simulated: " + simulateEnv + "=1 is set"
 	}
 	common.ErrExitHint("clone(CLONE_NEWUSER)", err, hint)
 }

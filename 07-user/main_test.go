@@ -31,31 +31,14 @@ const prog = "07-user"
 // (ioctl NS_GET_USERNS); and real peers (nsenter, hostname, cat) that try
 // the same privileged things in the same namespace.
 
-// impl is the Go program or its C counterpart, run with the child held
-// alive (-hold / -H) so that the test can look at it.
-type impl struct {
-	name  string
-	parts int // children per run: Go shows the by-hand way and the Go shortcut
-	// cmd returns the command line, run as root (uid 0) or as nobody.
-	cmd func(t *testing.T, uid int, args ...string) *exec.Cmd
-}
-
-var impls = []impl{
-	{"Go", 2, func(t *testing.T, uid int, args ...string) *exec.Cmd {
-		args = append([]string{"-hold", "30s"}, args...)
-		if uid != 0 {
-			return nstest.ProgramAs(t, uint32(uid), prog, args...)
-		}
-		return withRootGroups(t, nstest.Program(t, prog, args...))
-	}},
-	{"C", 1, func(t *testing.T, uid int, args ...string) *exec.Cmd {
-		bin := nstest.BuildC(t, cSources, "userns_child")
-		args = append([]string{"-H", "30"}, args...)
-		if uid != 0 {
-			return asUser(t, uid, worldExecutable(t, bin), args...)
-		}
-		return withRootGroups(t, exec.Command(bin, args...))
-	}},
+// goHeld is the Go program run with its children held alive (-hold), as
+// root (with root's groups, see withRootGroups) or as uid (e.g. nobody).
+func goHeld(t *testing.T, uid int, args ...string) *exec.Cmd {
+	args = append([]string{"-hold", "30s"}, args...)
+	if uid != 0 {
+		return nstest.ProgramAs(t, uint32(uid), prog, args...)
+	}
+	return withRootGroups(t, nstest.Program(t, prog, args...))
 }
 
 // withRootGroups runs cmd with the supplementary groups a root login often
@@ -73,14 +56,6 @@ func withRootGroups(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 	cmd.Args = append([]string{"setpriv", fmt.Sprintf("--groups=0,%d", st.Gid), "--", cmd.Path}, cmd.Args[1:]...)
 	cmd.Path = setpriv
 	return cmd
-}
-
-// cMapTo turns the Go flag into the C's.
-func cMapTo(im impl, hostUID string) []string {
-	if im.name == "C" {
-		return []string{"-m", hostUID}
-	}
-	return []string{"-map-to", hostUID}
 }
 
 // worldExecutable copies bin into a directory nobody may enter.
@@ -235,14 +210,16 @@ func firstLine(s string) string {
 
 var hostViewRE = `^parent: the host's view, /proc/(\d+)/status: Uid: `
 
-// runHeld runs one program with held children, checks each child while it
-// lives, kills it, and checks that the run ends well and leaves nothing.
-func runHeld(t *testing.T, im impl, uid int, hostUID string, args ...string) string {
+// runHeld runs the Go program with held children (two: by hand, then the
+// Go shortcut), checks each child while it lives, kills it, and checks that
+// the run ends well and leaves nothing.
+func runHeld(t *testing.T, uid int, hostUID string, args ...string) string {
 	t.Helper()
+	const parts = 2
 	before := nstest.Hostname(t)
-	cmd := im.cmd(t, uid, args...)
+	cmd := goHeld(t, uid, args...)
 	s := nstest.Start(t, cmd)
-	for part := 1; part <= im.parts; part++ {
+	for part := 1; part <= parts; part++ {
 		pid, _ := strconv.Atoi(s.Expect(t, hostViewRE)[1])
 		out := s.Output()
 		// The program's own report of the kernel's answers, per child.
@@ -278,8 +255,8 @@ func runHeld(t *testing.T, im impl, uid int, hostUID string, args ...string) str
 	if r.Code != 0 {
 		t.Errorf("exit %d, want 0 (killing a held child ends it early)\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if n := strings.Count(r.Stdout, "\nchild has terminated\n"); n != im.parts {
-		t.Errorf("\"child has terminated\" %d times, want %d:\n%s", n, im.parts, r.Stdout)
+	if n := strings.Count(r.Stdout, "\nchild has terminated\n"); n != parts {
+		t.Errorf("\"child has terminated\" %d times, want %d:\n%s", n, parts, r.Stdout)
 	}
 	if after := nstest.Hostname(t); after != before {
 		t.Fatalf("host hostname changed: %q -> %q", before, after)
@@ -297,12 +274,7 @@ func TestAsRoot(t *testing.T) {
 	nstest.RequireNamespace(t, "user")
 	nstest.RequireTool(t, "nsenter", "util-linux")
 	nstest.RequireTool(t, "hostname", "hostname")
-	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			runHeld(t, im, 0, strconv.Itoa(rootMapTo))
-		})
-	}
+	runHeld(t, 0, strconv.Itoa(rootMapTo))
 }
 
 // TestAsNobody: the whole demo works without any privilege.
@@ -311,12 +283,7 @@ func TestAsNobody(t *testing.T) {
 	requireUnprivilegedUserNS(t)
 	nstest.RequireTool(t, "nsenter", "util-linux")
 	nstest.RequireTool(t, "hostname", "hostname")
-	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			runHeld(t, im, 65534, "65534")
-		})
-	}
+	runHeld(t, 65534, "65534")
 }
 
 // TestMapToHostRoot: mapped to host uid 0, the child's root owns what the
@@ -327,42 +294,37 @@ func TestMapToHostRoot(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "nsenter", "util-linux")
 	nstest.RequireTool(t, "hostname", "hostname")
-	for _, im := range impls {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			runHeld(t, im, 0, "0", cMapTo(im, "0")...)
-		})
-	}
+	runHeld(t, 0, "0", "-map-to", "0")
 }
 
-var digits = regexp.MustCompile(`\d+`)
-
-// byHandLines keeps the lines of the by-hand part that the C prints too,
-// with numbers that vary (PIDs) replaced; sorted, as the PID line and the
-// child's first lines come in either order.
-func byHandLines(stdout string) []string {
+// seedLines keeps the lines of the seed's steps, which the C prints too,
+// up to the end of the first child, with the PIDs replaced; sorted, as the
+// PID line and the child's first lines come in either order.
+func seedLines(stdout string) []string {
 	var out []string
 	for _, l := range strings.Split(stdout, "\n") {
-		if strings.HasPrefix(l, "--- 2/2") {
-			break
-		}
-		if strings.HasPrefix(l, "child") || strings.HasPrefix(l, "PID of child") ||
-			strings.HasPrefix(l, "parent: wrote") || strings.HasPrefix(l, "parent: the host's view") {
+		if strings.HasPrefix(l, "PID of child") || strings.HasPrefix(l, "child: whoami:") ||
+			strings.HasPrefix(l, "child: id:") || strings.HasPrefix(l, "child: id after the maps:") ||
+			strings.HasPrefix(l, "parent: wrote") || l == "child has terminated" {
 			out = append(out, regexp.MustCompile(`/proc/\d+/`).ReplaceAllString(
 				regexp.MustCompile(`clone\(\) is \d+`).ReplaceAllString(l, "clone() is N"), "/proc/N/"))
+		}
+		if l == "child has terminated" {
+			break
 		}
 	}
 	slices.Sort(out)
 	return out
 }
 
-// TestGoVsC: a plain run (no hold) of each ends by itself, and the by-hand
-// part of the Go program prints what the C prints.
+// TestGoVsC: the seed's steps, in Go and in C, print the same lines, as
+// root and as nobody; each run ends by itself and leaves no child. The C's
+// user namespace line names a new user namespace, and its child is gone.
 func TestGoVsC(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
-	cBin := nstest.BuildC(t, cSources, "userns_child")
-	before := nstest.Hostname(t)
+	cBin := nstest.BuildC(t, cSources, "unshare_user")
+	myUser, _ := common.NSInode(0, "user")
 	run := func(cmd *exec.Cmd) string {
 		r := nstest.Run(t, cmd)
 		nstest.NoPanic(t, r.Stderr)
@@ -375,17 +337,40 @@ func TestGoVsC(t *testing.T) {
 		}
 		return r.Stdout
 	}
-	goOut := run(nstest.Program(t, prog))
-	cOut := run(exec.Command(cBin))
-	g, c := byHandLines(goOut), byHandLines(cOut)
-	if len(g) < 12 || !slices.Equal(g, c) {
-		t.Errorf("the by-hand lines differ:\nGo: %q\nC:  %q\nGo stdout:\n%s\nC stdout:\n%s", g, c, goOut, cOut)
-	}
-	if n := strings.Count(goOut, "child has terminated\n"); n != 2 {
-		t.Errorf("Go: \"child has terminated\" %d times, want 2 (by hand, then the shortcut)", n)
-	}
-	if after := nstest.Hostname(t); after != before {
-		t.Fatalf("host hostname changed: %q -> %q", before, after)
+	for _, tc := range []struct {
+		uid     int
+		afterID string // the child's id once the maps are written
+	}{
+		// Root's child is still nobody: the map covers host uid 100000,
+		// not its own (0). nobody's covers its own 65534: uid 0 inside.
+		{0, "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)"},
+		{65534, "uid=0(root) gid=0(root) groups=0(root)"},
+	} {
+		t.Run(fmt.Sprint("uid-", tc.uid), func(t *testing.T) {
+			var goCmd, cCmd *exec.Cmd
+			if tc.uid == 0 {
+				goCmd, cCmd = withRootGroups(t, nstest.Program(t, prog)), withRootGroups(t, exec.Command(cBin))
+			} else {
+				requireUnprivilegedUserNS(t)
+				goCmd = nstest.ProgramAs(t, uint32(tc.uid), prog)
+				cCmd = asUser(t, tc.uid, worldExecutable(t, cBin))
+			}
+			goOut, cOut := run(goCmd), run(cCmd)
+			g, c := seedLines(goOut), seedLines(cOut)
+			if len(g) != 8 || !slices.Equal(g, c) {
+				t.Errorf("the seed's lines differ:\nGo: %q\nC:  %q\nGo stdout:\n%s\nC stdout:\n%s", g, c, goOut, cOut)
+			}
+			if want := "child: id after the maps: " + tc.afterID + "\n"; !strings.Contains(cOut, want) {
+				t.Errorf("C: want %q\n%s", want, cOut)
+			}
+			m := regexp.MustCompile(`parent: user namespace: parent user:\[(\d+)\], child user:\[(\d+)\]`).FindStringSubmatch(cOut)
+			if m == nil || m[1] != strconv.FormatUint(myUser, 10) || m[2] == m[1] {
+				t.Errorf("C: want the parent in our user namespace %d and the child in a new one: %q", myUser, m)
+			}
+			if n := strings.Count(goOut, "child has terminated\n"); n != 2 {
+				t.Errorf("Go: \"child has terminated\" %d times, want 2 (by hand, then the shortcut)", n)
+			}
+		})
 	}
 }
 
@@ -395,55 +380,52 @@ func TestGoVsC(t *testing.T) {
 func TestParentDies(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
-	for _, im := range impls {
-		for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGKILL} {
-			t.Run(im.name+"/"+unix.SignalName(sig), func(t *testing.T) {
-				t.Parallel()
-				cmd := im.cmd(t, 0)
-				s := nstest.Start(t, cmd)
-				pid, _ := strconv.Atoi(s.Expect(t, hostViewRE)[1])
-				if err := cmd.Process.Signal(sig); err != nil {
-					t.Fatal(err)
-				}
-				r := s.Wait(t)
-				nstest.NoPanic(t, r.Stderr)
-				if r.Code == 0 {
-					t.Errorf("exit 0 after %s, want non-zero", unix.SignalName(sig))
-				}
-				nstest.WaitGone(t, pid)
-			})
-		}
+	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGKILL} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			t.Parallel()
+			cmd := goHeld(t, 0)
+			s := nstest.Start(t, cmd)
+			pid, _ := strconv.Atoi(s.Expect(t, hostViewRE)[1])
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			r := s.Wait(t)
+			nstest.NoPanic(t, r.Stderr)
+			if r.Code == 0 {
+				t.Errorf("exit 0 after %s, want non-zero", unix.SignalName(sig))
+			}
+			nstest.WaitGone(t, pid)
+		})
 	}
 }
 
-// TestUserNSDisabled: where the kernel refuses user namespaces, one line
-// names the errno and the switch to turn (simulated: no sysctl is touched).
-func TestUserNSDisabled(t *testing.T) {
+// TestUserNSRefused: where the kernel refuses a user namespace, one line
+// names the errno and the switch to turn. The refusal is real, and the
+// host's switches are not touched: user.max_user_namespaces is a setting
+// of each user namespace, so the program runs in one of the test's (uid 0
+// there is host root) where it is 0, and its clone gets ENOSPC.
+func TestUserNSRefused(t *testing.T) {
 	t.Parallel()
-	for _, uid := range []int{0, 65534} {
-		t.Run(fmt.Sprint("uid-", uid), func(t *testing.T) {
-			t.Parallel()
-			var cmd *exec.Cmd
-			if uid == 0 {
-				nstest.RequireRoot(t)
-				cmd = nstest.Program(t, prog)
-			} else {
-				cmd = nstest.ProgramAs(t, uint32(uid), prog)
-			}
-			cmd.Env = append(cmd.Env, simulateEnv+"=1")
-			r := nstest.Run(t, cmd)
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != 1 {
-				t.Errorf("exit %d, want 1", r.Code)
-			}
-			want := prog + ": clone(CLONE_NEWUSER): EPERM: operation not permitted ("
-			if strings.Count(r.Stderr, "\n") != 1 || !strings.HasPrefix(r.Stderr, want) || !strings.Contains(r.Stderr, "sysctl -w ") {
-				t.Errorf("stderr = %q, want one line starting %q and naming a sysctl -w fix", r.Stderr, want)
-			}
-			if strings.Contains(r.Stdout, "PID of child") {
-				t.Errorf("a child was started:\n%s", r.Stdout)
-			}
-		})
+	nstest.RequireRoot(t)
+	bash := nstest.RequireTool(t, "bash", "bash")
+	program := nstest.Program(t, prog)
+	cmd := exec.Command(bash, "-c", `echo 0 >/proc/sys/user/max_user_namespaces && exec -a "$0" "$1"`, prog, program.Path)
+	cmd.Env = program.Env
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER, GidMappingsEnableSetgroups: true}
+	cmd.SysProcAttr.UidMappings = append(cmd.SysProcAttr.UidMappings, idMap{ContainerID: 0, HostID: 0, Size: 1})
+	cmd.SysProcAttr.GidMappings = append(cmd.SysProcAttr.GidMappings, idMap{ContainerID: 0, HostID: 0, Size: 1})
+	r := nstest.Run(t, cmd)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 1 {
+		t.Errorf("exit %d, want 1", r.Code)
+	}
+	want := prog + ": clone(CLONE_NEWUSER): ENOSPC: no space left on device (user.max_user_namespaces is 0: " +
+		"no one may create a user namespace; as root: sysctl -w user.max_user_namespaces=15000)\n"
+	if r.Stderr != want {
+		t.Errorf("stderr = %q, want %q", r.Stderr, want)
+	}
+	if strings.Contains(r.Stdout, "PID of child") {
+		t.Errorf("a child was started:\n%s", r.Stdout)
 	}
 }
 

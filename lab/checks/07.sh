@@ -13,7 +13,7 @@ range=65536
 # process. 07-user's own children, whose maps the program writes, are left
 # out.
 declare -A skip=()
-for pid in $(go_procs 07-user) $(c_children userns_child user); do skip[$pid]=1; done
+for pid in $(go_procs 07-user) $(c_children unshare_user user); do skip[$pid]=1; done
 declare -A latest=() oldest=()
 while read -r ino path; do
   [ "$ino" != "$host_user" ] || continue
