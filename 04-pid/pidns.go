@@ -1,0 +1,262 @@
+package main
+
+// pidns.go adds what the seed leaves to chance: a checked command line, a
+// PID 1 that dies with us and is waited for, a namespace checked empty at
+// the end, and how processes inside start and reap one another.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+const maxChildren = 100
+
+// demos are the lessons beyond the seed, by the argument that runs them.
+var demos = map[string]func(hold time.Duration){
+	"orphans": runOrphans, "signals": runSignals, "nested": runNested,
+}
+
+func usageLine() string {
+	return common.Prog + " [-hold D] [N | orphans | signals | nested]"
+}
+
+// parseArgs reads [-hold D] [N | DEMO] (N: 7 if not given), or exits with
+// one line: 2 for a bad command line, 1 if the machine cannot run it.
+func parseArgs() (demo string, n int, hold time.Duration) {
+	fs := common.NewFlagSet()
+	fs.Func("hold", "keep each namespace alive this long (e.g. 30s) before it ends, to look at it from another shell",
+		func(s string) (err error) {
+			if hold, err = time.ParseDuration(s); err != nil {
+				return errors.New("parse error (-hold takes a duration such as 30s)")
+			}
+			return nil
+		})
+	args := common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
+	n = 7
+	switch {
+	case len(args) > 1:
+		common.UsageError(usageLine(), "unexpected argument %q (flags go first)", args[1])
+	case hold < 0:
+		common.UsageError(usageLine(), "-hold must not be negative, got %v", hold)
+	case len(args) == 0:
+	case demos[args[0]] != nil:
+		demo = args[0]
+	default:
+		v, err := strconv.Atoi(args[0])
+		if err != nil {
+			common.UsageError(usageLine(), "%q is neither a number of children nor a demo (orphans, signals, nested)", args[0])
+		}
+		if v < 1 || v > maxChildren {
+			common.UsageError(usageLine(), "number of children must be 1 to %d, got %d", maxChildren, v)
+		}
+		n = v
+	}
+	common.RequireRoot("creating a PID namespace")
+	common.RequireNamespaces(unix.CLONE_NEWPID | unix.CLONE_NEWNS)
+	if _, err := exec.LookPath("ps"); err != nil && (demo == "" || demo == "orphans") {
+		common.Fatalf("no ps here: install procps (PID 1 lists the namespace with ps)")
+	}
+	return demo, n, hold
+}
+
+// --- the host's side ----------------------------------------------------------
+
+// pidNS is the host's handle on a new PID namespace: its first process
+// (PID 1 inside, pid on the host) and the pipes to it.
+type pidNS struct {
+	child *common.ChildProc
+	hs    *common.Handshake
+	pid   int      // PID 1 of the namespace, as the host numbers it
+	ino   uint64   // the namespace (inode of /proc/pid/ns/pid)
+	pin   *os.File // /proc/pid/ns/pid, open (see pinNS)
+}
+
+// startInit clones PID 1 of a new PID namespace running role, in a new
+// mount namespace too so that it can mount its own /proc. Our PID goes
+// first in its arguments, for mountProc (getppid() is 0 in there).
+// StartChild adds Pdeathsig, and Ctrl-C kills and reaps it. Killing PID 1
+// is enough: the kernel then kills everything in its namespace.
+func startInit(role string, args ...string) *pidNS {
+	hs := common.NewHandshake()
+	cmd := common.Command(role, append([]string{strconv.Itoa(os.Getpid())}, args...)...)
+	cmd.ExtraFiles = hs.ChildFiles()
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
+	child, err := common.StartChild(cmd)
+	if err != nil {
+		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS)", err)
+	}
+	hs.Started()
+	ns := &pidNS{child: child, hs: hs, pid: child.Pid()}
+	// PID 1 surely runs now: it cannot end before it is released, unless
+	// it fails. Pin the namespace and note its inode.
+	ns.pin, ns.ino = pinNS(ns.pid)
+	return ns
+}
+
+// pinNS opens /proc/PID/ns/pid and returns it with its inode number. The
+// open file keeps the namespace (not its processes) in existence, so that
+// its inode number cannot go to a new namespace before we have checked
+// that nothing is left in it: the kernel reuses them at once.
+func pinNS(pid int) (*os.File, uint64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		return nil, 0 // gone already: finish says how it ended
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		common.ErrExit("fstat "+f.Name(), err)
+	}
+	return f, st.Ino
+}
+
+// mustBeReady waits for PID 1's byte; PID 1 dying first is a failure.
+func (ns *pidNS) mustBeReady() {
+	if !ns.hs.WaitReady() {
+		ns.child.Wait()
+		common.Fatalf("PID 1 of the new namespace failed (%s)", ns.child.Cmd.ProcessState)
+	}
+}
+
+// hold keeps the namespace as it is for d (-hold), so that it can be
+// looked at from another shell; it returns early if PID 1 dies.
+func (ns *pidNS) hold(d time.Duration, try string) {
+	if d <= 0 {
+		return
+	}
+	fmt.Printf("holding %v; from another shell, try: %s\n", d, try)
+	select {
+	case <-time.After(d):
+	case <-ns.child.Done():
+		ns.child.Wait() // if our Ctrl-C cleanup killed it, this never returns
+	}
+}
+
+// finish lets PID 1 go on, waits for it and checks with the kernel that no
+// process is left in its namespace. It returns how PID 1 ended.
+func (ns *pidNS) finish() *os.ProcessState {
+	ns.hs.Release.Close()
+	ns.child.Wait()
+	st := ns.child.Cmd.ProcessState
+	left := common.ProcsInNS("pid", ns.ino)
+	if ns.pin != nil {
+		ns.pin.Close()
+	}
+	fmt.Printf("PID 1 (%d) %s; processes left in its namespace pid:[%d]: %s\n",
+		ns.pid, howEnded(st), ns.ino, pidList(left))
+	if len(left) > 0 {
+		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
+	}
+	return st
+}
+
+// hostView shows a PID namespace from the host: NSpid in /proc/PID/status
+// lists a process's PID in each namespace, from our /proc's down to its own.
+func hostView(ns *pidNS) {
+	fmt.Println("Seen from the host (NSpid in /proc/PID/status: the PID outside, then inside):")
+	for _, pid := range common.ProcsInNS("pid", ns.ino) {
+		fmt.Printf("  PID %-7d NSpid: %s\n", pid, common.Parent(statusField(pid, "NSpid")))
+	}
+}
+
+// threads lists PID 1's threads by their IDs inside (/proc/PID/task): in
+// a Go PID 1 they took the numbers right after 1, before any child.
+func threads(ns *pidNS) {
+	var tids []string
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", ns.pid))
+	for _, t := range tasks {
+		f := strings.Fields(fileField(fmt.Sprintf("/proc/%d/task/%s/status", ns.pid, t.Name()), "NSpid"))
+		tids = append(tids, f[len(f)-1])
+	}
+	fmt.Printf("PID 1's threads, inside: %s (thread IDs and PIDs come from one counter)\n", strings.Join(tids, " "))
+}
+
+// howEnded says "exited with status N" or "was killed by SIGNAME".
+func howEnded(st *os.ProcessState) string {
+	ws, ok := st.Sys().(interface { // a syscall.WaitStatus
+		Signaled() bool
+		Signal() unix.Signal
+	})
+	if ok && ws.Signaled() {
+		return "was killed by " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("exited with status %d", st.ExitCode())
+}
+
+func pidList(pids []int) string {
+	if len(pids) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(pids)
+}
+
+// --- inside the namespace -----------------------------------------------------
+
+// mountProc is the seed's mount("proc", "/proc", "proc", 0, ""), safe on
+// a systemd host: `mount --make-rprivate /` first, or the new /proc would
+// propagate back and replace the host's. parentPid: see common.MountProc.
+func mountProc(parentPid string) {
+	pid, _ := strconv.Atoi(parentPid)
+	if err := common.MakeMountsPrivate(); err != nil {
+		common.ErrExit("making mounts private", err)
+	}
+	if err := common.MountProc(pid); err != nil {
+		common.ErrExit("mounting /proc", err)
+	}
+}
+
+// becomeInit is the start of fork_child for the other demos' PID 1: leave
+// Ctrl-C to the parent, say who we are, mount /proc. It returns the
+// arguments after the parent's PID.
+func becomeInit(args []string) []string {
+	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+	fmt.Printf("In the container, my pid is: %s\n", common.Child(os.Getpid()))
+	mountProc(args[0])
+	return args[1:]
+}
+
+// startRole is what a Go process inside does instead of fork(): start
+// this binary again as role. It inherits our descriptors, the host's
+// pipes on fd 3 and 4 included. No Pdeathsig, no StartChild: when PID 1
+// exits, the kernel kills every process in its namespace.
+func startRole(role string, args ...string) *exec.Cmd {
+	cmd := common.Command(role, args...)
+	if err := cmd.Start(); err != nil {
+		common.ErrExit("starting "+role, err)
+	}
+	return cmd
+}
+
+// The classic pitfall of a Go PID 1: cmd.Wait() waits for one PID, but
+// PID 1 must also reap children it never started (orphans re-parented to
+// it). A goroutine looping on wait4(-1) would steal the status cmd.Wait()
+// waits for (ECHILD), and cmd.Wait() alone leaves orphans as zombies. So
+// these inits reap with wait4(-1), like C's waitpid(-1, &status, 0), at
+// points where they expect a child to end.
+func reap() (int, unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err != unix.EINTR {
+			return pid, ws, err
+		}
+	}
+}
+
+// reapAll reaps children until there are none (ECHILD).
+func reapAll() {
+	for {
+		if _, _, err := reap(); err != nil {
+			return
+		}
+	}
+}
