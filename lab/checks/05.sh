@@ -23,16 +23,16 @@ elif [ "${root_prop%%:*}" != shared ]; then
     "do the exercise, and run this check, in a shell where / is shared, as on a systemd host: sudo unshare -m --propagation shared bash"
 else
   not_yet "nothing is mounted on $leak" \
-    "build the C without its mount(..., MS_REC | MS_PRIVATE, ...) call and run it with -tmpfs $leak true"
+    "build 05-mount/c/newns.c without its MS_REC | MS_PRIVATE and /root/proc lines (see the README), run it, and in its bash: mkdir -p $leak; mount -t tmpfs tmpfs $leak"
 fi
 
 exercise 2 "a mount added to a running container from the outside"
 # The containers: the processes of 05-mount's child (NSLAB_PROG=05-mount in
-# their environment, also after the exec) and of the C program's child, in
+# their environment, also after the exec) and of the C program's (newns) child, in
 # a mount namespace of their own.
 containers=()
 declare -A seen=()
-mapfile -t c_parents < <(exe_procs mount_namespace)
+mapfile -t c_parents < <(exe_procs newns)
 mapfile -t candidates < <(go_procs 05-mount; [ ${#c_parents[@]} -eq 0 ] || children_of "${c_parents[@]}")
 for pid in "${candidates[@]}"; do
   ns=$(ns_ino "$pid" mnt)
