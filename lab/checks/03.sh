@@ -6,13 +6,13 @@
 require_root 03
 
 # The 03-ipc children in their new IPC namespace: the Go program's
-# (argv[0] childFunc) and the C program's (a clone of ipc_namespace).
+# (argv[0] sh) and the C program's (a fork of ipcmk_unshare_ipcs).
 children=()
 for pid in $(go_procs 03-ipc); do
   read_argv "$pid"
-  [ "${ARGV[0]:-}" = childFunc ] && children+=("$pid")
+  [ "${ARGV[0]:-}" = sh ] && children+=("$pid")
 done
-mapfile -t -O ${#children[@]} children < <(c_children ipc_namespace ipc)
+mapfile -t -O ${#children[@]} children < <(c_children ipcmk_unshare_ipcs ipc)
 
 # shm_segments [PID]: "key shmid size" of each System V shared memory
 # segment in PID's IPC namespace (default: the checker's). The file shows

@@ -1,0 +1,123 @@
+// mqueue.go adds a POSIX message queue to the session's System V segment:
+// the IPC namespace isolates those names too, but /dev/mqueue may not say so.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// mqueueMagic is the statfs f_type of an mqueue filesystem (<linux/magic.h>;
+// not in x/sys/unix).
+const mqueueMagic = 0x19800202
+
+// createQueue creates a POSIX message queue with default attributes and
+// closes our descriptor: like a segment, the queue lives on until unlinked.
+func createQueue(name string) {
+	made.Lock()
+	fd, err := mqOpen(name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, shmMode)
+	if err == nil {
+		made.queue = name
+		unix.Close(fd)
+	}
+	made.Unlock()
+	if err != nil {
+		common.ErrExit("mq_open "+name, err) // the cleanups remove the segment
+	}
+	fmt.Printf("Created POSIX message queue %s\n", name)
+}
+
+// unlinkQueue removes our queue, if we made it (idempotent: it is also a
+// cleanup).
+func unlinkQueue(name string) {
+	made.Lock()
+	defer made.Unlock()
+	if made.queue != name {
+		return
+	}
+	if err := mqUnlink(name); err != nil {
+		common.Warnf("%s", common.Describe("mq_unlink "+name, err, ""))
+	} else {
+		fmt.Printf("Removed POSIX message queue %s\n", name)
+	}
+	made.queue = ""
+}
+
+// mqOpen and mqUnlink are the raw system calls: x/sys/unix has no wrapper.
+// glibc's mq_open("/name") strips the leading slash before the system call;
+// the kernel wants the bare name, and rejects one containing a slash.
+func mqOpen(name string, flags int, mode uint32) (int, error) {
+	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
+	if err != nil {
+		return -1, err
+	}
+	fd, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+func mqUnlink(name string) error {
+	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
+	if err != nil {
+		return err
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// showQueue follows each `ipcs -m`: whether our queue exists in the
+// caller's IPC namespace (POSIX queue names, like SysV keys, are looked up
+// per namespace), and what /dev/mqueue lists.
+func showQueue(name string) {
+	state := "found"
+	if fd, err := mqOpen(name, unix.O_RDONLY, 0); err != nil {
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			state = fmt.Sprintf("not found (%s)", unix.ErrnoName(errno))
+		} else {
+			state = err.Error()
+		}
+	} else {
+		unix.Close(fd)
+	}
+	fmt.Printf("POSIX message queue %s: %s\n", name, state)
+	listMqueueFS()
+	fmt.Println()
+}
+
+// listMqueueFS lists /dev/mqueue if an mqueue filesystem is mounted there.
+// Beware: that filesystem shows the queues of the IPC namespace of whoever
+// MOUNTED it, not of whoever looks. A child in a new IPC namespace that
+// shares our mount namespace still sees the host's queues there, until it
+// mounts a fresh mqueue filesystem (in a mount namespace of its own).
+func listMqueueFS() {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/dev/mqueue", &st); err != nil || st.Type != mqueueMagic {
+		fmt.Println(common.Dim("(/dev/mqueue is not a mounted mqueue filesystem: nothing to list there)"))
+		return
+	}
+	ents, err := os.ReadDir("/dev/mqueue")
+	if err != nil {
+		common.Warnf("%s", common.Describe("reading /dev/mqueue", err, ""))
+		return
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, "/"+e.Name())
+	}
+	if len(names) == 0 {
+		names = append(names, "(empty)")
+	}
+	fmt.Printf("/dev/mqueue (the IPC namespace of whoever mounted it): %s\n", strings.Join(names, " "))
+}
