@@ -4,8 +4,9 @@
 //	01-clone t_clone [x]            — CLONE_FILES: a child that shares the fd table
 //	01-clone ns_child_exec [opts] cmd — CLONE_NEW*: run cmd in new namespaces
 //
-// Each sub-program lives in its own file (t_clone.go, ns_child_exec.go) and
-// reads like its C original in c/.
+// Each is the file named after it (t_clone.go, ns_child_exec.go), which
+// follows its C in c/ step by step. rawclone.go is the clone() that Go
+// lacks; signals.go is what ns_child_exec's parent adds to the C's.
 package main
 
 import (
@@ -22,7 +23,6 @@ func usage() {
 }
 
 func main() {
-	common.Dispatch() // the re-executed children (common/reexec.go)
 	if len(os.Args) < 2 {
 		fmt.Fprintf(os.Stderr, "%s: missing program: choose t_clone or ns_child_exec\n", common.Prog)
 		usage()

@@ -268,6 +268,31 @@ func TestNsChildExecChildDiesWithParent(t *testing.T) {
 	}
 }
 
+// Ctrl-C reaches the whole foreground process group: the command gets it
+// from the terminal, and from ns_child_exec, which passes on what it
+// receives. A command that handles SIGINT and goes on must be left alone to
+// finish: only a PID-namespace init (-p), which drops the signals it has
+// no handler for, is killed after a grace period (the test above).
+func TestNsChildExecCtrlCLeavesAHandlingCommandAlone(t *testing.T) {
+	cBin := nstest.BuildC(t, cSources, "ns_child_exec")
+	script := `trap "echo got INT" INT; echo ready; sleep 2 & wait; wait; echo done`
+	for who, cmd := range map[string]*exec.Cmd{
+		"Go": nstest.Program(t, "01-clone", "ns_child_exec", "sh", "-c", script),
+		"C":  exec.Command(cBin, "sh", "-c", script),
+	} {
+		// A process group of its own, as a shell gives a foreground job.
+		cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+		s := nstest.Start(t, cmd)
+		s.Expect(t, `^ready$`) // the trap is set
+		unix.Kill(-s.Cmd.Process.Pid, unix.SIGINT)
+		r := s.Wait(t)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "got INT\n") || !strings.HasSuffix(r.Stdout, "done\n") {
+			t.Errorf("%s: Ctrl-C to a command that handles it: exit %d, stdout %q, stderr %q; want exit 0, got INT and done",
+				who, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+}
+
 // Bad input: one clear line naming the problem, one with the usage, exit 2,
 // never a panic; -h prints the options on stdout.
 func TestNsChildExecBadInput(t *testing.T) {

@@ -1,7 +1,11 @@
 package main
 
-// ns_child_exec: create a child in new namespaces and execute a command in
-// it. This is the one chapter program that needs no re-exec of itself: the
+// ns_child_exec: TLPI's ns_child_exec in Go. Create a child in new
+// namespaces, chosen by options, that executes a command; wait for it.
+// Same steps, names and messages as the C (c/ns_child_exec.c); each C line
+// is quoted above the Go that does it.
+//
+// This is the one chapter program that needs no re-exec of itself: the
 // C child does nothing but execvp(), and clone(flags) + execve() is exactly
 // what Go's os/exec does when SysProcAttr.Cloneflags is set.
 
@@ -10,16 +14,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"nslab/common"
 )
 
-// nsUsage: -h prints the options on stdout. After a mistake, which the
-// caller has named in one line, one more line with the usage, exit 2.
+// nsUsage is the C's usage(). The C prints the option list to stderr on
+// any mistake and exits 1; here (Go and our C alike) -h prints it on
+// stdout and exits 0, and after a mistake, which the caller has named in
+// one line, one more line gives the usage and the exit status is 2, as
+// with every nslab program. -T is nslab's addition.
 func nsUsage(help bool) {
 	if !help {
 		fmt.Fprintf(os.Stderr, "usage: %s [-CimnpuUTv] cmd [arg...]   (-h: the options)\n", common.Prog)
@@ -39,59 +44,69 @@ func nsUsage(help bool) {
 	os.Exit(0)
 }
 
+// C: static int childFunc(void *arg) { execvp(argv[0], argv); errExit("execvp"); }
+// Go has no childFunc: os/exec clones and executes the command in one
+// step (common/reexec.go says why Go cannot run a function in the child).
+
 func nsChildExec(args []string) {
+	// C: int flags = 0; int verbose = 0;
 	var flags uintptr
 	verbose := false
 
-	// getopt("+CimnpuUTv"): the '+' stops at the first non-option, so the
-	// command keeps its own options (ns_child_exec -p ls -l).
+	// C: while ((opt = getopt(argc, argv, "+CimnpuUv")) != -1) {
+	// The initial '+' stops at the first non-option, so the command keeps
+	// its own options (ns_child_exec -p ls -l). -T and -h are nslab's.
 	opts, cmdArgs, err := common.Getopt(args[1:], "+CimnpuUTvh")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", common.Prog, err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", common.Prog, err) // getopt's own message
 		nsUsage(false)
 	}
 	for _, o := range opts {
 		switch o.Letter {
-		case 'v':
+		case 'v': // C: case 'v': verbose = 1; break;
 			verbose = true
-			continue
 		case 'h':
 			nsUsage(true)
-		}
-		for _, ns := range common.Namespaces {
-			if ns.Letter == o.Letter {
-				flags |= ns.Flag
-			}
+		default:
+			// C: case 'C': flags |= CLONE_NEWCGROUP; break; ... one case a
+			// letter; the table of letters and flags is common's.
+			ns, _ := common.NSByLetter(o.Letter)
+			flags |= ns.Flag
 		}
 	}
+
+	// C: if (optind >= argc) usage(argv[0]);
 	if len(cmdArgs) == 0 {
 		fmt.Fprintf(os.Stderr, "%s: missing command\n", common.Prog)
 		nsUsage(false)
 	}
+	// Not in the C: a kernel without one of the namespaces is named in one
+	// line, rather than as clone's EINVAL.
 	common.RequireNamespaces(flags)
 
-	// exec.Command looks cmd up in PATH now, in the parent, where the C's
-	// execvp() searches in the child; the answer is the same unless the new
-	// mount namespace changes what PATH holds, which it cannot before exec.
+	// C: char *stack = mmap(NULL, STACK_SIZE, ...);
+	// Go needs no stack for the child: it runs no Go code before execve.
+
+	// C: pid_t child_pid = clone(childFunc, stack + STACK_SIZE, flags | SIGCHLD, &argv[optind]);
+	// exec.Command looks the command up in PATH now, in the parent, where
+	// the C's execvp() searches in the child; the answer is the same.
 	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &unix.SysProcAttr{
-		Cloneflags: flags,
-		// If we are killed, the child goes too (for -p: the whole PID
-		// namespace, since its init dies). The C program has no such net.
+		Cloneflags: flags, // os/exec adds SIGCHLD itself
+		// Not in the C's seed: if we are killed, the child goes too (for
+		// -p: the whole PID namespace, as its init dies).
 		Pdeathsig: unix.SIGKILL,
 	}
-	// CLONE_NEWTIME shares its bit with the exit-signal field of clone(),
+	// CLONE_NEWTIME shares its bit with the exit-signal byte of clone(),
 	// so the C must unshare() it before clone(); Go's os/exec switches to
 	// clone3(), where the flag fits, and the child starts in the new time
 	// namespace directly.
 
-	// Like `unshare --fork`, the parent stays out of the way of signals
-	// meant for the command (Ctrl-C reaches both; SIGTERM sent to us alone
-	// is passed on) and waits for it.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// Not in the C's seed: signals sent to us are passed on (signals.go).
+	passOn := passSignalsOn(flags&unix.CLONE_NEWPID != 0)
 
+	// C: if (child_pid == -1) errExit("clone");
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
 			// The C child's execvp() fails the same way.
@@ -99,32 +114,31 @@ func nsChildExec(args []string) {
 		}
 		common.ErrExitHint("clone", err, hintFor(err, flags))
 	}
+	passOn(cmd.Process)
+
+	// C: if (verbose) printf("%s: PID of child created by clone() is %ld\n", argv[0], (long) child_pid);
 	if verbose {
 		fmt.Printf("%s: PID of child created by clone() is %d\n", common.Prog, cmd.Process.Pid)
 	}
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-			// The init of a PID namespace ignores every signal it has no
-			// handler for (04-pid shows why), so `-p sleep 100` would
-			// shrug off Ctrl-C. Give the child a second, then insist.
-			time.AfterFunc(time.Second, func() {
-				if cmd.Process.Signal(unix.Signal(0)) == nil {
-					fmt.Fprintf(os.Stderr, "%s: child ignored %s (a PID-namespace init ignores unhandled signals): killing it\n", common.Prog, unix.SignalName(s.(unix.Signal)))
-					cmd.Process.Kill()
-				}
-			})
-		}
-	}()
 
-	err = cmd.Wait() // waitpid(child_pid, ...)
+	// C: munmap(stack, STACK_SIZE);  (no stack here)
+
+	// C: if (waitpid(child_pid, NULL, 0) == -1) errExit("waitpid");
+	err = cmd.Wait()
+
+	// C: if (verbose) printf("%s: terminating\n", argv[0]);
 	if verbose {
 		fmt.Printf("%s: terminating\n", common.Prog)
 	}
-	os.Exit(common.ExitStatus(err)) // the child's status, as a shell reports it
+
+	// C: exit(EXIT_SUCCESS);
+	// We exit with the child's status instead, as a shell reports it
+	// (128+N if signal N killed it), so that scripts see the command's.
+	os.Exit(common.ExitStatus(err))
 }
 
-// hintFor turns the usual failures of clone(CLONE_NEW*) into advice.
+// hintFor turns the usual failures of clone(CLONE_NEW*) into advice; the
+// C's perror("clone") gives only the errno.
 func hintFor(err error, flags uintptr) string {
 	switch {
 	case errors.Is(err, unix.EPERM) && flags&unix.CLONE_NEWUSER == 0:
