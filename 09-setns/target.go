@@ -1,21 +1,18 @@
 package main
 
-// The target: checking the PID and opening its /proc/PID/ns files.
+// The target adds checks the seed leaves to chance: the PID names a live
+// user process, and its /proc/PID/ns files open (or say why not).
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"nslab/common"
 )
-
-// pfKthread is PF_KTHREAD in the flags field of /proc/PID/stat.
-const pfKthread = 0x00200000
 
 // nsFile is one namespace of the target, opened before anything is joined.
 type nsFile struct {
@@ -24,29 +21,18 @@ type nsFile struct {
 	f    *os.File // nil: we are in this namespace already, nothing to join
 }
 
-// checkTarget makes sure pid is a process whose namespaces mean something
-// and returns its command name.
-func checkTarget(pid int) string {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// checkTarget makes sure pid is a process whose namespaces mean something.
+func checkTarget(pid int) {
+	st, err := common.ReadStat(pid)
 	if err != nil {
 		common.ErrExitHint(fmt.Sprintf("process %d", pid), unix.ESRCH, "check the PID: it may have exited")
 	}
-	s := string(stat)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		common.Fatalf("cannot read /proc/%d/stat", pid)
+	// A kernel thread has /proc/PID/ns links, but it is always in the
+	// initial namespaces and runs no program of its own. kthreadd (PID 2)
+	// starts them all; they have no command line.
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); (st.PID == 2 || st.PPID == 2) && len(cmdline) == 0 {
+		common.Fatalf("PID %d (%s) is a kernel thread: kernel threads all live in the initial namespaces, so there is nothing of its own to join (for the host's namespaces, use -t 1)", pid, st.Comm)
 	}
-	comm := s[open+1 : end]
-	// After the command name: state ppid pgrp session tty_nr tpgid flags.
-	fields := strings.Fields(s[end+1:])
-	if len(fields) > 6 {
-		if flags, err := strconv.ParseUint(fields[6], 10, 64); err == nil && flags&pfKthread != 0 {
-			// A kernel thread has /proc/PID/ns links, but it is always in
-			// the initial namespaces and runs no program of its own.
-			common.Fatalf("PID %d (%s) is a kernel thread: kernel threads all live in the initial namespaces, so there is nothing of its own to join (for the host's namespaces, use -t 1)", pid, comm)
-		}
-	}
-	return comm
 }
 
 // openTarget opens /proc/PID/ns/NAME for every name, in order, before
@@ -62,15 +48,7 @@ func openTarget(pid int, names []string) []nsFile {
 		f, err := os.Open(path)
 		if err != nil {
 			closeAll(files)
-			switch {
-			case !common.Alive(pid):
-				common.ErrExitHint(fmt.Sprintf("process %d", pid), unix.ESRCH, "it has exited")
-			case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-				common.ErrExitHint("open "+path, err,
-					"only root, or the process's own user, may open its namespaces (ptrace access): run it with sudo")
-			default:
-				common.ErrExit("open "+path, err)
-			}
+			openFailed(path, err)
 		}
 		n := nsFile{name: name, flag: flagsOf([]string{name}), f: f}
 		if sameAsOurs(f, name) {
@@ -80,6 +58,20 @@ func openTarget(pid int, names []string) []nsFile {
 		files = append(files, n)
 	}
 	return files
+}
+
+// openFailed explains why /proc/PID/ns/NAME did not open, and exits.
+func openFailed(path string, err error) {
+	pid := strings.Split(path, "/")[2]
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
+		common.ErrExitHint("process "+pid, unix.ESRCH, "it has exited")
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		common.ErrExitHint("open "+path, err,
+			"only root, or the process's own user, may open its namespaces (ptrace access): run it with sudo")
+	default:
+		common.ErrExit("open "+path, err)
+	}
 }
 
 // sameAsOurs reports whether f is the namespace this thread is in: same
@@ -103,34 +95,10 @@ func closeAll(files []nsFile) {
 // flagsOf turns namespace names into their CLONE_NEW* flags.
 func flagsOf(names []string) uintptr {
 	var flags uintptr
-	for _, ns := range common.Namespaces {
-		for _, name := range names {
-			if ns.Name == name {
-				flags |= ns.Flag
-			}
+	for _, name := range names {
+		if ns, ok := common.NSByName(name); ok {
+			flags |= ns.Flag
 		}
 	}
 	return flags
-}
-
-// childOf finds the child of pid (the joiner has exactly one) by its PPid
-// in /proc/N/stat, or returns 0.
-func childOf(pid int) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", n))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			return n
-		}
-	}
-	return 0
 }

@@ -1,19 +1,9 @@
-/* setns_joiner.c: join the namespaces of a running process, as the seed's
- * joiner does: open /proc/PID/ns/{uts,user,pid,ipc,net,mnt}, join each in
- * that order and print who we are after each step, then fork a child. The
- * child is in the target's PID namespace (setns(CLONE_NEWPID) moves only
- * the children of the caller) and prints who it is; the parent waits for it.
- *
- * Usage: setns_joiner [-hold] PID
- *   -hold  the child stays (pause()) until a signal ends it, so that
- *          /proc/PID/ns of both can be looked at; the seed loops forever.
- *
- * Unlike the seed, all six files are opened before the first setns(): once
- * in the target's mount namespace, "/proc/PID" means the target's /proc. A
- * namespace we are in already is skipped (joining our own user namespace
- * would fail with EINVAL).
- */
-#define _GNU_SOURCE
+/* setns_joiner.c -- the seed's second program ("代碼2: 使用setns加入新進程",
+   join a new process with setns), as in the blog post; the Go port is
+   ../setns_joiner.go. Build: make c. Run: sudo ./bin/c/setns_joiner PID,
+   where PID is a process in new namespaces, e.g. clone_bash's child. */
+#define _GNU_SOURCE // ?
+/* nslab: the blog lost its header names to HTML; these are the ones it uses */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -26,117 +16,148 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define errExit(msg)                                                                               \
-	do {                                                                                       \
-		perror(msg);                                                                       \
-		exit(EXIT_FAILURE);                                                                \
-	} while (0)
-
-static const struct {
-	const char *name;
-	int flag;
-} order[] = {
-	{"uts", CLONE_NEWUTS}, {"user", CLONE_NEWUSER}, {"pid", CLONE_NEWPID},
-	{"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET},   {"mnt", CLONE_NEWNS},
-};
-#define NS_COUNT (sizeof(order) / sizeof(order[0]))
-
-/* printInfo: the seed's, plus the parent's PID. dprintf writes at once: a
- * stdio buffer would be copied by fork() and printed twice. */
-static void printInfo(void)
-{
-	struct utsname uts;
-
-	if (uname(&uts) == -1)
-		errExit("uname");
-	dprintf(STDOUT_FILENO, "pid : %d\nppid : %d\nuid : %d\ngid : %d\nhostname : %s\n",
-		getpid(), getppid(), getuid(), getgid(), uts.nodename);
-}
-
-/* openNs opens /proc/PID/ns/NAME; -1 if we are in that namespace already. */
-static int openNs(const char *pid, const char *name)
-{
-	char path[64], own[64];
-	struct stat theirs, ours;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/ns/%s", pid, name);
-	snprintf(own, sizeof(own), "/proc/self/ns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		errExit(path);
-	if (fstat(fd, &theirs) == -1 || stat(own, &ours) == -1)
-		errExit("stat");
-	if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
+// mainly setns and unshare system calls
+/* int setns(int fd, int nstype); */
+// 不同版本內核/proc/pid/ns下namespace文件情況 (the files under /proc/pid/ns, by kernel version)
+/*
+CLONE_NEWCGROUP (since Linux 4.6) fd must refer to a cgroup namespace.
+CLONE_NEWIPC (since Linux 3.0) fd must refer to an IPC namespace.
+CLONE_NEWNET (since Linux 3.0) fd must refer to a network namespace.
+CLONE_NEWNS (since Linux 3.8) fd must refer to a mount namespace.
+CLONE_NEWPID (since Linux 3.8) fd must refer to a descendant PID namespace.
+CLONE_NEWUSER (since Linux 3.8) fd must refer to a user namespace.
+CLONE_NEWUTS (since Linux 3.0) fd must refer to a UTS namespace.
+*/
+/* // 特殊的pid namespace (the special PID namespace)
+CLONE_NEWPID behaves somewhat differently from the other nstype
+values: reassociating the calling thread with a PID namespace changes
+only the PID namespace that child processes of the caller will be
+created in; it does not change the PID namespace of the caller
+itself. Reassociating with a PID namespace is allowed only if the
+PID namespace specified by fd is a descendant (child, grandchild,
+etc.) of the PID namespace of the caller. For further details on
+PID namespaces, see pid_namespaces(7).
+*/
+#define MAX_PROCPATH_LEN 1024
+#define errorExit(msg) \
+do { fprintf(stderr, "%s in file %s in line %d\n", msg, __FILE__, __LINE__);\
+exit(EXIT_FAILURE); } while (0)
+void printInfo(void); /* nslab: (void), a prototype */
+int openAndSetns(const char *path);
+static int hold; /* nslab: -hold keeps the child; without it both end */
 int main(int argc, char *argv[])
 {
-	int fds[NS_COUNT], hold = 0, sync_pipe[2], status;
-	const char *pid;
-	size_t i;
-	pid_t child;
-	char c;
-
-	if (argc > 1 && strcmp(argv[1], "-hold") == 0) {
-		hold = 1;
-		argv++;
-		argc--;
-	}
-	if (argc != 2) {
-		fprintf(stderr, "Usage: %s [-hold] PID\n", argv[0]);
-		exit(EXIT_FAILURE);
-	}
-	pid = argv[1];
-
-	for (i = 0; i < NS_COUNT; i++) /* every file before the first join */
-		fds[i] = openNs(pid, order[i].name);
-
-	printInfo();
-	for (i = 0; i < NS_COUNT; i++) {
-		dprintf(STDOUT_FILENO, "---- setns for %s ----\n", order[i].name);
-		if (fds[i] == -1) {
-			dprintf(STDOUT_FILENO, "(already in this namespace: nothing to join)\n");
-			continue;
-		}
-		if (setns(fds[i], order[i].flag) == -1)
-			errExit("setns");
-		close(fds[i]);
-		printInfo();
-	}
-
-	/* The child waits until we have printed its PID: same order each run. */
-	if (pipe2(sync_pipe, O_CLOEXEC) == -1)
-		errExit("pipe");
-	child = fork();
-	if (child == -1)
-		errExit("fork");
-	if (child == 0) {
-		close(sync_pipe[1]);
-		/* Die with the parent; its byte says it is (still) there. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			errExit("prctl");
-		if (read(sync_pipe[0], &c, 1) != 1)
-			_exit(EXIT_FAILURE);
-		dprintf(STDOUT_FILENO, "********\nin child process\n");
-		printInfo();
-		dprintf(STDOUT_FILENO, "********\n");
-		if (hold)
-			pause();
-		_exit(EXIT_SUCCESS);
-	}
-	close(sync_pipe[0]);
-	dprintf(STDOUT_FILENO, "child pid : %d\n", child);
-	if (write(sync_pipe[1], "x", 1) != 1)
-		errExit("write");
-	close(sync_pipe[1]);
-
-	if (waitpid(child, &status, 0) == -1) /* the seed loops forever instead */
-		errExit("waitpid");
-	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+/* nslab: a stdio buffer not yet written is copied by fork() and printed
+   twice when stdout is a pipe: write every line at once */
+setvbuf(stdout, NULL, _IONBF, 0);
+if (argc > 2 && strcmp(argv[1], "-hold") == 0) { /* nslab: -hold PID */
+hold = 1;
+argv++;
+argc--;
+}
+if (argc < 2) {
+fprintf(stdout, "usage : execname pid(find namespaces of this process)\n");
+return 0;
+}
+printInfo();
+fprintf(stdout, "---- setns for uts ----\n");
+char uts[MAX_PROCPATH_LEN];
+snprintf(uts, MAX_PROCPATH_LEN, "/proc/%s/ns/uts", argv[1]);
+openAndSetns(uts);
+printInfo();
+fprintf(stdout, "---- setns for user ----\n");
+char user[MAX_PROCPATH_LEN];
+snprintf(user, MAX_PROCPATH_LEN, "/proc/%s/ns/user", argv[1]);
+openAndSetns(user);
+printInfo();
+// 注意pid namespace的不同行為,只有後續創建的子進程進入setns設置
+// 的新的pid namespace,本進程不會改變
+fprintf(stdout, "---- setns for pid ----\n");
+char pidpath[MAX_PROCPATH_LEN];
+snprintf(pidpath, MAX_PROCPATH_LEN, "/proc/%s/ns/pid", argv[1]);
+openAndSetns(pidpath);
+printInfo();
+fprintf(stdout, "---- setns for ipc ----\n");
+char ipc[MAX_PROCPATH_LEN];
+snprintf(ipc, MAX_PROCPATH_LEN, "/proc/%s/ns/ipc", argv[1]);
+openAndSetns(ipc);
+printInfo();
+fprintf(stdout, "---- setns for net ----\n");
+char net[MAX_PROCPATH_LEN];
+snprintf(net, MAX_PROCPATH_LEN, "/proc/%s/ns/net", argv[1]);
+openAndSetns(net);
+printInfo();
+// 注意mnt namespace需要放在其他後面,避免mnt namespace改變後
+// 找不到/proc/pid/ns下的文件
+fprintf(stdout, "---- setns for mount ----\n");
+char mount[MAX_PROCPATH_LEN];
+snprintf(mount, MAX_PROCPATH_LEN, "/proc/%s/ns/mnt", argv[1]);
+openAndSetns(mount);
+printInfo();
+// 測試子進程的pid namespace
+int ret = fork();
+if (-1 == ret) {
+errorExit("failed to fork");
+} else if (ret == 0) {
+prctl(PR_SET_PDEATHSIG, SIGKILL); /* nslab: the child ends with us */
+fprintf(stdout, "********\n");
+fprintf(stdout, "in child process\n");
+printInfo();
+fprintf(stdout, "********\n");
+if (hold) /* nslab: the seed's child loops forever; ours only with -hold */
+for (;;) {
+sleep(5);
+}
+exit(EXIT_SUCCESS); /* nslab */
+} else {
+fprintf(stdout, "child pid : %d\n", ret);
+}
+/* nslab: the seed loops forever here, and never reaches its waitpid */
+int status; /* nslab: exit as the child did */
+waitpid(ret, &status, 0);
+return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+void printInfo()
+{
+pid_t pid;
+struct utsname uts;
+uid_t uid;
+gid_t gid;
+// pid namespace
+pid = getpid();
+// user namespace
+uid = getuid();
+gid = getgid();
+// uts namespace
+uname(&uts);
+fprintf(stdout, "pid : %d\n", pid);
+fprintf(stdout, "ppid : %d\n", getppid()); /* nslab: as ../setns_joiner.go prints */
+fprintf(stdout, "uid : %d\n", uid);
+fprintf(stdout, "gid : %d\n", gid);
+fprintf(stdout, "hostname : %s\n", uts.nodename);
+}
+int openAndSetns(const char *path)
+{
+int ret = open(path, O_RDONLY, 0);
+if (-1 == ret) {
+fprintf(stderr, "%s\n", strerror(errno));
+errorExit("failed to open fd");
+}
+/* nslab: skip a namespace we are in already. The seed's first program
+   keeps our network namespace, and after joining its user namespace we may
+   not join ours again (EPERM): the blog's setns test cloned all six. */
+struct stat theirs, ours;
+char own[MAX_PROCPATH_LEN];
+snprintf(own, sizeof(own), "/proc/self/ns/%s", strrchr(path, '/') + 1);
+if (fstat(ret, &theirs) == 0 && stat(own, &ours) == 0 &&
+    theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+fprintf(stdout, "(already in this namespace: nothing to join)\n");
+close(ret);
+return 0;
+}
+if (-1 == (ret = setns(ret, 0))) {
+fprintf(stderr, "%s\n", strerror(errno));
+errorExit("failed to setns");
+}
+return ret;
 }

@@ -1,0 +1,118 @@
+package main
+
+// The joiner adds what Go cannot do itself: a single-threaded process (the C
+// constructor in nsexec.c) that calls setns for us, one request at a time.
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// specEnv names, for the constructor, the joiner's end of the socket pair.
+const specEnv = "NSLAB_SETNS"
+
+// joiner is this binary re-executed, held in its C constructor: it never
+// reaches the Go runtime, but its child, forked on request, does.
+type joiner struct {
+	ctl   int // our end of a SOCK_SEQPACKET pair: one message each way per request
+	child *common.ChildProc
+	pid   int
+}
+
+// startJoiner re-executes this binary as role, with the handshake pipes (if
+// any) as fd 3 and 4 and the socket after them. SOCK_SEQPACKET keeps each
+// request and answer one message, descriptors attached.
+func startJoiner(role string, first []*os.File, args ...string) *joiner {
+	if !haveConstructor {
+		common.Fatalf("joining a user namespace needs the C constructor, and this binary was built without cgo: rebuild it with gcc installed and CGO_ENABLED=1 (the default when gcc is there)")
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		common.ErrExit("socketpair", err)
+	}
+	theirs := os.NewFile(uintptr(fds[1]), "joiner")
+	cmd := common.Command(role, args...)
+	cmd.ExtraFiles = append(first, theirs)
+	// ExtraFiles[i] is descriptor 3+i in the child.
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", specEnv, 2+len(cmd.ExtraFiles)))
+	child, err := common.StartChild(cmd)
+	theirs.Close()
+	if err != nil {
+		common.ErrExit("starting the joiner", err)
+	}
+	return &joiner{ctl: fds[0], child: child, pid: child.Pid()}
+}
+
+// ask sends one request (with a descriptor if fd >= 0) and returns the
+// answer's fields after its errno.
+func (j *joiner) ask(req string, fd int) ([]string, error) {
+	var rights []byte
+	if fd >= 0 {
+		rights = unix.UnixRights(fd)
+	}
+	if err := unix.Sendmsg(j.ctl, []byte(req), rights, nil, unix.MSG_NOSIGNAL); err != nil {
+		return nil, j.gone(err)
+	}
+	buf := make([]byte, 256)
+	n, err := unix.Read(j.ctl, buf)
+	if err != nil || n == 0 {
+		return nil, j.gone(err)
+	}
+	f := strings.Fields(string(buf[:n]))
+	if errno, _ := strconv.Atoi(f[0]); errno != 0 {
+		return nil, unix.Errno(errno)
+	}
+	return f[1:], nil
+}
+
+// gone: the joiner died (or never started its constructor): pass on its
+// status.
+func (j *joiner) gone(err error) error {
+	common.Exit(common.ExitStatus(j.child.Wait()))
+	return err
+}
+
+// setns asks the joiner to call setns(fd, flag).
+func (j *joiner) setns(f *os.File, flag uintptr) error {
+	_, err := j.ask(fmt.Sprintf("s %d", flag), int(f.Fd()))
+	return err
+}
+
+// info is the joiner's getpid, getppid, getuid, getgid and uname nodename.
+func (j *joiner) info() (pid, ppid, uid, gid int, host string) {
+	f, err := j.ask("i", -1)
+	if err != nil || len(f) < 5 {
+		common.ErrExit("asking the joiner who it is", err)
+	}
+	n := make([]int, 4)
+	for i := range n {
+		n[i], _ = strconv.Atoi(f[i])
+	}
+	return n[0], n[1], n[2], n[3], f[4]
+}
+
+// fork asks the joiner to fork; the child goes on into Go as the role
+// startJoiner named. It returns the child's PID, as the joiner sees it.
+func (j *joiner) fork() int {
+	f, err := j.ask("f", -1)
+	if err != nil || len(f) < 1 {
+		common.ErrExit("fork", err)
+	}
+	unix.Close(j.ctl)
+	pid, _ := strconv.Atoi(f[0])
+	return pid
+}
+
+// constructorRan guards the roles: NSLAB_SETNS still set means that no
+// constructor read it, so nothing was joined.
+func constructorRan() {
+	if os.Getenv(specEnv) != "" {
+		common.Fatalf("%s is still set: the C constructor did not run (was the program built without cgo?)", specEnv)
+	}
+}
