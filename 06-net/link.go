@@ -1,7 +1,8 @@
-// link: two network namespaces of our own, joined by a veth pair, with an
-// address on each end and a TCP echo between them, all from Go: netlink
+// link.go adds a network between namespaces, which the seed never builds:
+// two namespaces of our own joined by a veth pair, with an address on each
+// end and a TCP echo between them, all from Go: netlink
 // (github.com/vishvananda/netlink) instead of ip(8), and per-thread setns
-// instead of `ip netns exec`.
+// (thread.go) instead of `ip netns exec`.
 //
 // Network safety: addresses go only on the two veth ends, inside the two
 // namespaces made here. Nothing is ever created in, or routed to, the
@@ -10,14 +11,11 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -26,8 +24,6 @@ import (
 
 	"nslab/common"
 )
-
-const usageLink = "06-net link [-hold D] [-move]"
 
 // The two ends' addresses: a /30 from the private 10.0.0.0/8, just big
 // enough for two hosts. No clash is possible with the host or with a
@@ -41,83 +37,17 @@ var (
 // namespace has no other listener.
 const echoPort = 7
 
-// Entering a network namespace from Go
-//
-// setns(2) and unshare(2) change the namespaces of the calling *thread*.
-// A goroutine may move to another thread at any moment, and other
-// goroutines run on its thread after it. So:
-//
-//   - runtime.LockOSThread pins the goroutine to its thread: from setns to
-//     the end, its system calls all run there;
-//   - we never unlock: when a goroutine returns still locked, the runtime
-//     ends its thread rather than hand it, in a foreign namespace, to other
-//     goroutines. Except the main thread, which it cannot end: if the
-//     goroutine ran there (it often does), the thread is parked for good,
-//     still in the namespace, keeping it alive, and /proc/PID/ns/net (the
-//     main thread's) would show it as the process's. So the thread steps
-//     back to where it was before the goroutine returns, all the same;
-//   - while a goroutine is locked, the runtime starts new threads from a
-//     clean "template thread", not from the locked one, so they do not
-//     inherit its namespaces either.
-//
-// That is enough for the network namespace. The kernel lets any thread of
-// a process join one, and what it changes is settled per call: a socket
-// belongs for life to the namespace of the thread that created it. So the
-// thread only has to be in the namespace for socket(2) (net.Listen,
-// net.Dial, a netlink socket); after that the socket works from any thread.
-//
-// It is not enough for every namespace. setns() into a mount namespace
-// refuses (EINVAL) a thread that shares its filesystem context with other
-// threads, and into a user namespace any process with more than one
-// thread: Go's threads always share that context, and a Go program always
-// has several threads. A PID (or time) namespace applies to the children
-// the thread creates, not to the thread itself (09-setns).
-
-// onThread runs fn on a goroutine locked to its OS thread, and returns
-// fn's error. Whatever fn does to the thread's network namespace ends with
-// the thread.
-func onThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: see above
-		home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		err = fn()
-		unix.Setns(home, unix.CLONE_NEWNET) // in case this is the main thread
-		unix.Close(home)
-		errc <- err
-	}()
-	return <-errc
-}
-
-// inNetns runs fn on a thread of its own that has joined the network
-// namespace behind the file descriptor ns.
-func inNetns(ns int, fn func() error) error {
-	return onThread(func() error {
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("setns(CLONE_NEWNET): %w", err)
-		}
-		return fn()
-	})
-}
-
-// namespaces are the file descriptors that hold link's two namespaces:
-// they have no process and no name. The mutex lets the cleanup (on Ctrl-C,
-// from common's signal goroutine) and main agree on what is open.
-var namespaces struct {
-	sync.Mutex
-	fds []int
-}
-
 // newNetns creates a network namespace on a throwaway thread and returns a
-// file descriptor that keeps it alive after the thread has gone.
-func newNetns() (int, error) {
+// file descriptor that keeps it alive after the thread has gone (name is
+// for messages). Once the last reference to a namespace is gone, the
+// kernel destroys it, and every interface in it, the veth ends included.
+// link's undo step closes the two descriptors, but exit alone would do as
+// much: every reference here is a file descriptor or a thread of this
+// process, which the kernel drops when it ends, even by kill -9. (A name
+// in /run/netns is a mount: it outlives us, and `ip netns del` must
+// remove it.)
+func newNetns(name string) int {
 	fd := -1
-	namespaces.Lock()
-	defer namespaces.Unlock()
 	err := onThread(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
@@ -126,25 +56,10 @@ func newNetns() (int, error) {
 		fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		return err
 	})
-	if fd >= 0 {
-		namespaces.fds = append(namespaces.fds, fd)
-	}
-	return fd, err
-}
-
-// twoNetns makes the namespaces A and B. Their cleanup is registered before
-// either exists.
-func twoNetns() (nsA, nsB int) {
-	common.AtExit(closeNamespaces)
-	nsA, err := newNetns()
 	if err != nil {
-		common.ErrExit("creating netns A", err)
+		common.ErrExit("creating netns "+name, err)
 	}
-	nsB, err = newNetns()
-	if err != nil {
-		common.ErrExit("creating netns B", err)
-	}
-	return nsA, nsB
+	return fd
 }
 
 // handleIn opens a netlink socket in the namespace ns (called name in
@@ -158,21 +73,6 @@ func handleIn(ns int, name string) *netlink.Handle {
 	return h
 }
 
-// closeNamespaces is link's undo step. Once the last reference to a
-// namespace is gone, the kernel destroys it, and every interface in it,
-// the veth ends included. Exit alone would do as much: every reference
-// here is a file descriptor or a thread of this process, which the kernel
-// drops when it ends, even by kill -9. (A name in /run/netns is a mount:
-// it outlives us, and `ip netns del` must remove it.)
-func closeNamespaces() {
-	namespaces.Lock()
-	defer namespaces.Unlock()
-	for _, fd := range namespaces.fds {
-		unix.Close(fd)
-	}
-	namespaces.fds = nil
-}
-
 // timed prints what was done and how long it took.
 func timed(start time.Time, format string, args ...any) {
 	d := time.Since(start)
@@ -184,14 +84,13 @@ func ipNet(p netip.Prefix) *net.IPNet {
 }
 
 func link(args []string) {
-	var hold *time.Duration
-	var move *bool
-	parseFlags(usageLink, args, 0, func(fs *flag.FlagSet) {
-		hold = fs.Duration("hold", 0, "after the echo, keep everything this long (e.g. 60s) to look at it from another shell")
-		move = fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
-	})
+	usage := common.Prog + " link [-hold D] [-move]"
+	fs := common.NewFlagSet()
+	hold := fs.Duration("hold", 0, "after the echo, keep everything this long (e.g. 60s) to look at it from another shell")
+	move := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
+	common.ParseFlags(fs, usage, args)
 	if *hold < 0 {
-		common.UsageError(usage(usageLink), "-hold must not be negative")
+		common.UsageError(usage, "-hold must not be negative")
 	}
 	common.RequireRoot("creating network namespaces")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
@@ -200,7 +99,8 @@ func link(args []string) {
 
 	// Two namespaces, each held by a file descriptor.
 	start := time.Now()
-	nsA, nsB := twoNetns()
+	nsA, nsB := newNetns("A"), newNetns("B")
+	common.AtExit(func() { unix.Close(nsA); unix.Close(nsB) }) // Ctrl-C: exit 130 after closing them
 	idA, idB := netID(fmt.Sprintf("/proc/self/fd/%d", nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", nsB))
 	timed(start, "netns A %s (fd %d), netns B %s (fd %d): unshare on two throwaway threads",
 		common.Child(idA), nsA, common.Child(idB), nsB)
@@ -286,7 +186,7 @@ func link(args []string) {
 	start = time.Now()
 	hA.Close()
 	hB.Close()
-	closeNamespaces()
+	common.RunCleanups() // the undo step: close A and B
 	timed(start, "closed the last file descriptors of A and B")
 	fmt.Println("the kernel destroys both namespaces, with every interface in them, in the background:")
 	fmt.Println("the ~15-30 ms a veth deletion waits in the kernel are not spent by this program")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -132,10 +133,32 @@ func ok(t *testing.T, r nstest.Result) {
 
 // ---- show -------------------------------------------------------------
 
-var showHeader = regexp.MustCompile(`^host  pid (\d+) net:\[(\d+)\] +child pid (\d+) net:\[(\d+)\]$`)
+// steps cuts a session's output into its steps: each "+ cmd  # why" line
+// and the lines after it, with the spacing squeezed ("1: lo DOWN").
+type step struct {
+	cmd, why string
+	out      []string
+}
 
-// table is show's output: the two PIDs and each side's cells, with the
-// spacing squeezed ("1: lo DOWN").
+func steps(out string) []step {
+	var ss []step
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if c, ok := strings.CutPrefix(l, "+ "); ok {
+			cmd, why, _ := strings.Cut(c, "  # ")
+			ss = append(ss, step{cmd: cmd, why: why})
+		} else if len(ss) > 0 {
+			ss[len(ss)-1].out = append(ss[len(ss)-1].out, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return ss
+}
+
+var (
+	childStep = regexp.MustCompile(`^in the child, PID (\d+) in net:\[(\d+)\]$`)
+	hostStep  = regexp.MustCompile(`^on the host, PID (\d+) in net:\[(\d+)\], to compare$`)
+)
+
+// table is show's output: the two PIDs and each side's `ip a` lines.
 type table struct {
 	hostPid, childPid int
 	host, child       []string
@@ -143,33 +166,28 @@ type table struct {
 
 func parseShow(t *testing.T, out string) table {
 	t.Helper()
-	lines := strings.Split(out, "\n")
-	m := showHeader.FindStringSubmatch(lines[0])
-	if m == nil {
-		t.Fatalf("no header line:\n%s", out)
+	ss := steps(out)
+	if len(ss) != 3 || ss[0].cmd != "unshare --net /bin/sh" || ss[1].cmd != "ip a" || ss[2].cmd != "ip a" {
+		t.Fatalf("want the steps unshare --net /bin/sh, ip a (child), ip a (host):\n%s", out)
+	}
+	mc, mh := childStep.FindStringSubmatch(ss[1].why), hostStep.FindStringSubmatch(ss[2].why)
+	if mc == nil || mh == nil {
+		t.Fatalf("the ip a steps do not say whose they are:\n%s", out)
 	}
 	var tb table
-	tb.hostPid, _ = strconv.Atoi(m[1])
-	tb.childPid, _ = strconv.Atoi(m[3])
-	for _, l := range lines[1:] {
-		if !regexp.MustCompile(`^ +(\d+: |$)`).MatchString(l) || l == "" {
-			break
+	tb.childPid, _ = strconv.Atoi(mc[1])
+	tb.hostPid, _ = strconv.Atoi(mh[1])
+	tb.child = ss[1].out
+	for _, l := range ss[2].out {
+		if strings.HasPrefix(l, "child PID ") {
+			break // -hold's lines
 		}
-		left, right := l, ""
-		if len(l) > column {
-			left, right = l[:column-1], l[column:]
-		}
-		if s := strings.Join(strings.Fields(left), " "); s != "" {
-			tb.host = append(tb.host, s)
-		}
-		if s := strings.Join(strings.Fields(right), " "); s != "" {
-			tb.child = append(tb.child, s)
-		}
+		tb.host = append(tb.host, l)
 	}
 	return tb
 }
 
-// TestShow: the child's column is exactly lo, DOWN, and the host's is
+// TestShow: the child's `ip a` is exactly lo, DOWN, and the host's is
 // what `ip link` shows on the host.
 func TestShow(t *testing.T) {
 	t.Parallel()
@@ -179,7 +197,7 @@ func TestShow(t *testing.T) {
 	ok(t, r)
 	tb := parseShow(t, r.Stdout)
 	if !slices.Equal(tb.child, []string{"1: lo DOWN"}) {
-		t.Errorf("child column = %q, want [\"1: lo DOWN\"]\n%s", tb.child, r.Stdout)
+		t.Errorf("child's ip a = %q, want [\"1: lo DOWN\"]\n%s", tb.child, r.Stdout)
 	}
 	var want []string
 	for _, l := range ipLinks(t) {
@@ -194,13 +212,13 @@ func TestShow(t *testing.T) {
 		got = append(got, c[strings.Index(c, " ")+1:]) // drop "N:"
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("host column %q, but ip -o link on the host shows %q", got, want)
+		t.Errorf("host's ip a %q, but ip -o link on the host shows %q", got, want)
 	}
 	nstest.WaitGone(t, tb.childPid)
 }
 
-// startShow starts show (Go or C) with a hold, and returns it once the
-// child's PID is known; the child is alive then.
+// startShow starts show with a hold, and returns it once the child's PID
+// is known; the child is alive then.
 func startShow(t *testing.T, cmd *exec.Cmd) (*nstest.Started, int) {
 	t.Helper()
 	s := nstest.Start(t, cmd)
@@ -254,48 +272,13 @@ func TestShowInterrupt(t *testing.T) {
 	nstest.WaitGone(t, pid)
 }
 
-var numRE = regexp.MustCompile(`\d+`)
-
-// TestShowGoVsC: the C counterpart and the Go port, held and inspected the
-// same way, have a child with only lo, DOWN, and print the same table.
-func TestShowGoVsC(t *testing.T) {
-	t.Parallel()
-	nstest.RequireRoot(t)
-	nstest.RequireTool(t, "ip", "iproute2")
-	nstest.RequireTool(t, "nsenter", "util-linux")
-	cBin := nstest.BuildC(t, cSources, "netns_show")
-
-	run := func(t *testing.T, cmd *exec.Cmd) table {
-		s, pid := startShow(t, cmd)
-		checkShowChild(t, pid)
-		if err := unix.Kill(pid, unix.SIGKILL); err != nil { // ends the run
-			t.Fatal(err)
-		}
-		r := s.Wait(t)
-		ok(t, r)
-		nstest.WaitGone(t, cmd.Process.Pid)
-		nstest.WaitGone(t, pid)
-		tb := parseShow(t, r.Stdout)
-		if tb.childPid != pid {
-			t.Errorf("%s: header shows child %d, hold line %d", cmd.Args[0], tb.childPid, pid)
-		}
-		return tb
-	}
-	goT := run(t, nstest.Program(t, prog, "show", "-hold", "30s"))
-	cT := run(t, exec.Command(cBin, "30"))
-	if !slices.Equal(goT.child, []string{"1: lo DOWN"}) || !slices.Equal(cT.child, goT.child) {
-		t.Errorf("child columns: Go %q, C %q; want both [\"1: lo DOWN\"]", goT.child, cT.child)
-	}
-	if !slices.Equal(goT.host, cT.host) {
-		t.Errorf("host columns differ:\nGo %q\nC  %q", goT.host, cT.host)
-	}
-}
-
 // ---- add, list, exec, del ------------------------------------------------
 
-// TestNetns groups the tests that use /run/netns. If this package made
-// /run/netns a mount point (as iproute2 and `add` do, and leave), the
-// group's cleanup undoes it once they are all done.
+// TestNetns groups the tests that use the host's /run/netns, and runs
+// them one after another: add sets /run/netns up and the del of the last
+// name undoes it (netns.go), which two at once would do in each other's
+// way. If this package made /run/netns a mount point (as iproute2 and
+// `add` do), the group's cleanup undoes it once they are all done.
 func TestNetns(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
@@ -314,12 +297,12 @@ func TestNetns(t *testing.T) {
 	t.Run("AddListDel", testAddListDel)
 	t.Run("ExecIntoIPNetnsAdd", testExecIntoIPNetnsAdd)
 	t.Run("Stale", testStale)
+	t.Run("SeedC", testSeedC)
 }
 
 // testAddListDel: a namespace made by `add` is one iproute2 sees and can
 // use; add refuses a taken name; del removes it for iproute2 too.
 func testAddListDel(t *testing.T) {
-	t.Parallel()
 	name := fmt.Sprintf("nslab-t%d-add", os.Getpid())
 	path := filepath.Join(netnsRunDir, name)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
@@ -370,7 +353,6 @@ func testAddListDel(t *testing.T) {
 // testExecIntoIPNetnsAdd: exec enters a namespace made by `ip netns add`,
 // with a /sys of its own, and the command's exit status comes back.
 func testExecIntoIPNetnsAdd(t *testing.T) {
-	t.Parallel()
 	name := fmt.Sprintf("nslab-t%d-ip", os.Getpid())
 	nstest.Exec(t, "ip", "netns", "add", name)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
@@ -409,7 +391,6 @@ func testExecIntoIPNetnsAdd(t *testing.T) {
 
 // testStale: a file in /run/netns with no namespace bound on it.
 func testStale(t *testing.T) {
-	t.Parallel()
 	name := fmt.Sprintf("nslab-t%d-stale", os.Getpid())
 	path := filepath.Join(netnsRunDir, name)
 	if err := os.MkdirAll(netnsRunDir, 0o755); err != nil {
@@ -428,6 +409,107 @@ func testStale(t *testing.T) {
 	ok(t, nstest.Run(t, nstest.Program(t, prog, "del", name)))
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s still exists after del", path)
+	}
+}
+
+// testSeedC: the session in C names a namespace that iproute2 sees and
+// can use, with only lo, DOWN, and its `ip a` in a new namespace prints
+// what the Go show's child prints.
+func testSeedC(t *testing.T) {
+	nstest.RequireTool(t, "nsenter", "util-linux")
+	cBin := nstest.BuildC(t, cSources, "unshare_net")
+	name := fmt.Sprintf("nslab-t%d-c", os.Getpid())
+	path := filepath.Join(netnsRunDir, name)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	c := exec.Command(cBin, name)
+	r := nstest.Run(t, c)
+	ok(t, r)
+	ss := steps(r.Stdout)
+	var cmds []string
+	for _, s := range ss {
+		cmds = append(cmds, s.cmd)
+	}
+	want := []string{"unshare --net /bin/sh", "ip a", "ip netns add " + name, "ip netns list",
+		"nsenter --net=" + path, "ip a", fmt.Sprintf("lsns -t net -p %d", c.Process.Pid)}
+	if !slices.Equal(cmds, want) {
+		t.Fatalf("steps %q, want the session's %q", cmds, want)
+	}
+	if !slices.Equal(ss[1].out, []string{"1: lo DOWN"}) || !slices.Equal(ss[5].out, ss[1].out) {
+		t.Errorf("ip a in the new namespace %q and in %s %q; want [\"1: lo DOWN\"] twice", ss[1].out, name, ss[5].out)
+	}
+	if !slices.Contains(ss[3].out, name) {
+		t.Errorf("ip netns list %q does not show %s", ss[3].out, name)
+	}
+	// What the kernel shows: the name is a mount that holds a namespace,
+	// not ours, the one the C found itself in after nsenter; iproute2
+	// sees it with only lo, DOWN.
+	ino := netInode(t, path)
+	if mountsAt(t, path) < 1 || ino == netInode(t, "/proc/self/ns/net") {
+		t.Errorf("%s: %d mounts, net:[%d]; want a mount of a namespace other than ours", path, mountsAt(t, path), ino)
+	}
+	if got := fmt.Sprintf("net:[%d]", ino); !slices.Equal(ss[6].out, []string{got}) {
+		t.Errorf("lsns step printed %q; %s holds %s", ss[6].out, path, got)
+	}
+	onlyLoDown(t, "ip netns exec "+name+" ip -o link", ipLinks(t, "ip", "netns", "exec", name))
+	// Go's show prints the same `ip a` in its child.
+	goR := nstest.Run(t, nstest.Program(t, prog, "show"))
+	ok(t, goR)
+	if tb := parseShow(t, goR.Stdout); !slices.Equal(tb.child, ss[1].out) {
+		t.Errorf("Go show's child prints %q, the C %q", tb.child, ss[1].out)
+	}
+	// A taken name: the C stops at its add, and the name keeps its namespace.
+	r2 := nstest.Run(t, exec.Command(cBin, name))
+	if r2.Code != 1 || !strings.Contains(r2.Stderr, "File exists") || netInode(t, path) != ino {
+		t.Errorf("second run with %s: exit %d, stderr %q, net:[%d] (want exit 1, File exists, net:[%d])", name, r2.Code, r2.Stderr, netInode(t, path), ino)
+	}
+}
+
+// TestAddFailsCleanly: when add fails half-way (here unshare(CLONE_NEWNET)
+// with ENOSPC: the test runs it in a user namespace of its own whose
+// max_net_namespaces is 0, over an empty /run), its undo step removes what
+// it made and the program exits with one error line, within seconds: an
+// undo step that exits (it used to) ran into the cleanup lock and hung.
+func TestAddFailsCleanly(t *testing.T) {
+	t.Parallel()
+	nstest.RequireRoot(t)
+	unshare := nstest.RequireTool(t, "unshare", "util-linux")
+	cmd := nstest.Program(t, prog, "add", "nslab-fails")
+	// Mounts at /run/netns... that the host has show here too (copies,
+	// under the new /run): only a change counts.
+	script := `mounts() { awk '$5 ~ "^/run/netns" {print $5}' /proc/self/mountinfo; }
+mount -t tmpfs nslab /run || exit 99
+echo 0 >/proc/sys/user/max_net_namespaces || exit 98
+before=$(mounts)
+"$0" add nslab-fails
+echo "exit $?"
+ls -A /run
+[ "$(mounts)" = "$before" ] || mounts`
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wrapped := exec.CommandContext(ctx, unshare, "--user", "--map-root-user", "--mount", "sh", "-c", script, cmd.Path)
+	wrapped.Env = cmd.Env
+	start := time.Now()
+	r := nstest.Run(t, wrapped)
+	if ctx.Err() != nil {
+		t.Fatalf("still running after %s: a cleanup hangs\nstdout:\n%s\nstderr:\n%s", time.Since(start), r.Stdout, r.Stderr)
+	}
+	if r.Code >= 98 {
+		nstest.Skip(t, "cannot set up the failure (a user namespace with its own /run and max_net_namespaces 0): "+r.Stderr)
+	}
+	nstest.NoPanic(t, r.Stderr)
+	ss := steps(r.Stdout)
+	if len(ss) == 0 || ss[len(ss)-1].cmd != "rmdir /run/netns" {
+		t.Errorf("the undo did not end with rmdir /run/netns:\n%s", r.Stdout)
+	}
+	var tail []string
+	if len(ss) > 0 {
+		tail = ss[len(ss)-1].out
+	}
+	if !slices.Equal(tail, []string{"exit 1"}) {
+		t.Errorf("after the run: %q; want exit 1 and nothing left in /run or mounted under /run/netns\n%s", tail, r.Stdout)
+	}
+	if !strings.Contains(r.Stderr, "ENOSPC") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line naming ENOSPC", r.Stderr)
 	}
 }
 

@@ -1,0 +1,79 @@
+// cli.go adds the command line around the session: the sub-commands,
+// their flags and the checks of a NAME.
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"nslab/common"
+)
+
+// showFlags parses show's command line: -hold D.
+func showFlags(args []string) time.Duration {
+	usage := common.Prog + " show [-hold D]"
+	fs := common.NewFlagSet()
+	hold := fs.Duration("hold", 0, "keep the child and its namespace alive this long after printing, e.g. 60s")
+	common.ParseFlags(fs, usage, args)
+	if *hold < 0 {
+		common.UsageError(usage, "-hold must not be negative")
+	}
+	return *hold
+}
+
+// nameArg parses a sub-command's command line (it has no flags but -h)
+// and checks its NAME the way iproute2 does: it becomes a file name in
+// /run/netns, so no "/", no "." or "..", nothing empty or too long. It
+// returns NAME and the arguments from NAME on, which must number n (-1:
+// any).
+func nameArg(usage string, args []string, n int) (string, []string) {
+	args = common.ParseFlagsArgs(common.NewFlagSet(), usage, args)
+	if len(args) == 0 {
+		common.UsageError(usage, "missing NAME")
+	}
+	switch name := args[0]; {
+	case name == "":
+		common.UsageError(usage, "NAME must not be empty")
+	case name == "." || name == "..":
+		common.UsageError(usage, "%q is not a valid NAME", name)
+	case strings.Contains(name, "/"):
+		common.UsageError(usage, "NAME %q must not contain '/': it is a file name in %s", name, netnsRunDir)
+	case len(name) >= 255: // NAME_MAX, as iproute2 checks it
+		common.UsageError(usage, "NAME is %d bytes long; a file name has at most 254 here", len(name))
+	case n >= 0 && len(args) > n:
+		common.UsageError(usage, "unexpected argument %q", args[n])
+	}
+	return args[0], args
+}
+
+func main() {
+	common.Dispatch()
+	usage := common.Prog + ` show [-hold D]
+       ` + common.Prog + ` add NAME | list | exec NAME cmd [arg...] | del NAME
+       ` + common.Prog + ` link [-hold D] [-move]`
+	if len(os.Args) < 2 {
+		common.UsageError(usage, "missing command: show, add, list, exec, del or link")
+	}
+	switch sub, args := os.Args[1], os.Args[2:]; sub {
+	case "show":
+		show(args)
+	case "add":
+		netnsAdd(args)
+	case "list":
+		netnsList(args)
+	case "exec":
+		netnsExec(args)
+	case "del":
+		netnsDel(args)
+	case "link":
+		link(args)
+	case "-h", "-help", "--help", "help":
+		fmt.Printf("usage: %s\n", usage)
+	default:
+		common.UsageError(usage, "unknown command %q: choose show, add, list, exec, del or link", sub)
+	}
+	common.Exit(0)
+}
