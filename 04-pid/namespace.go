@@ -126,7 +126,6 @@ func main() {
 	// ps and wait until it has exited: no race, and no 20 s lost.
 	ns.mustBeReady()
 	hostView(ns)
-	threads(ns) // not in the C: why the children are not 2, 3, ...
 	ns.hold(hold, fmt.Sprintf("nsenter -t %d -p -m ps -el; lsns -t pid", ns.pid))
 	fmt.Println("PID 1 becomes ps -el; when it exits, the kernel kills every other process in its namespace.")
 	// C: free(stack); return ret;

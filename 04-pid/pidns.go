@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -151,8 +150,8 @@ func (ns *pidNS) finish() *os.ProcessState {
 	if ns.pin != nil {
 		ns.pin.Close()
 	}
-	fmt.Printf("PID 1 (%d) %s; processes left in its namespace pid:[%d]: %s\n",
-		ns.pid, howEnded(st), ns.ino, pidList(left))
+	fmt.Printf("PID 1 (%d) ended: %s; processes left in its namespace pid:[%d]: %s\n",
+		ns.pid, status(st.Sys().(waitStatus)), ns.ino, pidList(left))
 	if len(left) > 0 {
 		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
 	}
@@ -166,30 +165,6 @@ func hostView(ns *pidNS) {
 	for _, pid := range common.ProcsInNS("pid", ns.ino) {
 		fmt.Printf("  PID %-7d NSpid: %s\n", pid, common.Parent(statusField(pid, "NSpid")))
 	}
-}
-
-// threads lists PID 1's threads by their IDs inside (/proc/PID/task): in
-// a Go PID 1 they took the numbers right after 1, before any child.
-func threads(ns *pidNS) {
-	var tids []string
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", ns.pid))
-	for _, t := range tasks {
-		f := strings.Fields(fileField(fmt.Sprintf("/proc/%d/task/%s/status", ns.pid, t.Name()), "NSpid"))
-		tids = append(tids, f[len(f)-1])
-	}
-	fmt.Printf("PID 1's threads, inside: %s (thread IDs and PIDs come from one counter)\n", strings.Join(tids, " "))
-}
-
-// howEnded says "exited with status N" or "was killed by SIGNAME".
-func howEnded(st *os.ProcessState) string {
-	ws, ok := st.Sys().(interface { // a syscall.WaitStatus
-		Signaled() bool
-		Signal() unix.Signal
-	})
-	if ok && ws.Signaled() {
-		return "was killed by " + unix.SignalName(ws.Signal())
-	}
-	return fmt.Sprintf("exited with status %d", st.ExitCode())
 }
 
 func pidList(pids []int) string {

@@ -17,14 +17,10 @@ import (
 // statusField returns one field of /proc/PID/status (pid 0: self), such
 // as "NSpid" or "SigCgt", or "" if there is none.
 func statusField(pid int, key string) string {
+	path := fmt.Sprintf("/proc/%d/status", pid)
 	if pid == 0 {
-		return fileField("/proc/self/status", key)
+		path = "/proc/self/status"
 	}
-	return fileField(fmt.Sprintf("/proc/%d/status", pid), key)
-}
-
-// fileField is statusField for a status file by path.
-func fileField(path, key string) string {
 	b, _ := os.ReadFile(path)
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, key+":"); ok {
@@ -86,8 +82,16 @@ func pending(pid int) string {
 	return fmt.Sprintf("pending: %016x", bits)
 }
 
+// waitStatus is what status needs of a wait status: unix.WaitStatus (from
+// wait4) and the syscall.WaitStatus in an os.ProcessState both have it.
+type waitStatus interface {
+	Signaled() bool
+	Signal() unix.Signal
+	ExitStatus() int
+}
+
 // status describes a wait status as the shell would.
-func status(ws unix.WaitStatus) string {
+func status(ws waitStatus) string {
 	if ws.Signaled() {
 		return "killed by " + unix.SignalName(ws.Signal())
 	}
