@@ -1,68 +1,85 @@
 package main
 
-// freeze: stop every process of a cgroup at once and let it go on later,
-// as docker pause/unpause does. v1 writes FROZEN or THAWED to
-// freezer.state (in the freezer hierarchy); v2 writes 1 or 0 to
-// cgroup.freeze (in every cgroup but the root) and says in cgroup.events
-// when the freeze is complete.
+// freeze.go adds to the seed what its freezer hierarchy is for: stopping
+// every process of a cgroup at once and letting it go on later, as docker
+// pause/unpause does. v1 writes FROZEN or THAWED to freezer.state; v2
+// writes 1 or 0 to cgroup.freeze (in every cgroup but the root) and says
+// in cgroup.events when the freeze is complete.
+//
+//	sudo go run ./08-cgroup freeze [-hold D]
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"nslab/common"
 )
 
-func freezeUsage() string { return common.Prog + " freeze [-hold D]" }
-
 func freezeMain(args []string) {
-	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", time.Second, "how long to stay frozen, and to run after the thaw")
-	common.ParseFlags(fs, freezeUsage(), args)
-	if *hold <= 0 {
-		common.UsageError("", "-hold %v: want a positive duration", *hold)
-	}
+	hold := freezeOptions(args) // options.go
 	common.RequireRoot("creating cgroups")
-	cfs := openCgroups()
+	cfs := common.OpenCgroups()
 	g := makeGroup(cfs, "freeze", "freezer")
 
-	burner, _, err := startIn(g, []string{"burn", "1"}, placeAuto)
+	burner, _, err := startIn(g, []string{"burn", "1"})
 	if err != nil {
 		common.ErrExit("starting the burner", err)
 	}
 	pid := burner.Pid()
 	fmt.Printf("burner (pid %d) spins in the cgroup\n", pid)
 	// Let it get going: a process just exec'd is still setting up.
-	for t, _ := cpuTime(pid); t < 50*time.Millisecond; t, _ = cpuTime(pid) {
+	for cpuTime(pid) < 50*time.Millisecond {
 		time.Sleep(10 * time.Millisecond)
 	}
 	show := func(when string) time.Duration {
-		t, _ := cpuTime(pid)
-		fmt.Printf("%-8s State: %-16s CPU time %.2f s\n", when, procState(pid), t.Seconds())
+		st, _ := common.ReadStat(pid)
+		t := cpuTime(pid)
+		fmt.Printf("%-8s State: %c  CPU time %.2f s\n", when, st.State, t.Seconds())
 		return t
 	}
 	show("running:")
 
-	fmt.Println(g.freezeCommand(true))
-	said, err := g.freeze(true)
-	if err != nil {
-		common.ErrExit("freezing", err)
+	for _, on := range []bool{true, false} {
+		file, value, check, want := "freezer.state", "FROZEN", "freezer.state", "FROZEN"
+		switch {
+		case cfs.V2:
+			file, value, check, want = "cgroup.freeze", "1", "cgroup.events", "frozen 1"
+			if !on {
+				value, want = "0", "frozen 0"
+			}
+		case !on:
+			value, want = "THAWED", "THAWED"
+		}
+		g.echo("freezer", file, value, "")
+		fmt.Println(waitFor(filepath.Join(g.dir("freezer"), check), want))
+		when := map[bool]string{true: "frozen:", false: "thawed:"}[on]
+		before := show(when)
+		time.Sleep(hold)
+		after := show(when)
+		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, strings.TrimSuffix(when, ":"))
 	}
-	fmt.Println(said)
-	before := show("frozen:")
-	time.Sleep(*hold)
-	after := show("frozen:")
-	fmt.Printf("  %.2f s of CPU in %v frozen\n", (after - before).Seconds(), *hold)
-
-	fmt.Println(g.freezeCommand(false))
-	said, err = g.freeze(false)
-	if err != nil {
-		common.ErrExit("thawing", err)
-	}
-	fmt.Println(said)
-	before = show("thawed:")
-	time.Sleep(*hold)
-	after = show("thawed:")
-	fmt.Printf("  %.2f s of CPU in %v thawed\n", (after - before).Seconds(), *hold)
 	common.Exit(0)
+}
+
+// waitFor waits until a line of file is want (v1 freezer.state goes
+// FREEZING -> FROZEN; v2 cgroup.events says "frozen 1"), and returns
+// "FILE: LINE"; or exits after 5 s.
+func waitFor(file, want string) string {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			common.ErrExit("cat "+file, err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line == want {
+				return filepath.Base(file) + ": " + line
+			}
+		}
+		if time.Now().After(deadline) {
+			common.Fatalf("%s still says %q after 5 s", file, strings.TrimSpace(string(b)))
+		}
+	}
 }

@@ -1,17 +1,13 @@
-// Command 08-cgroup shows cgroups, v1 and v2, by writing their files:
+// Command 08-cgroup is the seed's two cgroup sessions, done by writing the
+// cgroup files ourselves, on cgroup v1 or v2 (found at run time):
 //
-//	sudo go run ./08-cgroup ns [-hold D]
+//	sudo go run ./08-cgroup ns [-hold D]        # ns.go: freezer sub1/sub2, unshare -Cm
 //	sudo go run ./08-cgroup quota [-percent P] [-seconds S] [-builtin] [-- command [args]]
-//	sudo go run ./08-cgroup freeze [-hold D]
+//	                                            # quota.go: cgcreate, cgset, cgexec stress, top
+//	sudo go run ./08-cgroup freeze [-hold D]    # freeze.go: what the freezer is for
 //
-// ns is the seed's cgroup namespace demo (two cgroups, sub1 and sub2, and
-// /proc/PID/cgroup read from inside and outside a new cgroup namespace);
-// quota is its cgcreate/cgset/cgexec stress run, measured; freeze stops and
-// resumes a process with the freezer. Whether the machine runs cgroup v1 or
-// v2 is found at run time (cgroupfs.go holds every difference), and the
-// cgroups go under the one this program runs in, never the root.
-//
-// The C counterpart of quota is c/cgroup_quota.c.
+// The cgroups go under the one this program runs in, never the root
+// (group.go). The C counterpart of quota is c/cgroup_stress.c.
 package main
 
 import (
@@ -23,19 +19,13 @@ import (
 )
 
 func init() {
-	// Keep main on the process's main thread: the ns child's unshare
-	// changes the calling thread only, and /proc/PID shows the main
-	// thread (its namespaces, and the burner's State).
+	// Keep main on the process's main thread: the burner's State in
+	// /proc/PID/stat is the main thread's.
 	runtime.LockOSThread()
 }
 
 func usageLine() string {
 	return common.Prog + " ns|quota|freeze [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
-}
-
-func usage() {
-	fmt.Printf("usage: %s\n", usageLine())
-	fmt.Printf("  %s\n  %s\n  %s\n", nsUsage(), quotaUsage(), freezeUsage())
 }
 
 func main() {
@@ -52,47 +42,9 @@ func main() {
 	case "freeze":
 		freezeMain(args)
 	case "-h", "-help", "--help", "help":
-		usage()
+		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage())
 	default:
 		common.UsageError(usageLine(), "unknown sub-command %q", cmd)
 	}
 	common.Exit(0)
 }
-
-// openCgroups finds out how this machine's cgroups are laid out, or exits
-// with one line.
-func openCgroups() *cgroupFS {
-	v2, err := isV2("/")
-	if err != nil {
-		common.ErrExitHint("statfs "+cgroupMount, err, "no cgroup file system there: mount one, or boot with systemd")
-	}
-	cfs, err := newCgroupFS("/", v2)
-	if err != nil {
-		common.ErrExit("reading /proc/self/cgroup and mountinfo", err)
-	}
-	return cfs
-}
-
-// makeGroup plans cgroup nslab-08-PID-WHAT for the controllers, says where
-// it goes, and creates it, its removal registered first. Any failure is
-// one line and exit 1.
-func makeGroup(cfs *cgroupFS, what string, controllers ...string) *group {
-	g, err := cfs.newGroup(fmt.Sprintf("nslab-08-%d-%s", os.Getpid(), what), controllers...)
-	if err != nil {
-		common.Fatalf("%v", err)
-	}
-	g.say = func(format string, args ...any) { fmt.Printf(format, args...) }
-	if !described {
-		for _, line := range g.describe() {
-			fmt.Println(line)
-		}
-		described = true
-	}
-	common.AtExit(g.remove)
-	if err := g.create(); err != nil {
-		common.ErrExit("creating cgroup "+g.name, err)
-	}
-	return g
-}
-
-var described bool

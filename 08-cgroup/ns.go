@@ -1,23 +1,27 @@
 package main
 
-// ns: the seed's cgroup namespace demo.
+// ns.go is the seed's cgroup namespace session, in its order:
 //
-//	mkdir -p /sys/fs/cgroup/freezer/sub1 /sys/fs/cgroup/freezer/sub2
-//	sleep 100000 &  echo $! > /sys/fs/cgroup/freezer/sub2/cgroup.procs
-//	echo $$ > /sys/fs/cgroup/freezer/sub1/cgroup.procs
+//	mkdir -p /sys/fs/cgroup/freezer/sub2
+//	sleep 100000 &
+//	echo ${sleep_pid} > /sys/fs/cgroup/freezer/sub2/cgroup.procs
+//	mkdir -p /sys/fs/cgroup/freezer/sub1
+//	echo ${parent_pid} > /sys/fs/cgroup/freezer/sub1/cgroup.procs
+//	cat /proc/1/cgroup | grep freezer              (and the parent's, the sleep's)
 //	unshare -Cm /bin/sh
-//	cat /proc/self/cgroup /proc/<sleep>/cgroup      # / and /../sub2
+//	cat /proc/1/cgroup | grep freezer              (the same three, from inside)
 //
-// Here the child plays the shell: it is moved into sub1, then unshares its
-// cgroup namespace, whose root is therefore sub1, and reads the four
-// processes' /proc/PID/cgroup; we read the same files from the host's
-// namespace.
+// This program plays the seed's shell (the parent, $$); the child it
+// starts plays the shell that unshare runs.
+//
+//	sudo go run ./08-cgroup ns [-hold D]
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -28,87 +32,97 @@ import (
 )
 
 func init() {
+	// The child's half: main re-executes this binary as "childFunc" (see
+	// common/reexec.go for why Go cannot just fork and go on).
 	common.Register("childFunc", childFunc)
 }
 
-func nsUsage() string { return common.Prog + " ns [-hold D]" }
-
 func nsMain(args []string) {
-	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", 0, "keep the processes and cgroups this long, to look at them from another shell (nsenter --cgroup -t PID)")
-	common.ParseFlags(fs, nsUsage(), args)
-	if *hold < 0 {
-		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
-	}
+	hold := nsOptions(args) // -hold: options.go
 	common.RequireRoot("creating cgroups and a cgroup namespace")
 	common.RequireNamespaces(unix.CLONE_NEWCGROUP)
-	cfs := openCgroups()
+	cfs := common.OpenCgroups() // v1 or v2, and where: common/cgroup.go
 
-	// The seed uses the v1 freezer hierarchy; v2 has only one.
-	sub1 := makeGroup(cfs, "sub1", "freezer")
+	// mkdir -p /sys/fs/cgroup/freezer/sub2
+	// The seed's freezer hierarchy on v1; v2 has a single one. Ours are
+	// named nslab-08-PID-sub2 and -sub1, under the cgroup we run in, and
+	// removed at the end (group.go).
 	sub2 := makeGroup(cfs, "sub2", "freezer")
-	ctls := strings.Join(sub1.parts[0].h.controllers, ",") // "" on v2: the 0:: line
 
-	// sleep 100000 &, in sub2. Being there from the start doesn't matter
-	// for a sleeper; startIn is simply how this program starts processes
-	// in a cgroup.
-	sleeper, _, err := startIn(sub2, []string{"sleep", "infinity"}, placeAuto)
+	// sleep 100000 &
+	// StartChild: the sleep is killed when we end, unlike the seed's.
+	sleeper, err := common.StartChild(exec.Command("sleep", "100000"))
 	if err != nil {
-		common.ErrExit("starting sleep in "+sub2.dirs[0], err)
+		common.ErrExit("starting sleep", err)
 	}
+	common.Step("sleep 100000 &", fmt.Sprintf("sleep_pid=%d", sleeper.Pid()))
 
-	// The child must be in sub1 *when it unshares*: a new cgroup namespace
-	// takes the cgroups its creator is in at that moment as its root. So:
-	// start it, move it, release it (the handshake of place.go), and it
-	// unshares first thing.
+	// echo ${sleep_pid} > /sys/fs/cgroup/freezer/sub2/cgroup.procs
+	sub2.echo("freezer", "cgroup.procs", strconv.Itoa(sleeper.Pid()), "")
+
+	// mkdir -p /sys/fs/cgroup/freezer/sub1
+	sub1 := makeGroup(cfs, "sub1", "freezer")
+
+	// export parent_pid=$(echo $$)
+	// echo ${parent_pid} > /sys/fs/cgroup/freezer/sub1/cgroup.procs
+	// We go back where we were before sub1 is removed: this cleanup runs
+	// before sub1's, registered earlier.
+	parent := os.Getpid()
+	h := sub1.parts[0].h
+	common.AtExit(func() { moveBack(cfs, h, parent) })
+	sub1.echo("freezer", "cgroup.procs", strconv.Itoa(parent), "parent_pid: this program, the seed's shell")
+
+	// cat /proc/1/cgroup | grep freezer
+	// cat /proc/${parent_pid}/cgroup | grep freezer
+	// cat /proc/${sleep_pid}/cgroup | grep freezer
+	ctls := strings.Join(h.Controllers, ",") // "freezer"; "" on v2: its one 0:: line
+	catCgroups(common.Parent, ctls, 1, parent, sleeper.Pid())
+
+	// tree -L 1 /sys/fs/cgroup/freezer/   (sub1 and sub2 are there: look
+	// with -hold, from another shell)
+
+	// unshare -Cm /bin/sh
+	// C: clone(childFunc, stack, CLONE_NEWCGROUP | CLONE_NEWNS | SIGCHLD, ...)
+	// The child is born in our cgroups, sub1 among them, and a new cgroup
+	// namespace takes its creator's cgroups at that moment as its root: in
+	// it, sub1 is "/". (-m, a mount namespace, only matters to whoever
+	// mounts a cgroup file system in it; we take it as the seed does.)
+	common.Step("unshare -Cm /bin/sh", "the child: new cgroup and mount namespaces")
 	hs := common.NewHandshake()
-	cmd := common.Command("childFunc", ctls, strconv.Itoa(os.Getpid()), strconv.Itoa(sleeper.Pid()), hold.String())
-	cmd.ExtraFiles = hs.ChildFiles()
+	cmd := common.Command("childFunc", ctls, strconv.Itoa(parent), strconv.Itoa(sleeper.Pid()), hold.String())
+	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and 4: common's handshake
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWCGROUP | unix.CLONE_NEWNS}
 	child, err := common.StartChild(cmd)
 	if err != nil {
 		common.ErrExit("starting the child", err)
 	}
 	hs.Started()
-	if err := sub1.add(child.Pid()); err != nil {
-		common.ErrExit("moving the child into sub1", err)
-	}
-	fmt.Printf("sleeper (pid %d) in %s, child (pid %d) in %s\n\n", sleeper.Pid(), sub2.name, child.Pid(), sub1.name)
-	if _, err := hs.Release.Write([]byte{1}); err != nil {
-		common.ErrExit("releasing the child", err)
-	}
+	// The seed reads inside, in the shell unshare started. Go: wait until
+	// the child has read and printed.
 	if !hs.WaitReady() {
 		child.Wait()
 		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
 	}
 
-	// The same four files, read from the host's cgroup namespace.
-	fmt.Printf("%s, in the host's cgroup namespace, reads /proc/PID/cgroup:\n", common.Parent(fmt.Sprintf("parent (pid %d)", os.Getpid())))
-	printViews(ctls, os.Getpid(), child.Pid(), sleeper.Pid())
+	// Not in the seed: which namespaces the two processes are in (cgroup
+	// and mnt differ).
 	fmt.Println()
 	common.PrintNSTable(os.Stdout,
-		common.NSColumn{Label: "parent", PID: os.Getpid()},
+		common.NSColumn{Label: "parent", PID: parent},
 		common.NSColumn{Label: "child", PID: child.Pid()})
 	hs.Release.Close() // the child may start its -hold
 
+	// The seed's shell stays until exit; ours -hold long. A child killed by
+	// a signal (kill PID from another shell) ends the demo early.
 	child.Wait()
-	if st := child.Cmd.ProcessState; st.ExitCode() > 0 {
+	if st := cmd.ProcessState; st.ExitCode() > 0 {
 		common.Fatalf("the child failed (%s)", st)
 	}
 }
 
-// printViews prints the hierarchy's line of /proc/PID/cgroup for the four
-// processes, as the calling process sees them.
-func printViews(ctls string, parent, child, sleeper int) {
-	for _, p := range []struct {
-		name string
-		pid  int
-	}{{"init", 1}, {"parent", parent}, {"child", child}, {"sleeper", sleeper}} {
-		fmt.Printf("  %-8s %7d  %s\n", p.name, p.pid, cgroupLine(p.pid, ctls))
-	}
-}
-
-// childFunc runs in sub1. args: the hierarchy's controllers ("" on v2),
-// the parent's and the sleeper's PIDs, and how long to stay.
+// childFunc is the shell unshare started, in the new namespaces. args:
+// the hierarchy's controllers ("" on v2), the parent's and the sleeper's
+// PIDs, and how long to stay.
 func childFunc(args []string) int {
 	if len(args) != 4 {
 		common.Fatalf("childFunc: want CONTROLLERS PARENT SLEEPER HOLD, got %q", args)
@@ -120,25 +134,47 @@ func childFunc(args []string) int {
 		common.Fatalf("childFunc: %v", err)
 	}
 	signal.Ignore(os.Interrupt) // the parent ends us in order on Ctrl-C
-	ready := os.NewFile(common.ReadyFD, "ready")
-	release := os.NewFile(common.ReleaseFD, "release")
-	if n, _ := release.Read(make([]byte, 1)); n != 1 {
-		return 1 // the parent is gone
-	}
 
-	// unshare -C. It changes the calling thread only: main.go's init keeps
-	// us on the main thread, the one /proc/PID/ns/cgroup shows.
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		common.ErrExit("unshare(CLONE_NEWCGROUP)", err)
-	}
-	fmt.Printf("%s, in its new cgroup namespace, reads /proc/PID/cgroup:\n", common.Child(fmt.Sprintf("child (pid %d)", os.Getpid())))
-	printViews(args[0], parent, os.Getpid(), sleeper)
-	fmt.Println()
-	if _, err := ready.Write([]byte{1}); err != nil {
-		common.ErrExit("write to parent", err)
-	}
-	ready.Close()
-	io.Copy(io.Discard, release) // until the parent has printed its view
+	// cat /proc/1/cgroup | grep freezer      -> /..        (outside our root)
+	// cat /proc/2178/cgroup | grep freezer   -> /          (sub1: our root)
+	// cat /proc/2932/cgroup | grep freezer   -> /../sub2   (beside it)
+	catCgroups(common.Child, args[0], 1, parent, sleeper)
+
+	common.TellParent() // the parent prints the namespace table
+	common.DoneTellingParent()
+	common.WaitParentClose()
 	time.Sleep(hold)
 	return 0
+}
+
+// catCgroups is `cat /proc/PID/cgroup | grep CONTROLLERS` for each pid: the
+// hierarchy's line, as the caller's cgroup namespace shows it (paths are
+// relative to its root). v2 has only the 0:: line: no grep.
+func catCgroups(colour func(...any) string, ctls string, pids ...int) {
+	for _, pid := range pids {
+		cmd := fmt.Sprintf("cat /proc/%d/cgroup", pid)
+		if ctls != "" {
+			cmd += " | grep " + ctls
+		}
+		common.Step(colour(cmd), "")
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+		if err != nil {
+			common.ErrExit("cat /proc/"+strconv.Itoa(pid)+"/cgroup", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.SplitN(line, ":", 3); len(f) == 3 && f[1] == ctls && (ctls != "" || f[0] == "0") {
+				fmt.Println(line)
+			}
+		}
+	}
+}
+
+// moveBack puts us back in our own cgroup (not in the seed, whose shell
+// stays in sub1), so that sub1 is empty and can be removed.
+func moveBack(cfs *common.CgroupFS, h *common.Hierarchy, pid int) {
+	file := filepath.Join(cfs.Dir(h, h.Own), "cgroup.procs")
+	common.Step(fmt.Sprintf("echo %d > %s", pid, file), "back where we came from, so that sub1 can go")
+	if err := writeFile(file, strconv.Itoa(pid)); err != nil {
+		common.Warnf("echo %d > %s: %v", pid, file, err)
+	}
 }

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nslab/common"
 )
 
 // These tests need no root: each builds a fake cgroup file system, with
 // its own proc/self/cgroup and proc/self/mountinfo, in a temporary
-// directory, and checks where cgroupfs.go puts a new cgroup and what it
-// would write.
+// directory, and checks where group.go puts a new cgroup (discovery:
+// common/cgroup.go) and what measure.go reads.
 
 // fakeTree writes files (path relative to the root -> content) and
 // returns the root.
@@ -49,11 +51,11 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 		"proc/self/mountinfo": v1Separate,
 		"proc/self/cgroup":    "9:name=systemd:/\n6:freezer:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n",
 	})
-	c, err := newCgroupFS(root, false)
+	c, err := common.ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.newGroup("g", "cpu", "cpuacct")
+	g, err := newGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 		t.Errorf("cpuacct dir %q, want %q", g.dir("cpuacct"), want[1])
 	}
 	// Not the root: the cgroup we are in.
-	m, err := c.newGroup("m", "memory")
+	m, err := newGroup(c, "m", "memory")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +78,8 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 		t.Errorf("v1 has no subtree_control, but need = %v", g.need)
 	}
 	// A controller with no hierarchy: one line saying how to mount one.
-	_, err = c.newGroup("p", "pids")
-	var missing *missingError
+	_, err = newGroup(c, "p", "pids")
+	var missing *common.MissingController
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "mount -t cgroup -o pids cgroup /sys/fs/cgroup/pids") {
 		t.Errorf("pids: err %v, want the mount command", err)
 	}
@@ -93,11 +95,11 @@ func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
 `,
 		"proc/self/cgroup": "5:freezer:/\n3:cpu,cpuacct:/user.slice\n1:name=systemd:/user.slice/session-2.scope\n",
 	})
-	c, err := newCgroupFS(root, false)
+	c, err := common.ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.newGroup("g", "cpu", "cpuacct")
+	g, err := newGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +107,8 @@ func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
 	if !slices.Equal(g.dirs, []string{want}) || g.dir("cpu") != want || g.dir("cpuacct") != want {
 		t.Errorf("dirs %q (cpu %q, cpuacct %q), want one: %q", g.dirs, g.dir("cpu"), g.dir("cpuacct"), want)
 	}
-	if got := g.describe(); len(got) != 1 || !strings.Contains(got[0], "hierarchy cpu,cpuacct mounted at /sys/fs/cgroup/cpu,cpuacct: we run in /user.slice") {
-		t.Errorf("describe: %q", got)
+	if got := g.why(g.parts[0]); got != "v1 hierarchy cpu,cpuacct, under our cgroup /user.slice" {
+		t.Errorf("why: %q", got)
 	}
 }
 
@@ -118,11 +120,11 @@ func TestV1BindMountedSubtree(t *testing.T) {
 `,
 		"proc/self/cgroup": "3:cpu,cpuacct:/docker/abc/inner\n",
 	})
-	c, err := newCgroupFS(root, false)
+	c, err := common.ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.newGroup("g", "cpu")
+	g, err := newGroup(c, "g", "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +151,11 @@ func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
 		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.subtree_control": "",
 		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs":           "300\n301\n",
 	})
-	c, err := newCgroupFS(root, true)
+	c, err := common.ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.newGroup("g", "cpu", "cpuacct")
+	g, err := newGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,15 +165,15 @@ func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
 	if !slices.Equal(g.need, []string{"cpu"}) {
 		t.Errorf("need %v, want [cpu] (cpuacct is no v2 controller)", g.need)
 	}
-	lacking, err := c.lacking(g.h, g.baseCg, "cpu")
+	lacking, err := lacking(c, g.h, g.baseCg, "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{root + "/sys/fs/cgroup", root + "/sys/fs/cgroup/system.slice"}; !slices.Equal(lacking, want) {
 		t.Errorf("+cpu goes to %q, want %q", lacking, want)
 	}
-	if got := g.describe(); len(got) != 1 || !strings.HasSuffix(got[0], "which holds processes: our cgroups go under /system.slice") {
-		t.Errorf("describe: %q", got)
+	if got := g.why(g.parts[0]); got != "v2, under /system.slice: our cgroup /system.slice/nslab-guest.service holds processes" {
+		t.Errorf("why: %q", got)
 	}
 }
 
@@ -188,18 +190,18 @@ func TestV2WithCPUInSubtreeControl(t *testing.T) {
 		"sys/fs/cgroup/user.slice/user-1000.slice/cgroup.subtree_control":       "cpu memory pids\n",
 		"sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/cgroup.procs": "900\n",
 	})
-	c, err := newCgroupFS(root, true)
+	c, err := common.ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := c.newGroup("g", "cpu")
+	g, err := newGroup(c, "g", "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := root + "/sys/fs/cgroup/user.slice/user-1000.slice/g"; g.dirs[0] != want {
 		t.Errorf("dir %q, want %q (the session scope has processes; its slice has none)", g.dirs[0], want)
 	}
-	lacking, err := c.lacking(g.h, g.baseCg, "cpu")
+	lacking, err := lacking(c, g.h, g.baseCg, "cpu")
 	if err != nil || len(lacking) != 0 {
 		t.Errorf("lacking %q, %v; want nothing", lacking, err)
 	}
@@ -217,26 +219,26 @@ func TestV2OwnCgroupWithProcessesAndNoCPU(t *testing.T) {
 		"sys/fs/cgroup/a/cgroup.procs":         "5\n",
 		"sys/fs/cgroup/a/b/cgroup.procs":       "6\n",
 	})
-	c, err := newCgroupFS(root, true)
+	c, err := common.ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := c.newGroup("f", "freezer")
+	f, err := newGroup(c, "f", "freezer")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := root + "/sys/fs/cgroup/f"; f.dirs[0] != want || f.baseCg != "/" {
 		t.Errorf("dir %q (base %q), want %q", f.dirs[0], f.baseCg, want)
 	}
-	_, err = c.newGroup("g", "cpu")
-	var missing *missingError
+	_, err = newGroup(c, "g", "cpu")
+	var missing *common.MissingController
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "systemd.unified_cgroup_hierarchy=1") {
 		t.Errorf("no cpu: err %v, want the boot option", err)
 	}
 }
 
-// What the quota and the counters look like in each version's files.
-func TestQuotaAndCounterFiles(t *testing.T) {
+// What the counters look like in each version's files.
+func TestCounterFiles(t *testing.T) {
 	for _, v2 := range []bool{false, true} {
 		name := map[bool]string{false: "v1", true: "v2"}[v2]
 		t.Run(name, func(t *testing.T) {
@@ -259,24 +261,13 @@ func TestQuotaAndCounterFiles(t *testing.T) {
 					"sys/fs/cgroup/g/cpu.stat":             "usage_usec 1510000\nuser_usec 1500000\nnr_periods 50\nnr_throttled 48\nthrottled_usec 3480000\n",
 				}
 			}
-			c, err := newCgroupFS(fakeTree(t, files), v2)
+			c, err := common.ReadCgroups(fakeTree(t, files), v2)
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := c.newGroup("g", "cpu", "cpuacct")
+			g, err := newGroup(c, "g", "cpu", "cpuacct")
 			if err != nil {
 				t.Fatal(err)
-			}
-			said, err := g.setQuota(150)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := "cpu.cfs_quota_us = 150000, cpu.cfs_period_us = 100000"
-			if v2 {
-				want = "cpu.max = 150000 100000"
-			}
-			if said != want {
-				t.Errorf("setQuota(150) says %q, want %q", said, want)
 			}
 			if used, err := g.usage(); err != nil || used != 1510*time.Millisecond {
 				t.Errorf("usage %v, %v; want 1.51s", used, err)
@@ -286,14 +277,6 @@ func TestQuotaAndCounterFiles(t *testing.T) {
 				t.Errorf("throttling %d %d %v %v, want 50 48 3.48s", p, th, wait, err)
 			}
 		})
-	}
-}
-
-func TestUnescape(t *testing.T) {
-	for in, want := range map[string]string{`/a\040b`: "/a b", `/a\134b`: `/a\b`, `/plain`: "/plain", `/end\04`: `/end\04`} {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

@@ -1,0 +1,98 @@
+package main
+
+// options.go adds to the seed its command lines: each sub-command's flags,
+// checked before anything is created (one line and exit 2 when wrong).
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"nslab/common"
+)
+
+func nsUsage() string { return common.Prog + " ns [-hold D]" }
+func quotaUsage() string {
+	return common.Prog + " quota [-percent P] [-seconds S] [-builtin] [-- command [args]]"
+}
+func freezeUsage() string { return common.Prog + " freeze [-hold D]" }
+
+// nsOptions is how long ns keeps its processes and cgroups at the end.
+func nsOptions(args []string) time.Duration {
+	fs := common.NewFlagSet()
+	hold := fs.Duration("hold", 0, "keep the processes and cgroups this long, to look at them from another shell (nsenter --cgroup -t PID)")
+	common.ParseFlags(fs, nsUsage(), args)
+	if *hold < 0 {
+		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
+	}
+	return *hold
+}
+
+// freezeOptions is how long freeze stays frozen, and runs after the thaw.
+func freezeOptions(args []string) time.Duration {
+	fs := common.NewFlagSet()
+	hold := fs.Duration("hold", time.Second, "how long to stay frozen, and to run after the thaw")
+	common.ParseFlags(fs, freezeUsage(), args)
+	if *hold <= 0 {
+		common.UsageError("", "-hold %v: want a positive duration", *hold)
+	}
+	return *hold
+}
+
+type quotaOpts struct {
+	percent, seconds int
+	workers          int      // as many as the quota can fill: 150% needs 2
+	load             []string // stress -c N, or "burn N", or the user's command
+}
+
+func quotaOptions(args []string) quotaOpts {
+	fs := common.NewFlagSet()
+	percent := fs.Int("percent", 30, "CPU quota in percent of one CPU (150 = one and a half CPUs)")
+	seconds := fs.Int("seconds", 5, "how long the load runs")
+	builtin := fs.Bool("builtin", false, "use the built-in CPU burner even when stress is installed")
+	// Everything after "--" is the load's command line.
+	var load []string
+	i := slices.Index(args, "--")
+	if i >= 0 {
+		args, load = args[:i], args[i+1:]
+	}
+	common.ParseFlags(fs, quotaUsage(), args)
+	maxPercent := 100 * runtime.NumCPU()
+	switch {
+	case *percent <= 0 || *percent > maxPercent:
+		common.UsageError("", "-percent %d: want 1 to %d (100 per CPU, %d CPUs here)", *percent, maxPercent, runtime.NumCPU())
+	case *seconds <= 0:
+		common.UsageError("", "-seconds %d: want a positive number of seconds", *seconds)
+	case *builtin && len(load) > 0:
+		common.UsageError("", "-builtin and a command after -- exclude each other")
+	case i >= 0 && len(load) == 0:
+		common.UsageError("", "no command after --")
+	}
+
+	// One worker per CPU the quota can fill: 150% needs two, each of which
+	// could use a whole CPU, for the quota to be what holds them back.
+	o := quotaOpts{percent: *percent, seconds: *seconds, workers: (*percent + 99) / 100}
+	switch {
+	case len(load) > 0:
+		path, err := exec.LookPath(load[0])
+		if err != nil {
+			common.Fatalf("%s: command not found", load[0])
+		}
+		o.load = append([]string{path}, load[1:]...) // a path: never taken for "burn"
+	case !*builtin:
+		if _, err := exec.LookPath("stress"); err == nil {
+			// --timeout: should we be killed with SIGKILL, which leaves no
+			// chance to clean up, the workers still stop by themselves.
+			o.load = []string{"stress", "-c", strconv.Itoa(o.workers), "--timeout", strconv.Itoa(o.seconds+10) + "s"}
+			break
+		}
+		fmt.Println("stress is not installed (apt-get install stress): using the built-in burner")
+		fallthrough
+	default:
+		o.load = []string{"burn", strconv.Itoa(o.workers)}
+	}
+	return o
+}
