@@ -31,11 +31,8 @@ var capNames = []string{
 // (/proc/sys/kernel/cap_last_cap; 40 since Linux 5.9).
 func capLastCap() int {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return len(capNames) - 1
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
+	n, err2 := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || err2 != nil {
 		return len(capNames) - 1
 	}
 	return n

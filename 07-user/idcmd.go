@@ -13,54 +13,44 @@ import (
 	"nslab/common"
 )
 
+// whoami is what whoami(1) prints: the name of our uid, or the number.
+func whoami() string {
+	uid := strconv.Itoa(unix.Geteuid())
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return uid
+}
+
 // id is what id(1) prints: "uid=65534(nobody) gid=65534(nogroup)
-// groups=65534(nogroup)", names from the host's /etc/passwd and /etc/group.
+// groups=65534(nogroup)".
 func id() string {
-	uid, gid := unix.Getuid(), unix.Getgid()
-	s := fmt.Sprintf("uid=%s gid=%s groups=%s", name(uid, lookupUser), name(gid, lookupGroup), name(gid, lookupGroup))
+	gid := unix.Getgid()
+	s := fmt.Sprintf("uid=%s gid=%s groups=%s", uidName(unix.Getuid()), gidName(gid), gidName(gid))
 	groups, err := unix.Getgroups()
 	if err != nil {
 		common.ErrExit("getgroups", err)
 	}
 	for _, g := range groups {
 		if g != gid { // id lists the gid first, and once
-			s += "," + name(g, lookupGroup)
+			s += "," + gidName(g)
 		}
 	}
 	return s
 }
 
-// whoami is what whoami(1) prints: the name of our uid, or the number.
-func whoami() string {
-	uid := strconv.Itoa(unix.Geteuid())
-	if s, err := lookupUser(uid); err == nil {
-		return s
+// uidName and gidName are "65534(nobody)", or "100000" when the host has
+// no name for it, as id(1) prints them.
+func uidName(n int) string {
+	if u, err := user.LookupId(strconv.Itoa(n)); err == nil {
+		return fmt.Sprintf("%d(%s)", n, u.Username)
 	}
-	return uid
+	return strconv.Itoa(n)
 }
 
-// name is "65534(nobody)", or "100000" when no name is known, as id(1)
-// prints it; whoami's is the name alone.
-func name(n int, lookup func(string) (string, error)) string {
-	s, err := lookup(strconv.Itoa(n))
-	if err != nil {
-		return strconv.Itoa(n)
+func gidName(n int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(n)); err == nil {
+		return fmt.Sprintf("%d(%s)", n, g.Name)
 	}
-	return fmt.Sprintf("%d(%s)", n, s)
-}
-
-func lookupUser(n string) (string, error) {
-	u, err := user.LookupId(n)
-	if err != nil {
-		return "", err
-	}
-	return u.Username, nil
-}
-
-func lookupGroup(n string) (string, error) {
-	g, err := user.LookupGroupId(n)
-	if err != nil {
-		return "", err
-	}
-	return g.Name, nil
+	return strconv.Itoa(n)
 }

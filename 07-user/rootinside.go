@@ -98,13 +98,13 @@ func tryOwnUTS() {
 // result is "ok" or the errno's name, as strerrorname_np prints it.
 func result(err error) string {
 	var errno unix.Errno
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.As(err, &errno):
+	if errors.As(err, &errno) {
 		return unix.ErrnoName(errno)
 	}
-	return err.Error()
+	if err != nil {
+		return err.Error()
+	}
+	return "ok"
 }
 
 // finish, in the parent: once the child has tried everything, show it as
