@@ -102,7 +102,7 @@ tmpfs)
   for c in cpu memory pids freezer; do
     if v1_has "$c"; then ok "cgroup v1 controller $c"; else
       miss "cgroup v1 controller $c" "not enabled in /proc/cgroups or not mounted" \
-        "mount -t cgroup -o $c cgroup $cg/$c (or boot with systemd.unified_cgroup_hierarchy=1 for v2)"
+        "mkdir -p $cg/$c && mount -t cgroup -o $c cgroup $cg/$c (or boot with systemd.unified_cgroup_hierarchy=1 for v2)"
     fi
   done
   ;;
