@@ -68,7 +68,10 @@ static void ipcs_m(void)
                        &size, &cpid, &lpid, &nattch, &uid) != 8)
                 continue;
             pw = getpwuid(uid);
-            snprintf(owner, sizeof(owner), "%.10s", pw ? pw->pw_name : "?");
+            if (pw != NULL)
+                snprintf(owner, sizeof(owner), "%.10s", pw->pw_name);
+            else
+                snprintf(owner, sizeof(owner), "%u", uid);
             n = snprintf(line, sizeof(line), "0x%08x %-10d %-10s %-10o %-10lu %-10lu %s%s",
                          (unsigned int) key, id, owner, perms & 0777, size, nattch,
                          (perms & SHM_DEST) ? "dest " : "", (perms & SHM_LOCKED) ? "locked" : "");
