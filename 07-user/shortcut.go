@@ -47,5 +47,6 @@ func goShortcut(o options) {
 	}
 	hs.Started()
 	fmt.Printf("PID of child created by clone() is %d\n", child.Pid())
-	finish(child, hs)
+	hostView(child, hs)
+	waitChild(child)
 }

@@ -5,7 +5,7 @@
 //	$ ls -al /proc/$$/ns; lsns -p $$
 //	# echo '0 100000 1' > /proc/PID/uid_map    (and gid_map, from the host)
 //
-// The first four lines are the Korean blog's `unshare --user` session; the
+// The first three lines are the Korean blog's `unshare --user` session; the
 // maps are the Chinese blog's "通過/proc/pid/uid_map和/proc/pid/gid_map設置
 // container外用戶id和容器內用戶id的映射關系". The child plays the shell,
 // the parent plays the host's shell that writes the maps. The C counterpart
@@ -97,7 +97,7 @@ func main() {
 	dropRootGroups() // not in the seed: rootinside.go
 
 	// $ unshare --user /bin/sh
-	// C: clone(childFunc, stack, CLONE_NEWUSER | SIGCHLD, &args);
+	// C: clone(childFunc, stack + STACK_SIZE, CLONE_NEWUSER | SIGCHLD, NULL);
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUSER.
 	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", "hand", o.hold.String())
@@ -150,9 +150,21 @@ func main() {
 		common.ErrExit("write to child", err)
 	}
 
-	finish(child, hs) // rootinside.go: the host's view of the child, then wait
-	goShortcut(o)     // shortcut.go: the same, the maps written by Go
+	hostView(child, hs) // not in the seed: rootinside.go
+	waitChild(child)
+	goShortcut(o) // not in the seed: shortcut.go, the maps written by Go
 	common.Exit(0)
+}
+
+// waitChild waits for the child to end, as the seed's `exit` ends its sh.
+func waitChild(child *common.ChildProc) {
+	child.Wait() // C: waitpid(pid, NULL, 0)
+	fmt.Println("child has terminated")
+	// A child killed by a signal is how a -hold is ended early: no failure.
+	// One that exited with an error has said why on stderr.
+	if code := child.Cmd.ProcessState.ExitCode(); code > 0 {
+		common.Exit(code)
+	}
 }
 
 // writeProc is the host shell's `echo TEXT > /proc/PID/FILE`, in one
