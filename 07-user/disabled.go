@@ -1,8 +1,9 @@
 package main
 
-// When the kernel refuses a user namespace. Upstream Linux lets anyone
-// create one, but distributions have switches to forbid it, and each names
-// a different sysctl. We read /proc/sys to say which one is in the way.
+// When the kernel refuses the seed's `unshare --user` (upstream Linux lets
+// anyone create a user namespace, but distributions have switches, each a
+// different sysctl), which switch is in the way, read from /proc/sys, and
+// its fix.
 
 import (
 	"errors"
