@@ -1,5 +1,5 @@
-// Command 03-ipc is the IPC part of the post on unshare(1), the shell
-// session
+// Command 03-ipc is the IPC part of the Korean post "linux namespace" (one
+// unshare(1) session per namespace type), the shell session
 //
 //	ipcs -m; ipcmk -M 1000; ipcs -m; unshare --ipc /bin/sh
 //	ipcs -m; exit                      (typed in that new shell)
@@ -10,7 +10,7 @@
 // says which one runs. The C counterpart is c/ipcmk_unshare_ipcs.c.
 // What the chapter adds to the session sits in mqueue.go (a POSIX message
 // queue, isolated too) and join.go (-sleep, to look at the child's
-// namespace from another shell).
+// namespace from another shell); ipcs.go prints ipcs -m's columns.
 //
 //	sudo go run ./03-ipc [-sleep D]
 package main
@@ -77,7 +77,7 @@ func main() {
 	// $ ipcs -m
 	common.Step("ipcs -m", "there it is")
 	ipcsM()
-	showQueue(queue)
+	showQueue(queue) // not in the post: is the queue here? (mqueue.go)
 
 	// $ unshare --ipc /bin/sh
 	// Go cannot unshare(CLONE_NEWIPC) itself: it would move one thread of
@@ -120,8 +120,8 @@ func main() {
 	// $ ipcs -m
 	common.Step("ipcs -m", "it is gone")
 	ipcsM()
-	showQueue(queue)
-	common.Exit(0) // not return: Exit runs the (now idle) cleanups too
+	showQueue(queue) // not in the post: is the queue here? (mqueue.go)
+	common.Exit(0)   // not return: Exit runs the (now idle) cleanups too
 }
 
 // sh plays the post's /bin/sh, started by `unshare --ipc`: it runs, in the
@@ -140,8 +140,8 @@ func sh(args []string) int {
 	// $ ipcs -m
 	common.Step(common.Child("ipcs -m"), "in the new IPC namespace: no segment")
 	ipcsM()
-	showQueue(args[0])
-	stay(args[1]) // not in the post: -sleep (join.go)
+	showQueue(args[0]) // not in the post (mqueue.go)
+	stay(args[1])      // not in the post: -sleep (join.go)
 
 	// $ exit
 	common.Step(common.Child("exit"), "back to the parent's IPC namespace")

@@ -428,6 +428,30 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestBadInputC: the C program gives its usage line and exits 2 before it
+// creates anything.
+func TestBadInputC(t *testing.T) {
+	for _, args := range [][]string{{"soon"}, {"-1"}, {"1", "2"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(nstest.BuildC(t, cSources, "ipcmk_unshare_ipcs"), args...)
+			r := nstest.Run(t, cmd)
+			if r.Code != 2 {
+				t.Errorf("exit status %d, want 2\nstderr:\n%s", r.Code, r.Stderr)
+			}
+			if lines := strings.Split(strings.TrimSpace(r.Stderr), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "usage: ") {
+				t.Errorf("want the usage line on stderr, got:\n%s", r.Stderr)
+			}
+			if r.Stdout != "" {
+				t.Errorf("stdout should be empty, got:\n%s", r.Stdout)
+			}
+			if segs := segmentsOf(t, cmd.Process.Pid); len(segs) > 0 {
+				t.Errorf("a bad command line left segments: %+v", segs)
+			}
+		})
+	}
+}
+
 // TestNotRoot runs the program as nobody: one clear line, exit 1, and no
 // segment left behind.
 func TestNotRoot(t *testing.T) {
