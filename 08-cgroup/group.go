@@ -236,15 +236,10 @@ func rmdirWait(d string) error {
 // echo writes value to the group's file for controller ctl, as
 // `echo VALUE > FILE` does, printing that command first; or exits.
 func (g *group) echo(ctl, file, value, why string) {
-	d := g.dirs[0]
-	for _, p := range g.parts {
-		if p.ctl == ctl {
-			d = p.dir
-		}
-	}
-	common.Step(fmt.Sprintf("echo %s > %s", value, filepath.Join(d, file)), why)
-	if err := writeFile(filepath.Join(d, file), value); err != nil {
-		common.ErrExit(fmt.Sprintf("echo %s > %s", value, filepath.Join(d, file)), err)
+	cmd := fmt.Sprintf("echo %s > %s", value, filepath.Join(g.dir(ctl), file))
+	common.Step(cmd, why)
+	if err := writeFile(filepath.Join(g.dir(ctl), file), value); err != nil {
+		common.ErrExit(cmd, err)
 	}
 }
 

@@ -46,8 +46,10 @@ int main(int argc, char *argv[])
     /* nslab: mycgroup with our PID, as the Go names it: no clash, no leftover */
     snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/nslab-08-%d-quota", v2 ? "" : "/cpu", getpid());
 
+    signal(SIGINT, on_signal);  /* nslab: the cleanup below runs on Ctrl-C */
+    signal(SIGTERM, on_signal);
+
     /* cgcreate -a root -g cpu:mycgroup */
-    printf("+ mkdir %s\n", dir);
     if (v2) { /* nslab: v2 hands cpu down from the root; -cpu at the end */
         char w[32];
         int has = 0;
@@ -59,9 +61,12 @@ int main(int argc, char *argv[])
             enabled = 1;
         }
     }
-    if (mkdir(dir, 0755) == -1) { perror(dir); exit(EXIT_FAILURE); }
-    signal(SIGINT, on_signal);  /* nslab: from here on, remove it on Ctrl-C */
-    signal(SIGTERM, on_signal);
+    printf("+ mkdir %s\n", dir);
+    if (mkdir(dir, 0755) == -1) {
+        perror(dir);
+        if (enabled) echo(ROOTCTL, "-cpu"); /* nslab: as we found it */
+        exit(EXIT_FAILURE);
+    }
 
     /* cgset -r cpu.cfs_quota_us=30000 mycgroup */
     /* nslab: v2's cpu.max holds the quota and the period */
@@ -85,38 +90,20 @@ int main(int argc, char *argv[])
     printf("+ cgexec -g cpu:nslab-08-%d-quota stress -c 1 &  # pid %d\n", getpid(), pid);
 
     /* top */
-    /* nslab: top's %CPU, from /proc/PID/stat over SECONDS, then we end */
-    long before[64] = {0}, after = 0;
-    int n = 0, p[64];
-    sleep(1); /* nslab: stress forks its worker */
-    FILE *f = fopen(file, "r");
-    while (f && n < 64 && fscanf(f, "%d", &p[n]) == 1) n++;
-    if (f) fclose(f);
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            for (int s = 0; s < seconds && !stop_sig; s++) sleep(1);
-            if (stop_sig) break;
-            printf("+ top  # %%CPU over %d s\n  PID %%CPU COMMAND\n", seconds);
-        }
-        for (int i = 0; i < n; i++) {
-            char path[64], comm[64];
-            unsigned long ut = 0, stime = 0;
-            snprintf(path, sizeof path, "/proc/%d/stat", p[i]);
-            FILE *s = fopen(path, "r");
-            if (s && fscanf(s, "%*d (%63[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                            comm, &ut, &stime) == 3) {
-                after = ut + stime;
-                if (pass == 0) before[i] = after;
-                else printf("%5d %4.1f %s\n", p[i], (after - before[i]) * 100.0 / sysconf(_SC_CLK_TCK) / seconds, comm);
-            }
-            if (s) fclose(s);
-        }
+    /* nslab: after SECONDS, ps once: %CPU over each process's life so far */
+    for (int s = 0; s < seconds && !stop_sig; s++) sleep(1);
+    if (!stop_sig) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "ps -o pid,pcpu,comm -p $(paste -sd, %s)", file);
+        printf("+ top  # %s\n", cmd);
+        int rc = system(cmd);
+        (void)rc;
     }
 
     /* nslab: the seed leaves stress running; we kill what is in mycgroup,
      * then rmdir it (EBUSY until the killed processes have exited) */
     for (int tries = 0; tries < 300; tries++) {
-        f = fopen(file, "r");
+        FILE *f = fopen(file, "r");
         int pid_in, any = 0;
         while (f && fscanf(f, "%d", &pid_in) == 1) { kill(pid_in, SIGKILL); any = 1; }
         if (f) fclose(f);
