@@ -16,13 +16,12 @@ while read -r path ino; do
 done < <(nsfs_mounts net)
 
 exercise 1 "a name for a namespace that a process made"
-# The children of 06-net show (re-executed as childFunc) and of netns_show.
+# The children of 06-net show (re-executed as childFunc).
 children=()
 for pid in $(go_procs 06-net); do
   read_argv "$pid"
   [ "${ARGV[0]:-}" = childFunc ] && children+=("$pid")
 done
-mapfile -t -O ${#children[@]} children < <(c_children netns_show net)
 found=''
 for pid in "${children[@]}"; do
   ns=$(ns_ino "$pid" net)
