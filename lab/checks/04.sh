@@ -8,15 +8,13 @@ require_root 04
 # pid_inside PID: PID's number in its own PID namespace (the last of NSpid).
 pid_inside() { status_field "$1" NSpid | awk '{ print $NF }'; }
 
-# The PID 1s of 04-pid's namespaces: the Go program's (re-executed as
-# childFunc) and the C program's (a clone of pid_namespace).
+# The PID 1s of 04-pid's namespaces: the program re-executed as
+# fork_child, the seed's PID 1. (The article's C, bin/c/namespace, cannot
+# hold its namespace: its PID 1 becomes ps and exits at once.)
 inits=()
 for pid in $(go_procs 04-pid); do
   read_argv "$pid"
-  [ "${ARGV[0]:-}" = childFunc ] && [ "$(pid_inside "$pid")" = 1 ] && inits+=("$pid")
-done
-for pid in $(c_children pid_namespace pid); do
-  [ "$(pid_inside "$pid")" = 1 ] && inits+=("$pid")
+  [ "${ARGV[0]:-}" = fork_child ] && [ "$(pid_inside "$pid")" = 1 ] && inits+=("$pid")
 done
 
 exercise 1 "a zombie that only PID 1 can reap"
