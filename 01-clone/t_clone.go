@@ -42,10 +42,6 @@ func childFunc(fd int) {
 }
 
 func tClone(args []string) {
-	// C: const int STACK_SIZE = 65536; ... stack = malloc(STACK_SIZE);
-	// No stack to allocate: without CLONE_VM the child runs on its copy of
-	// ours (rawclone.go).
-
 	// C: fd = open("/dev/null", O_RDWR);  /* Child will close this fd */
 	// unix.Open, not os.Open: a bare descriptor, like the C's, that Go's
 	// poller and finalizers know nothing about.
@@ -60,6 +56,10 @@ func tClone(args []string) {
 	if len(args) > 1 {
 		flags = unix.CLONE_FILES
 	}
+
+	// C: stack = malloc(STACK_SIZE); stackTop = stack + STACK_SIZE;
+	// No stack to allocate: without CLONE_VM the child runs on its copy of
+	// ours (rawclone.go).
 
 	// C: if (CHILD_SIG != 0 && CHILD_SIG != SIGCHLD) signal(CHILD_SIG, SIG_IGN);
 	// Ignore childSig, whose default action would kill us (Go would catch
