@@ -467,49 +467,72 @@ func testSeedC(t *testing.T) {
 // TestAddFailsCleanly: when add fails half-way (here unshare(CLONE_NEWNET)
 // with ENOSPC: the test runs it in a user namespace of its own whose
 // max_net_namespaces is 0, over an empty /run), its undo step removes what
-// it made and the program exits with one error line, within seconds: an
-// undo step that exits (it used to) ran into the cleanup lock and hung.
+// it made, and the program exits 1 with one error line, within seconds.
+// In "undo fails", /run/netns is set up as an earlier add leaves it (bound
+// onto itself, noted in /run/nslab-netns-setup) and, seen from the user
+// namespace, locked: the undo cannot unmount or remove it. It must warn
+// and go on; an undo step that exits (it used to) hung on the cleanup
+// lock.
 func TestAddFailsCleanly(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
 	unshare := nstest.RequireTool(t, "unshare", "util-linux")
-	cmd := nstest.Program(t, prog, "add", "nslab-fails")
 	// Mounts at /run/netns... that the host has show here too (copies,
 	// under the new /run): only a change counts.
-	script := `mounts() { awk '$5 ~ "^/run/netns" {print $5}' /proc/self/mountinfo; }
-mount -t tmpfs nslab /run || exit 99
+	run := `mounts() { awk '$5 ~ "^/run/netns" {print $5}' /proc/self/mountinfo; }
 echo 0 >/proc/sys/user/max_net_namespaces || exit 98
 before=$(mounts)
 "$0" add nslab-fails
 echo "exit $?"
-ls -A /run
+ls -A /run/netns 2>/dev/null
 [ "$(mounts)" = "$before" ] || mounts`
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	wrapped := exec.CommandContext(ctx, unshare, "--user", "--map-root-user", "--mount", "sh", "-c", script, cmd.Path)
-	wrapped.Env = cmd.Env
-	start := time.Now()
-	r := nstest.Run(t, wrapped)
-	if ctx.Err() != nil {
-		t.Fatalf("still running after %s: a cleanup hangs\nstdout:\n%s\nstderr:\n%s", time.Since(start), r.Stdout, r.Stderr)
-	}
-	if r.Code >= 98 {
-		nstest.Skip(t, "cannot set up the failure (a user namespace with its own /run and max_net_namespaces 0): "+r.Stderr)
-	}
-	nstest.NoPanic(t, r.Stderr)
-	ss := steps(r.Stdout)
-	if len(ss) == 0 || ss[len(ss)-1].cmd != "rmdir /run/netns" {
-		t.Errorf("the undo did not end with rmdir /run/netns:\n%s", r.Stdout)
-	}
-	var tail []string
-	if len(ss) > 0 {
-		tail = ss[len(ss)-1].out
-	}
-	if !slices.Equal(tail, []string{"exit 1"}) {
-		t.Errorf("after the run: %q; want exit 1 and nothing left in /run or mounted under /run/netns\n%s", tail, r.Stdout)
-	}
-	if !strings.Contains(r.Stderr, "ENOSPC") || strings.Count(r.Stderr, "\n") != 1 {
-		t.Errorf("stderr = %q, want one line naming ENOSPC", r.Stderr)
+	for _, tc := range []struct {
+		name, setup string
+		last        string // the undo's last step
+		warning     string // what the undo could not do ("": none)
+	}{
+		{"fresh", "true", "rmdir /run/netns", ""},
+		{"undo fails", `mkdir /run/netns && mount --bind /run/netns /run/netns &&
+printf 'mkdir\nbind\n' >/run/nslab-netns-setup`, "umount /run/netns", "rmdir /run/netns: EBUSY: device or resource busy (left as it is)"},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			cmd := nstest.Program(t, prog)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// An empty /run in a mount namespace of the test's own, set up
+			// as root; then a user namespace (where the set-up is locked)
+			// for the run.
+			outer := "mount -t tmpfs nslab /run || exit 99\n" + tc.setup + " || exit 99\n" +
+				`exec "$1" --user --map-root-user --mount sh -c "$2" "$0"`
+			wrapped := exec.CommandContext(ctx, unshare, "--mount", "sh", "-c", outer, cmd.Path, unshare, run)
+			wrapped.Env = cmd.Env
+			start := time.Now()
+			r := nstest.Run(t, wrapped)
+			if ctx.Err() != nil {
+				t.Fatalf("still running after %s: an undo step hangs\nstdout:\n%s\nstderr:\n%s", time.Since(start), r.Stdout, r.Stderr)
+			}
+			if r.Code >= 98 {
+				nstest.Skip(t, "cannot set up the failure (a user namespace with its own /run and max_net_namespaces 0): "+r.Stderr)
+			}
+			nstest.NoPanic(t, r.Stderr)
+			ss := steps(r.Stdout)
+			if len(ss) < 2 || ss[0].cmd == "touch /run/netns/nslab-fails" && ss[1].cmd != "umount -l /run/netns/nslab-fails" {
+				t.Errorf("the undo did not remove the name first:\n%s", r.Stdout)
+			}
+			var tail []string
+			if len(ss) > 0 && ss[len(ss)-1].cmd == tc.last {
+				tail = ss[len(ss)-1].out
+			}
+			if !slices.Equal(tail, []string{"exit 1"}) {
+				t.Errorf("want the undo to end with %q, then exit 1, no name left and no mount changed:\n%s", tc.last, r.Stdout)
+			}
+			lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+			if !strings.Contains(lines[0], "ip netns add nslab-fails: ENOSPC") ||
+				tc.warning == "" && len(lines) != 1 || tc.warning != "" && (len(lines) != 2 || !strings.Contains(lines[1], tc.warning)) {
+				t.Errorf("stderr = %q, want the ENOSPC line, then the undo's warning %q, if any", r.Stderr, tc.warning)
+			}
+		})
 	}
 }
 
