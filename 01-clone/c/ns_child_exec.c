@@ -67,7 +67,9 @@ static void forward(int sig) { if (child_pid > 0 && kill(child_pid, sig) == 0 &&
 static void insist(int sig)
 {
     static const char msg[] = "ns_child_exec: child ignored the signal: killing it\n";
-    if (kill(child_pid, SIGKILL) == 0 && write(STDERR_FILENO, msg, sizeof(msg) - 1) == -1) { (void) sig; }
+    (void) sig;
+    if (kill(child_pid, SIGKILL) == 0 && write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+        return;                         /* stderr gone: nothing to tell */
 }
 
 #define STACK_SIZE (1024 * 1024)
