@@ -176,10 +176,10 @@ step 08-cgroup "echo FROZEN > freezer.state (v1) / echo 1 > cgroup.freeze (v2)" 
   "a frozen cgroup's processes get no CPU at all until thawed; /proc/PID/status shows it" -- \
   "$bin/08-cgroup" freeze
 
-# end_target PID: kill unshare PID and its child. --kill-child alone is not
-# enough: the child asks for its parent-death signal only after the fork,
-# so killing unshare in between would leave it running. Stopped, unshare
-# forks no more; its children are killed first, then it.
+# end_target PID: kill PID (09-setns clone-bash) and its child. Its
+# parent-death signal alone is not enough: the child asks for it only after
+# the fork, so killing the parent in between would leave the child running.
+# Stopped, the parent forks no more; its children are killed first, then it.
 end_target() {
   local p _
   for p in "$@"; do
@@ -201,15 +201,15 @@ stat_state() {
   echo "${s%% *}"
 }
 
-# A target made by util-linux, joined the seed's way and the nsenter way.
+# The seed's two programs: clone-bash makes the target, the joiner joins it;
+# then the nsenter way.
 setns_demo() {
   local prog=$1 u t='' _
   # The trap comes before the target: a background job of a script ignores
   # SIGINT, so a Ctrl-C between the two would leave it running. jobs -p
   # knows the target's PID even before u does.
   trap 'end_target $(jobs -p); trap - INT TERM; exit 130' INT TERM
-  unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount --user --map-root-user \
-    sh -c 'hostname tour-09; exec sleep 60' &
+  "$prog" clone-bash -map -c 'hostname tour-09; exec sleep 60' >/dev/null &
   u=$!
   for _ in $(seq 100); do
     t=$(pgrep -P "$u" -x sleep) && break
@@ -217,22 +217,22 @@ setns_demo() {
   done
   local rc=0
   if [ -z "$t" ]; then
-    echo "tour: the unshare target did not start" >&2
+    echo "tour: the clone-bash target did not start" >&2
     rc=1
   else
-    printf '%s$ %s%s\n' "$bold" "unshare --fork --kill-child --pid --mount-proc --uts --ipc --net --mount --user --map-root-user sh -c 'hostname tour-09; exec sleep 60' &" "$off"
+    printf '%s$ %s%s\n' "$bold" "09-setns clone-bash -map -c 'hostname tour-09; exec sleep 60' &" "$off"
     printf '%s$ %s%s\n' "$bold" "09-setns $t" "$off"
     "$prog" "$t" || rc=1
-    printf '%s$ %s%s\n' "$bold" "09-setns -t $t -u -n sh -c 'hostname; ip -brief link'" "$off"
-    "$prog" -t "$t" -u -n sh -c 'hostname; ip -brief link' || rc=1
+    printf '%s$ %s%s\n' "$bold" "09-setns -t $t -a sh -c 'hostname; echo \$\$; id -u'" "$off"
+    "$prog" -t "$t" -a sh -c 'hostname; echo $$; id -u' || rc=1
   fi
   end_target "$u"
   trap - INT TERM
   return $rc
 }
 chapter 09-setns "joining a running process's namespaces"
-step 09-setns "the setns joiner: uts, user, pid, ipc, net, then mnt; fork" "join every namespace of a process made by unshare(1), then fork a child" \
-  "setns moves the caller, except for PID namespaces: only the forked child is inside; user and mnt need a single thread, so a C constructor joins before Go starts" -- \
+step 09-setns "clone(CLONE_NEWUTS|NEWNS|NEWPID|NEWUSER|NEWIPC) bash; the setns joiner: uts, user, pid, ipc, net, then mnt; fork" "join every namespace of the seed's clone-bash target, then fork a child" \
+  "setns moves the caller, except for PID namespaces: only the forked child is inside; user (and time) need a single-threaded process, so a C constructor joins them before Go starts; mnt needs only an unshared fs_struct (unshare(CLONE_FS) on a locked thread)" -- \
   setns_demo "$bin/09-setns"
 
 [ -n "$list_only" ] && exit 0
