@@ -90,7 +90,8 @@ func childFunc(args []string) int {
 	// which kills and reaps us in order (common.StartChild).
 	signal.Ignore(unix.SIGINT, unix.SIGHUP)
 
-	// $ ip a   (in the shell that unshare started)
+	// $ ip a   (in the shell that unshare started). ipA prints what ip a
+	// says of each link's index, name and UP flag, not its addresses.
 	common.Step(common.Child("ip a"), fmt.Sprintf("in the child, PID %d in %s", os.Getpid(), netID("/proc/self/ns/net")))
 	ipA(common.Child)
 	common.TellParent()
