@@ -33,7 +33,7 @@ sed 's/^/nslab-guest: info: /' "$results/guest-info.txt"
 shopt -s nullglob
 # The chapter programs, for tests whose peer is another chapter (nstest.Chapter).
 mkdir -p "$work/prog"
-cp "$share"/prog/* "$work/prog/" 2>/dev/null
+cp -r "$share"/prog/* "$work/prog/" 2>/dev/null
 export NSLAB_BIN=$work/prog
 bins=("$share"/bin/*.test)
 say "running ${#bins[@]} test binaries"

@@ -133,6 +133,9 @@ mkdir -p "$share/prog"
 (cd "$repo" && shopt -s nullglob && chapters=(./0[1-9]-*) &&
   "$GO" build -buildvcs=false -o "$share/prog/" "${chapters[@]}") ||
   die "go build of the chapter programs failed"
+# And the C counterparts (make c), for a test that runs one without its
+# source at hand (lab/bench runs 01-clone's ns_child_exec).
+make -s -C "$repo" c BIN="$share/prog" >/dev/null || die "make c failed"
 cp "$lab/guest-run.sh" "$share/run.sh"
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ func programs(t *testing.T) string {
 			link(c, "c/ns_child_exec")
 			return dir
 		}
-		t.Skip("no 01-clone/c/ns_child_exec.c here and no $NSLAB_BIN/c/ns_child_exec: make bench covers this")
+		nstest.Skip(t, "no 01-clone/c/ns_child_exec.c here and no $NSLAB_BIN/c/ns_child_exec (vm-test ships make c's programs there)")
 	}
 	gcc := nstest.RequireTool(t, "gcc", "gcc")
 	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", filepath.Join(dir, "c", "ns_child_exec"), src, "-lrt").CombinedOutput()
