@@ -490,6 +490,7 @@ func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 // holds them to 150000 µs per 100000 µs period.
 func TestQuota150(t *testing.T) {
 	nstest.RequireRoot(t)
+	nstest.LockCgroups(t) // and not in parallel: see TestQuota
 	nstest.RequireTool(t, "stress", "stress")
 	if runtime.NumCPU() < 2 {
 		t.Fatalf("needs 2 CPUs, have %d", runtime.NumCPU())
@@ -505,11 +506,13 @@ func TestQuota150(t *testing.T) {
 // On v2 both are placed by clone3; on v1 by the handshake (moved, then
 // released to exec).
 //
-// Like every test that makes cgroups with cpu, not in parallel: on v2 the
-// first run to end would switch cpu off under the others (the programs
-// coordinate with nobody: group.go's remove).
+// Like every test that makes cgroups with cpu, not in parallel, and under
+// nstest.LockCgroups against other packages' (lab's): on v2 the first run
+// to end would switch cpu off under the others (the programs coordinate
+// with nobody: group.go's remove).
 func TestQuota(t *testing.T) {
 	nstest.RequireRoot(t)
+	nstest.LockCgroups(t)
 	t.Run("stress", func(t *testing.T) {
 		nstest.RequireTool(t, "stress", "stress")
 		runQuota(t, nstest.Program(t, prog, "quota", "-percent", "30", "-seconds", "5"),
@@ -526,6 +529,7 @@ func TestQuota(t *testing.T) {
 // the cgroup before it ran, ~30% of one CPU, nothing left.
 func TestGoVsC(t *testing.T) {
 	nstest.RequireRoot(t)
+	nstest.LockCgroups(t) // and not in parallel: see TestQuota
 	nstest.RequireTool(t, "stress", "stress")
 	bin := nstest.BuildC(t, cSources, "cgroup_stress")
 	runQuota(t, exec.Command(bin, "3"),
@@ -553,6 +557,7 @@ func interruptOnFailure(t *testing.T, cmd *exec.Cmd) {
 // not die with the shell.)
 func TestInterrupt(t *testing.T) {
 	nstest.RequireRoot(t)
+	nstest.LockCgroups(t) // and not in parallel: see TestQuota
 	nstest.RequireTool(t, "stress", "stress")
 	forks := []string{"sh", "-c", "sleep 60 & sleep 60"}
 	for _, tc := range []struct {
@@ -614,6 +619,7 @@ func TestInterrupt(t *testing.T) {
 // when it ends, cpu is off again wherever it was off before.
 func TestOwnCgroup(t *testing.T) {
 	nstest.RequireRoot(t)
+	nstest.LockCgroups(t) // and not in parallel: see TestQuota
 	nstest.RequireTool(t, "bash", "bash")
 	v2 := cgroupV2(t)
 	name := fmt.Sprintf("nslab-08-test-%d-own", os.Getpid())

@@ -587,6 +587,7 @@ func writeFile(t *testing.T, path, value string) {
 // run (in this package). No package's tests overlap in the guest.
 func TestCheck08(t *testing.T) {
 	c := newChecker(t, "08")
+	nstest.LockCgroups(t) // nor with 08-cgroup's quota tests, in their package
 	nstest.RequireNamespace(t, "cgroup")
 	nstest.RequireTool(t, "unshare", "util-linux")
 	nstest.RequireTool(t, "stress", "stress")
