@@ -45,8 +45,9 @@ func nsMain(args []string) {
 
 	// mkdir -p /sys/fs/cgroup/freezer/sub2
 	// The seed's freezer hierarchy on v1; v2 has a single one. Ours are
-	// named nslab-08-PID-sub2 and -sub1, under the cgroup we run in, and
-	// removed at the end (group.go).
+	// named nslab-08-PID-sub2 and -sub1, under the cgroup we run in, made
+	// without -p (one already there is not ours), and removed at the end
+	// (group.go).
 	sub2 := makeGroup(cfs, "sub2", "freezer")
 
 	// sleep 100000 &
