@@ -67,7 +67,9 @@ func parseArgs(args []string) (pid int, hold bool) {
 		case len(rest) > 1:
 			common.UsageError(usage(), "unexpected argument %q after the PID (options go first)", rest[1])
 		}
-		return parsePID(rest[0]), hold
+		pid = parsePID(rest[0])
+		checkTarget(pid)
+		return pid, hold
 	}
 	if hold {
 		common.UsageError(usage(), "-hold goes with the seed form (%s -hold PID); with -t the command decides how long it runs", common.Prog)

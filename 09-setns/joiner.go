@@ -23,14 +23,21 @@ type joiner struct {
 	ctl   int // our end of a SOCK_SEQPACKET pair: one message each way per request
 	child *common.ChildProc
 	pid   int
+	hs    *common.Handshake // with the joiner's child, if asked for
 }
 
 // startJoiner re-executes this binary as role, with the handshake pipes (if
-// any) as fd 3 and 4 and the socket after them. SOCK_SEQPACKET keeps each
-// request and answer one message, descriptors attached.
-func startJoiner(role string, first []*os.File, args ...string) *joiner {
+// asked for) as fd 3 and 4 and the socket after them. SOCK_SEQPACKET keeps
+// each request and answer one message, descriptors attached.
+func startJoiner(role string, handshake bool, args ...string) *joiner {
 	if !haveConstructor {
-		common.Fatalf("joining a user namespace needs the C constructor, and this binary was built without cgo: rebuild it with gcc installed and CGO_ENABLED=1 (the default when gcc is there)")
+		common.Fatalf("joining a user or time namespace (the seed joiner, -U, -T) needs the C constructor, and this binary was built without cgo: rebuild it with gcc installed and CGO_ENABLED=1 (the default when gcc is there)")
+	}
+	var hs *common.Handshake
+	var first []*os.File
+	if handshake {
+		hs = common.NewHandshake()
+		first = hs.ChildFiles()
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -46,7 +53,10 @@ func startJoiner(role string, first []*os.File, args ...string) *joiner {
 	if err != nil {
 		common.ErrExit("starting the joiner", err)
 	}
-	return &joiner{ctl: fds[0], child: child, pid: child.Pid()}
+	if hs != nil {
+		hs.Started()
+	}
+	return &joiner{ctl: fds[0], child: child, pid: child.Pid(), hs: hs}
 }
 
 // ask sends one request (with a descriptor if fd >= 0) and returns the

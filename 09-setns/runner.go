@@ -29,7 +29,7 @@ func nsenter(pid int, names []string, goOnly bool, argv []string) {
 	files := openTarget(pid, names)
 
 	if needsConstructor(files) && !goOnly {
-		j := startJoiner("runCmd", nil, argv...)
+		j := startJoiner("runCmd", false, argv...)
 		for _, n := range files {
 			if n.f == nil {
 				continue

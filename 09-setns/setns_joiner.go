@@ -40,16 +40,15 @@ func init() {
 func main() {
 	common.Dispatch()
 	// C: if (argc < 2) { fprintf(stdout, "usage : execname pid(...)\n"); return 0; }
-	// Go: a missing or bad PID is one line and exit 2; clone-bash and -t
-	// PID are the other forms, run from here and never returning (args.go).
+	// Go: a missing or bad PID is one line and exit 2; a process that is
+	// gone, or a kernel thread, one line and exit 1. clone-bash and -t PID
+	// are the other forms, run from here and never returning (args.go).
 	pid, hold := parseArgs(os.Args[1:])
-	checkTarget(pid) // not in the seed: a PID that is gone, or a kernel thread
 
-	// Not in the seed: the joiner, and two pipes to order our lines with
-	// its child's (the seed's processes just print as they go).
-	hs := common.NewHandshake()
-	j := startJoiner("childFunc", hs.ChildFiles())
-	hs.Started()
+	// Not in the seed: the joiner, which makes the calls a Go program
+	// cannot (joiner.go), with two pipes to order our lines with its
+	// child's (the seed's processes just print as they go).
+	j := startJoiner("childFunc", true)
 
 	// C: printInfo();
 	printInfo(j)
@@ -120,15 +119,12 @@ func main() {
 	ret := j.fork()
 	// C: } else { fprintf(stdout, "child pid : %d\n", ret); }
 	fmt.Printf("child pid : %d\n", ret)
-	hs.Release.Write([]byte{1}) // the child may print now
+	j.hs.Release.Write([]byte{1}) // the child may print now
 
 	// C: for (;;) { sleep(5); }   waitpid(ret, NULL, 0);
 	// Go: wait for the child's lines, show the kernel's view of the three
 	// processes, and end (or, with -hold, wait for Ctrl-C): view.go.
-	if !hs.WaitReady() {
-		common.Exit(common.ExitStatus(j.child.Wait()))
-	}
-	showKernelView(pid, j, ret, hold, hs)
+	showKernelView(pid, j, ret, hold)
 }
 
 // childFunc is the seed's `ret == 0` branch, in the joiner's child: forked

@@ -13,7 +13,10 @@ import (
 // showKernelView prints the table once the child has printed, then lets the
 // child exit, or with -hold keeps both until Ctrl-C; it exits with the
 // joiner's status (the child's).
-func showKernelView(target int, j *joiner, child int, hold bool, hs *common.Handshake) {
+func showKernelView(target int, j *joiner, child int, hold bool) {
+	if !j.hs.WaitReady() {
+		common.Exit(common.ExitStatus(j.child.Wait())) // the child died first
+	}
 	fmt.Println()
 	common.PrintNSTable(os.Stdout,
 		common.NSColumn{Label: "target", PID: target},
@@ -26,7 +29,7 @@ func showKernelView(target int, j *joiner, child int, hold bool, hs *common.Hand
 	if hold {
 		fmt.Println(common.Dim(fmt.Sprintf("--- holding the joiner (%d) and its child (%d): Ctrl-C ends them ---", j.pid, child)))
 	} else {
-		hs.Release.Close() // the child may exit now
+		j.hs.Release.Close() // the child may exit now
 	}
 	common.Exit(common.ExitStatus(j.child.Wait()))
 }
