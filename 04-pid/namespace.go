@@ -59,8 +59,10 @@ func fork_child(args []string) int {
 	// C: for (i = 0; i < a; i++) {
 	for i := 0; i < a; i++ {
 		// C: pid = fork();
+		// C: if (pid < 0) return pid;
 		// Go cannot fork and go on running Go code: it starts this binary
-		// again as "child" (startRole). PID 1 is the parent all the same.
+		// again as "child" (startRole, which exits PID 1 if it cannot).
+		// PID 1 is the parent all the same.
 		pid := startRole("child").Process.Pid
 		// C: else if (pid) printf("pid of my child is %d\n", pid);
 		fmt.Printf("pid of my child is %s\n", common.Child(pid))
@@ -114,8 +116,10 @@ func main() {
 	// Go needs no stack: the child is a new process (startInit).
 	// C: flags = CLONE_NEWPID | CLONE_NEWNS;
 	// C: cpid = clone(fork_child, childstack, flags, (void *) atoi(argv[1]));
-	// startInit re-executes this binary as "fork_child" with those flags,
-	// and, unlike the C, makes sure it dies with us (common.StartChild).
+	// C: if (cpid < 0) { perror("clone"); ret = -1; goto out; }
+	// startInit re-executes this binary as "fork_child" with those flags
+	// (or exits with clone's error) and, unlike the C, makes sure it dies
+	// with us (common.StartChild).
 	ns := startInit("fork_child", strconv.Itoa(a))
 	// C: printf("cpid: %d\n", cpid);
 	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
@@ -127,6 +131,7 @@ func main() {
 	ns.mustBeReady()
 	hostView(ns)
 	ns.hold(hold, fmt.Sprintf("nsenter -t %d -p -m ps -el; lsns -t pid", ns.pid))
+	// Not in the C: what comes next, and why it ends the children too.
 	fmt.Println("PID 1 becomes ps -el; when it exits, the kernel kills every other process in its namespace.")
 	// C: free(stack); return ret;
 	// finish also checks with the kernel that nothing is left inside.
