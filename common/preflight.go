@@ -36,9 +36,3 @@ func MissingNamespaces(flags uintptr) []string {
 	}
 	return missing
 }
-
-// SimulateMissing is simulated("controller"-style) for code outside common
-// that has not moved behind a common function yet.
-//
-// Deprecated: chapters must not mention fault injection; see fault.go.
-func SimulateMissing(kind, name string) bool { return simulated(kind, name) }
