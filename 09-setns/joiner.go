@@ -75,6 +75,9 @@ func (j *joiner) ask(req string, fd int) ([]string, error) {
 		return nil, j.gone(err)
 	}
 	f := strings.Fields(string(buf[:n]))
+	if len(f) == 0 {
+		common.ErrExit("the joiner's answer to "+req, unix.EPROTO)
+	}
 	if errno, _ := strconv.Atoi(f[0]); errno != 0 {
 		return nil, unix.Errno(errno)
 	}

@@ -176,8 +176,9 @@ static void nsexec(void)
 			if (fork_child(ctl, go_parent) == 0)
 				return;
 			break;
-		default:
-			answer(ctl, "22"); /* EINVAL: joiner.go sent something new */
+		default: /* joiner.go sent something new */
+			snprintf(text, sizeof(text), "%d", EINVAL);
+			answer(ctl, text);
 		}
 	}
 	_exit(1); /* the Go parent hung up without asking for a fork */
