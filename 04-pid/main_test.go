@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -341,28 +342,29 @@ func TestChildren(t *testing.T) {
 }
 
 // TestSeedC runs the article's C as the article does (./namespace N, here
-// 3): it prints its lines, its PID 1 becomes ps, whose table shows the
-// children as 2, 3, 4, forked copies (F 1); its parent sleeps 20 s. The Go
-// port prints the same seed lines in the same order.
+// 3), where / is shared (sharedRoot): the host's mounts stay the same; its
+// PID 1 becomes ps, whose table shows the children as 2, 3, 4, forked
+// copies (F 1); its parent sleeps 20 s. The Go port prints the same seed
+// lines in the same order.
 func TestSeedC(t *testing.T) {
 	privileged(t)
 	nstest.RequireTool(t, "ps", "procps")
 	nstest.RequireTool(t, "bash", "bash")
 	start := time.Now()
-	r := nstest.Run(t, exec.Command(cSeed(t), "3"))
-	if r.Code != 0 || r.Stderr != "Parent sleeping 20 seconds\n" {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+	stdout, stderr := sharedRoot(t, exec.Command(cSeed(t), "3"))
+	if stderr != "Parent sleeping 20 seconds\n" {
+		t.Errorf("stderr %q, want the article's one line", stderr)
 	}
 	if d := time.Since(start); d < 20*time.Second {
 		t.Errorf("the parent slept %v, not 20 s", d)
 	}
-	if got := forked(r.Stdout); !slices.Equal(got, []int{2, 3, 4}) {
-		t.Errorf("pid of my child lines %v, want [2 3 4]\n%s", got, r.Stdout)
+	if got := forked(stdout); !slices.Equal(got, []int{2, 3, 4}) {
+		t.Errorf("pid of my child lines %v, want [2 3 4]\n%s", got, stdout)
 	}
-	checkPS(t, r.Stdout, []int{2, 3, 4}, "1")
+	checkPS(t, stdout, []int{2, 3, 4}, "1")
 
 	g := nstest.Run(t, goCmd(t, 0, "3"))
-	if seed, port := seedLines(r.Stdout), seedLines(g.Stdout); !slices.Equal(seed, port) {
+	if seed, port := seedLines(stdout), seedLines(g.Stdout); !slices.Equal(seed, port) {
 		t.Errorf("the seed's lines differ:\nC:  %q\nGo: %q", seed, port)
 	}
 }
@@ -383,29 +385,25 @@ func seedLines(out string) []string {
 	return lines
 }
 
-// TestHostProcUntouchedOnSharedRoot runs the program where / has shared
-// propagation, as on a systemd host (unshare -m, then mount --make-rshared
-// /, makes such a place without touching the real host; made private
-// first, its mounts leave the host's peer groups, so that what parallel
-// tests mount on the host does not show up here). Mounting /proc without
-// making the mounts private first would show up in the second dump.
+// TestHostProcUntouchedOnSharedRoot: the Go port, run where / is shared,
+// leaves the mounts as they were (TestSeedC does the same for the C).
 func TestHostProcUntouchedOnSharedRoot(t *testing.T) {
 	privileged(t)
-	for _, im := range []string{"go", "c"} {
-		t.Run(im, func(t *testing.T) {
-			t.Parallel()
-			testSharedRoot(t, im)
-		})
-	}
+	sharedRoot(t, goCmd(t, 0, "2"))
 }
 
-func testSharedRoot(t *testing.T, im string) {
+// sharedRoot runs target where / has shared propagation, as on a systemd
+// host (unshare -m, then mount --make-rshared /, makes such a place
+// without touching the real host; made private first, its mounts leave the
+// host's peer groups, so that what parallel tests mount on the host does
+// not show up here), checks that it exits 0 and that the mount table is
+// the same after it, and returns its stdout and stderr. Mounting /proc
+// without making the mounts private first would show up in the second dump.
+func sharedRoot(t *testing.T, target *exec.Cmd) (stdout, stderr string) {
+	t.Helper()
 	unshare := nstest.RequireTool(t, "unshare", "util-linux")
-	target := goCmd(t, 0, "2")
-	if im == "c" { // the article's program, which sleeps 20 s
-		target = exec.Command(cSeed(t), "2")
-	}
-	script := `mount --make-rshared / || exit 1; cat /proc/self/mountinfo; echo =====; "$@" >/dev/null; echo "===== $?"; cat /proc/self/mountinfo`
+	out := filepath.Join(t.TempDir(), "stdout")
+	script := `mount --make-rshared / || exit 1; cat /proc/self/mountinfo; echo =====; "$@" >` + out + `; echo "===== $?"; cat /proc/self/mountinfo`
 	cmd := exec.Command(unshare, append([]string{"-m", "--propagation", "private", "--",
 		"sh", "-c", script, "sh", target.Path}, target.Args[1:]...)...)
 	cmd.Env = target.Env
@@ -418,8 +416,12 @@ func testSharedRoot(t *testing.T, im string) {
 	before := r.Stdout[:parts[0][0]]
 	status := r.Stdout[parts[1][2]:parts[1][3]]
 	after := r.Stdout[parts[1][1]:]
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if status != "0" {
-		t.Fatalf("program exited %s\nstderr:\n%s", status, r.Stderr)
+		t.Fatalf("program exited %s\nstdout:\n%s\nstderr:\n%s", status, b, r.Stderr)
 	}
 	if !regexp.MustCompile(`(?m)^\S+ \S+ \S+ \S+ / .* shared:\d+`).MatchString(before) {
 		t.Fatalf("/ is not shared in the test's mount namespace; the test proves nothing:\n%s", before)
@@ -427,6 +429,7 @@ func testSharedRoot(t *testing.T, im string) {
 	if before != after {
 		t.Errorf("mounts changed where / is shared: a mount leaked out of the program\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	return string(b), r.Stderr
 }
 
 // TestOrphans: after PID 1 has reaped the orphan it adopted, no zombie is
@@ -698,6 +701,8 @@ func TestNotRoot(t *testing.T) {
 var readme string
 
 // The commands and outputs README.md shows are what the code does today.
+// Parallel: the C block sleeps 20 s, as the article's program does.
 func TestReadme(t *testing.T) {
+	t.Parallel()
 	nstest.Readme(t, nstest.Doc{Name: "04-pid", Text: readme, C: cSources})
 }
