@@ -437,21 +437,11 @@ func KeepNS(t testing.TB, pid int, name string) uint64 {
 
 // PPid is the parent PID the kernel reports for pid (0 if it is gone).
 func PPid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := common.ReadStat(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	var ppid int
-	if len(f) > 1 {
-		fmt.Sscan(f[1], &ppid)
-	}
-	return ppid
+	return st.PPID
 }
 
 var (
