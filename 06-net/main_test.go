@@ -282,6 +282,7 @@ func TestShowInterrupt(t *testing.T) {
 func TestNetns(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
+	nstest.LockNetns(t) // nor with lab's tour and check-06, in their package
 	nstest.RequireTool(t, "ip", "iproute2")
 	_, err := os.Lstat(netnsRunDir)
 	existed := err == nil
@@ -953,5 +954,6 @@ var readme string
 // (tmpfs=/run), so that the first add is the machine's first, as shown,
 // and no other name on the machine shows in the lists.
 func TestReadme(t *testing.T) {
+	nstest.LockNetns(t) // its ip netns blocks use the host's /run/netns
 	nstest.Readme(t, nstest.Doc{Name: "06-net", Text: readme, C: cSources})
 }

@@ -391,6 +391,7 @@ func TestCheck05(t *testing.T) {
 // between two named namespaces, and a ping.
 func TestCheck06(t *testing.T) {
 	t.Parallel()
+	nstest.LockNetns(t) // the exercises add names to the host's /run/netns, as 06-net's tests do
 	c := newChecker(t, "06")
 	nstest.RequireTool(t, "ip", "iproute2")
 	nstest.RequireTool(t, "ping", "iputils-ping")

@@ -53,6 +53,10 @@ func tourSetup(t *testing.T) (script, bin string, chapters []string) {
 // it prints no color codes.
 func TestTour(t *testing.T) {
 	script, bin, chapters := tourSetup(t)
+	// The tour makes cgroups and /run/netns names, as other packages'
+	// tests do meanwhile: take turns with them (cgroup first, always).
+	nstest.LockCgroups(t)
+	nstest.LockNetns(t)
 	cmd := exec.Command("bash", script, bin)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color") // colors would be on, but stdout is no TTY
 	start := time.Now().Add(-time.Second)
