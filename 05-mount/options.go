@@ -47,7 +47,8 @@ func parseArgs(args []string) options {
 	fs.StringVar(&o.rootfs, "rootfs", "", "run the command in this root filesystem `DIR` (build one with mkrootfs)")
 	chroot := fs.Bool("chroot", false, "enter -rootfs with chroot(2): escapable")
 	pivot := fs.Bool("pivot", false, "enter -rootfs with pivot_root(2), as container runtimes do")
-	o.argv = common.ParseFlagsArgs(fs, usageLine(), args)
+	// -h lists the sub-commands too; a mistake shows the first line only.
+	o.argv = common.ParseFlagsArgs(fs, usageLine()+"\n"+mkrootfsUsage()+"\n"+common.Prog+" escape      (inside a -chroot or -pivot rootfs: the chroot breakout)", args)
 	switch {
 	case len(o.hostname) > hostNameMax:
 		common.UsageError("", "-hostname is %d bytes long; the kernel allows at most %d", len(o.hostname), hostNameMax)

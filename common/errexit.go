@@ -89,8 +89,8 @@ func Fatalf(format string, args ...any) {
 func UsageError(usage string, format string, args ...any) {
 	errColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
 	fmt.Fprintln(os.Stderr)
-	if usage != "" {
-		fmt.Fprintf(os.Stderr, "usage: %s\n", usage)
+	if first, _, _ := strings.Cut(usage, "\n"); first != "" {
+		fmt.Fprintf(os.Stderr, "usage: %s\n", first)
 	}
 	Exit(2)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // NewFlagSet returns the flag set a chapter program parses its options
@@ -18,9 +19,11 @@ func NewFlagSet() *flag.FlagSet {
 	return fs
 }
 
-// ParseFlags parses args with fs. -h prints the usage line and the flags on
+// ParseFlags parses args with fs. -h prints the usage and the flags on
 // stdout and exits 0; a bad flag or any argument left over prints one line
-// and the usage on stderr and exits 2.
+// and the usage on stderr and exits 2. A usage of several lines (a program
+// with sub-commands) is printed whole for -h, and its first line only with
+// an error.
 func ParseFlags(fs *flag.FlagSet, usage string, args []string) {
 	if rest := ParseFlagsArgs(fs, usage, args); len(rest) > 0 {
 		UsageError(usage, "unexpected argument %q", rest[0])
@@ -32,7 +35,7 @@ func ParseFlags(fs *flag.FlagSet, usage string, args []string) {
 func ParseFlagsArgs(fs *flag.FlagSet, usage string, args []string) []string {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Printf("usage: %s\n", usage)
+			fmt.Printf("usage: %s\n", strings.ReplaceAll(usage, "\n", "\n       "))
 			fs.SetOutput(os.Stdout)
 			fs.PrintDefaults()
 			Exit(0)
