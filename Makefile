@@ -1,5 +1,6 @@
 # nslab — run as root (sudo make ...) for everything that creates namespaces.
-# sudo resets PATH: fall back to the usual Go install location.
+# sudo resets PATH: fall back to the usual Go install location. Expanded
+# where used (?= is recursive), so a Go that `make setup` just installed counts.
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 CC       ?= gcc
 CFLAGS   ?= -O2 -Wall -Wextra -Werror
@@ -8,13 +9,14 @@ CHAPTERS := $(sort $(wildcard 0[1-9]-*))
 CSRC     := $(wildcard 0[1-9]-*/c/*.c)
 CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 
-.PHONY: all build c test lint tour clean help bench soak
+.PHONY: all build c test lint tour clean help bench soak setup fresh-test
 
 all: build c
 
 help:
 	@echo "make tour    run every chapter's demo in order (root); make tour-02 for one"
 	@echo "make test    the test suite: go vet + go test (root; CI runs exactly this)"
+	@echo "make setup   install what is missing (tour and test run it first; NSLAB_SETUP=0 skips)"
 	@echo "make build   build the Go programs into $(BIN)/"
 	@echo "make c       build the C counterparts into $(BIN)/c/"
 	@echo "make lint    gofmt, go vet, shellcheck"
@@ -38,7 +40,7 @@ $(BIN)/c/%: 0*/c/%.c
 # The one test command: README and .ci/run both use it. -buildvcs=false:
 # as root in a clone owned by another user, git refuses to answer go build.
 test: export GOFLAGS += -buildvcs=false
-test:
+test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 10m ./...
 
@@ -47,11 +49,22 @@ lint:
 	$(GO) vet ./...
 	@if command -v shellcheck >/dev/null; then shellcheck .ci/run lab/*.sh lab/checks/*.sh; else echo "shellcheck not installed (apt-get install shellcheck): skipped"; fi
 
-tour: build
+tour: setup build
 	@bash lab/tour.sh $(BIN)
 
-tour-%: build
+tour-%: setup build
 	@bash lab/tour.sh $(BIN) $$(ls -d $*-* 2>/dev/null || echo $*)
+
+# The set-up (lab/setup.sh, the list in lab/packages.sh): installs the
+# packages the chapters and tests use, and Go 1.21+, when missing, in one
+# line; silent when all is there. NSLAB_SETUP=0 skips it.
+setup:
+	@GO="$(GO)" bash lab/setup.sh
+
+# The set-up proven on a fresh Debian 12 root with only git, make and sudo
+# (lab/fresh-test.sh; root, network; cached debootstrap). CI runs it.
+fresh-test:
+	@bash lab/fresh-test.sh
 
 # The soak (lab/soak_test.go), and the bad-input catalog with a photograph
 # of the whole host around each case: alone, as nothing else may change the
@@ -96,4 +109,4 @@ vm-test:
 
 vm-clean:
 	rm -rf lab/.cache
-	@if [ -n "$${NSLAB_VM_CACHE:-}" ]; then rm -rfv "$$NSLAB_VM_CACHE"/img-* "$$NSLAB_VM_CACHE"/build-*; fi
+	@if [ -n "$${NSLAB_VM_CACHE:-}" ]; then rm -rfv "$$NSLAB_VM_CACHE"/img-* "$$NSLAB_VM_CACHE"/build-* "$$NSLAB_VM_CACHE"/fresh-*; fi

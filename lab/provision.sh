@@ -37,19 +37,24 @@ export DEBIAN_FRONTEND=noninteractive
 GO_PKG=golang-1.23
 GO_ROOT=/usr/lib/go-1.23
 SUITE=bookworm
-BACKPORTS_LIST=/etc/apt/sources.list.d/nslab-backports.list
 REPO=${NSLAB_REPO:-/vagrant}
 
-# The chapters' tools, by Debian package. libc6-dev is what gcc recommends
-# (and --no-install-recommends would leave out): the headers the C
-# counterparts include. git is for `make lint` (git ls-files).
-PACKAGES=(
-  gcc libc6-dev make
-  stress stress-ng
-  iproute2 iputils-ping util-linux procps psmisc
-  cgroup-tools busybox-static
-  ca-certificates git
-)
+# The chapters' tools, by Debian package: the one list, lab/packages.sh
+# (also used by lab/setup.sh and .ci/run). It sits beside this script, or in
+# the repository: Vagrant uploads this script alone, after syncing $REPO.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for lib in "$here/packages.sh" "$REPO/lab/packages.sh"; do
+  if [ -f "$lib" ]; then
+    # shellcheck source=lab/packages.sh
+    . "$lib"
+    break
+  fi
+done
+declare -F nslab_packages >/dev/null || {
+  echo "provision: error: lab/packages.sh not found beside $0 nor in $REPO/lab" >&2
+  exit 1
+}
+mapfile -t PACKAGES < <(nslab_packages "$NSLAB_PACKAGES")
 
 changes=0
 step_no=0
@@ -58,40 +63,8 @@ ok() { printf 'ok (%s)\n' "$1"; }
 changed() { printf 'changed (%s)\n' "$1"; changes=$((changes + 1)); }
 die() { printf '\nprovision: error: %s\n' "$1" >&2; exit 1; }
 
-# The mirror this machine already uses for bookworm, from one-line
-# (sources.list, *.list) or deb822 (*.sources) files; deb.debian.org if none.
-debian_mirror() {
-  local suite=${1:-$SUITE} files=() f m=''
-  shopt -s nullglob
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [ -f "$f" ] && files+=("$f"); done
-  if [ ${#files[@]} -gt 0 ]; then
-    m=$(awk -v s="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i ~ /^[a-z+]+:\/\// && $(i + 1) == s) { print $i; exit } }' "${files[@]}")
-  fi
-  if [ -z "$m" ]; then
-    files=(/etc/apt/sources.list.d/*.sources)
-    if [ ${#files[@]} -gt 0 ]; then
-      m=$(awk -v s="$suite" 'BEGIN { RS = "" } {
-            uri = ""; hit = 0; n = split($0, line, "\n")
-            for (j = 1; j <= n; j++) {
-              if (line[j] ~ /^URIs:/) { split(line[j], w, /[ \t]+/); uri = w[2] }
-              if (line[j] ~ /^Suites:/) { k = split(line[j], w, /[ \t]+/); for (i = 2; i <= k; i++) if (w[i] == s) hit = 1 }
-            }
-            if (hit && uri != "") { print uri; exit }
-          }' "${files[@]}")
-    fi
-  fi
-  shopt -u nullglob
-  if [ -z "$m" ]; then
-    case $suite in
-    *-security) m=http://deb.debian.org/debian-security ;;
-    *) m=http://deb.debian.org/debian ;;
-    esac
-  fi
-  echo "$m"
-}
-
 if [ "${1:-}" = --mirror ]; then
-  debian_mirror "${2:-$SUITE}"
+  nslab_debian_mirror "${2:-$SUITE}"
   exit 0
 fi
 
@@ -119,22 +92,20 @@ fi
 # 1. bookworm-backports
 step "APT source for $SUITE-backports"
 sources_changed=0
-if grep -rqsE "(^|[[:space:]])$SUITE-backports([[:space:]]|\$)" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+if nslab_has_backports "$SUITE"; then
   ok "already configured"
 else
-  mirror=$(debian_mirror)
-  echo "deb $mirror $SUITE-backports main" >"$BACKPORTS_LIST"
+  nslab_add_backports "$SUITE"
   sources_changed=1
-  changed "added $BACKPORTS_LIST: $mirror $SUITE-backports"
+  changed "added $NSLAB_BACKPORTS_LIST: $(cat "$NSLAB_BACKPORTS_LIST")"
 fi
 
 # 2. apt-get update, only when needed
 step "APT package lists"
 shopt -s nullglob
 bp_lists=(/var/lib/apt/lists/*_dists_"$SUITE"-backports_*Packages*)
-fresh_lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Release' -mmin -1440 -print -quit 2>/dev/null)
 shopt -u nullglob
-if [ "$sources_changed" -eq 1 ] || [ ${#bp_lists[@]} -eq 0 ] || [ -z "$fresh_lists" ]; then
+if [ "$sources_changed" -eq 1 ] || [ ${#bp_lists[@]} -eq 0 ] || ! nslab_apt_lists_fresh; then
   apt-get update -qq || die "apt-get update failed"
   # Refreshing the lists changes nothing installed: not counted as a change.
   ok "refreshed with apt-get update"
@@ -168,18 +139,11 @@ fi
 rm -f /tmp/nslab-provision-apt.log
 
 step "go and gofmt in /usr/local/bin"
-linked=()
-for tool in go gofmt; do
-  [ -x "$GO_ROOT/bin/$tool" ] || die "$GO_ROOT/bin/$tool missing after installing $GO_PKG"
-  if [ "$(readlink "/usr/local/bin/$tool" 2>/dev/null)" != "$GO_ROOT/bin/$tool" ]; then
-    ln -sfn "$GO_ROOT/bin/$tool" "/usr/local/bin/$tool"
-    linked+=("$tool")
-  fi
-done
-if [ ${#linked[@]} -eq 0 ]; then
+linked=$(nslab_link_go "$GO_ROOT") || die "$GO_ROOT/bin/go or gofmt missing after installing $GO_PKG"
+if [ -z "$linked" ]; then
   ok "links in place: $(/usr/local/bin/go version)"
 else
-  changed "linked ${linked[*]} -> $GO_ROOT/bin"
+  changed "linked ${linked//$'\n'/ } -> $GO_ROOT/bin"
 fi
 
 # 5. git: the repository belongs to the vagrant user but `sudo make tour`

@@ -4,10 +4,11 @@
 # Debian kernel and systemd, as an ext4 disk image plus the kernel and initrd
 # to boot it with qemu -kernel/-initrd.
 #
-# Cached in lab/.cache/vm/img-KEY/, KEY being the sha256 of provision.sh and
-# of this script (the recipe): a warm run reuses it, any change to either
-# builds a new one (and removes the old). The image is never booted itself:
-# each run boots a throwaway qcow2 overlay on top of it.
+# Cached in lab/.cache/vm/img-KEY/, KEY being the sha256 of provision.sh,
+# packages.sh (the list it installs) and this script (the recipe): a warm run
+# reuses it, any change to one of them builds a new one (and removes the
+# old). The image is never booted itself: each run boots a throwaway qcow2
+# overlay on top of it.
 #
 # Usage: lab/vm-image.sh              build the image unless cached
 #        lab/vm-image.sh --print-dir  print the image's directory for the
@@ -21,7 +22,7 @@ set -euo pipefail
 
 lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${NSLAB_VM_CACHE:-$lab/.cache/vm}
-key=$(cat "$lab/provision.sh" "$lab/vm-image.sh" | sha256sum | cut -c1-16)
+key=$(cat "$lab/provision.sh" "$lab/packages.sh" "$lab/vm-image.sh" | sha256sum | cut -c1-16)
 img=$cache/img-$key
 SUITE=bookworm
 HEADROOM_MB=1536 # free space in the guest's root: test binaries, gcc output
@@ -108,7 +109,7 @@ lap debootstrap
 
 # The idempotence test: the same script a learner's VM runs, twice; the
 # second run must succeed and change nothing.
-cp "$lab/provision.sh" "$root/root/provision.sh"
+cp "$lab/provision.sh" "$lab/packages.sh" "$root/root/"
 for run in 1 2; do
   phase="provision.sh, run $run" t_phase=$SECONDS
   say "lab/provision.sh in the chroot, run $run of 2"
@@ -124,7 +125,7 @@ fi
 grep -qx 'provision: done, nothing to change' "$work/provision-2.log" ||
   die "provision.sh's second run did not end with 'done, nothing to change'"
 say "idempotence: second provision run succeeded and changed nothing"
-rm -f "$root/root/provision.sh"
+rm -f "$root/root/provision.sh" "$root/root/packages.sh"
 
 # The kernel and systemd as init, like a learner's VM: systemd mounts cgroup2
 # alone at /sys/fs/cgroup (unified hierarchy) and makes / shared.
