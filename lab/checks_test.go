@@ -76,14 +76,15 @@ func (c *checker) run(t *testing.T) report {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
-	// The harness's guest emulates its CPU in software (qemu TCG, no KVM),
-	// where every fork costs several times more than on a learner's VM.
-	limit := 2 * time.Second
+	// A guard against a checker that hangs, not a timing test: how long
+	// a checker takes depends on the machine's load and,
+	// in the harness's guest, on qemu's software CPU (TCG).
+	limit := 30 * time.Second
 	if os.Getenv("NSLAB_GUEST") == "1" {
-		limit = 10 * time.Second
+		limit = 90 * time.Second
 	}
 	if d := time.Since(start); d > limit {
-		t.Errorf("check-%s took %v; a checker must take less than %v", c.nn, d.Round(time.Millisecond), limit)
+		t.Errorf("check-%s took %v: it hangs (the limit is %v)", c.nn, d.Round(time.Millisecond), limit)
 	}
 	r := report{out: out.String(), state: map[int]string{}, text: map[int]string{}}
 	if ee, ok := err.(*exec.ExitError); ok {
