@@ -148,15 +148,17 @@ func sh(args []string) int {
 	return 0
 }
 
+// keyPrefix is the top half of our keys, "ns": `sudo make reset`
+// (lab/reset.sh) tells a segment a crash left behind by it and its size.
+const keyPrefix = 0x6e73 << 16
+
 // ipcmk is `ipcmk -M size`: a segment under a random key, as ipcmk makes
-// it, and ipcmk's one line of output.
+// it (but 0x6e73XXXX: see keyPrefix), and ipcmk's one line of output.
 func ipcmk(size int) (key uint32) {
 	// ipcmk tries one random key without IPC_EXCL, so it could get someone
 	// else's segment back; IPC_EXCL and a few tries make sure it is ours.
 	for range 10 {
-		if key = rand.Uint32(); key == unix.IPC_PRIVATE {
-			continue
-		}
+		key = keyPrefix | rand.Uint32N(1<<16)
 		made.Lock()
 		// key_t is a C int: pass the 32 bits as a signed number.
 		id, err := unix.SysvShmGet(int(int32(key)), size, unix.IPC_CREAT|unix.IPC_EXCL|shmMode)
@@ -186,7 +188,7 @@ func ipcrm() {
 	}
 	// ipcrm -M looks the id up first, shmget(key, 0, 0); we kept it.
 	if _, err := unix.SysvShmCtl(made.shmid, unix.IPC_RMID, nil); err != nil {
-		common.Warnf("%s", common.Describe(fmt.Sprintf("shmctl(%d, IPC_RMID)", made.shmid), err, ""))
+		common.Leftf("%s", common.Describe(fmt.Sprintf("shmctl(%d, IPC_RMID)", made.shmid), err, ""))
 	} else {
 		fmt.Printf("Removed shared memory segment %d (key 0x%08x)\n", made.shmid, made.key)
 	}

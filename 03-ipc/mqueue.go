@@ -43,7 +43,7 @@ func unlinkQueue(name string) {
 		return
 	}
 	if err := mqUnlink(name); err != nil {
-		common.Warnf("%s", common.Describe("mq_unlink "+name, err, ""))
+		common.Leftf("%s", common.Describe("mq_unlink "+name, err, ""))
 	} else {
 		fmt.Printf("Removed POSIX message queue %s\n", name)
 	}

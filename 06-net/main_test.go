@@ -494,7 +494,7 @@ ls -A /run/netns 2>/dev/null
 	}{
 		{"fresh", "true", "rmdir /run/netns", ""},
 		{"undo fails", `mkdir /run/netns && mount --bind /run/netns /run/netns &&
-printf 'mkdir\nbind\n' >/run/nslab-netns-setup`, "umount /run/netns", "rmdir /run/netns: EBUSY: device or resource busy (left as it is)"},
+printf 'mkdir\nbind\n' >/run/nslab-netns-setup`, "umount /run/netns", "rmdir /run/netns: EBUSY: device or resource busy (sudo make reset removes what is left)"},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()

@@ -135,14 +135,14 @@ func undoRunDir() {
 	did := strings.Fields(string(b))
 	if slices.Contains(did, "bind") {
 		if err := unix.Unmount(netnsRunDir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-			common.Warnf("%s", common.Describe("umount "+netnsRunDir, err, "left as it is"))
+			common.Warnf("%s", common.Describe("umount "+netnsRunDir, err, common.LeftHint))
 			return
 		}
 		common.Step("umount "+netnsRunDir, "the last name is gone: undo what the first add set up")
 	}
 	if slices.Contains(did, "mkdir") {
 		if err := os.Remove(netnsRunDir); err != nil {
-			common.Warnf("%s", common.Describe("rmdir "+netnsRunDir, err, "left as it is"))
+			common.Warnf("%s", common.Describe("rmdir "+netnsRunDir, err, common.LeftHint))
 			return
 		}
 		common.Step("rmdir "+netnsRunDir, "")
@@ -170,7 +170,7 @@ func undoHalfAdd(path string) *addUndo {
 		}
 		if u.made {
 			if err := unmountName(path); err != nil {
-				common.Warnf("%v", err)
+				common.Leftf("%v", err)
 			}
 		}
 		undoRunDir()

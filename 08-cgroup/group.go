@@ -202,7 +202,7 @@ func (g *group) remove() {
 		d := g.created[i]
 		common.Step("rmdir "+d, "")
 		if err := rmdirWait(d); err != nil {
-			common.Warnf("rmdir %s: %v", d, err)
+			common.Leftf("rmdir %s: %v", d, err)
 		}
 	}
 	g.created = nil
@@ -210,7 +210,7 @@ func (g *group) remove() {
 		file, ctl := filepath.Join(g.enabled[i][0], "cgroup.subtree_control"), g.enabled[i][1]
 		common.Step("echo -"+ctl+" > "+file, "off again: we switched it on")
 		if err := writeFile(file, "-"+ctl); err != nil {
-			common.Warnf("echo -%s > %s: %v", ctl, file, err)
+			common.Leftf("echo -%s > %s: %v", ctl, file, err)
 		}
 	}
 	g.enabled = nil

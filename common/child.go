@@ -121,6 +121,6 @@ func (c *ChildProc) stop() {
 	select {
 	case <-c.done:
 	case <-time.After(5 * time.Second):
-		Warnf("child %d did not die", c.Cmd.Process.Pid)
+		Leftf("child %d did not die", c.Cmd.Process.Pid)
 	}
 }

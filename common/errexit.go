@@ -101,6 +101,16 @@ func Warnf(format string, args ...any) {
 	fmt.Fprintln(os.Stderr)
 }
 
+// LeftHint ends the warning of an undo step that failed: what it could not
+// remove is still there, and lab/reset.sh finds it.
+const LeftHint = "sudo make reset removes what is left"
+
+// Leftf is Warnf for an undo step that failed, so that something may be
+// left behind: the warning ends with LeftHint.
+func Leftf(format string, args ...any) {
+	Warnf("%s (%s)", fmt.Sprintf(format, args...), LeftHint)
+}
+
 // ExitStatus turns the result of cmd.Wait into the shell's idea of a status:
 // the child's exit code, or 128+signal when a signal killed it.
 func ExitStatus(err error) int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 )
 
 // Why Go re-executes itself
@@ -24,6 +25,21 @@ import (
 
 // progEnv carries the parent's program name to the re-executed child.
 const progEnv = "NSLAB_PROG"
+
+// RunEnv marks every process an nslab program starts, its re-executed
+// children and whatever they run (sleep, stress, a shell), however far down:
+// set in our environment at start-up, it is inherited. `sudo make reset`
+// (lab/reset.sh) kills the processes carrying it that a crash left behind.
+// Its value names the first nslab program of the chain, "PROG:PID". Test
+// binaries (*.test) do not set it: what a test harness runs is not a
+// program's.
+const RunEnv = "NSLAB_RUN"
+
+func init() {
+	if os.Getenv(RunEnv) == "" && !strings.HasSuffix(os.Args[0], ".test") {
+		os.Setenv(RunEnv, fmt.Sprintf("%s:%d", Prog, os.Getpid()))
+	}
+}
 
 var roles = map[string]func(args []string) int{}
 

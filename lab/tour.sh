@@ -119,7 +119,8 @@ step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC nam
 # A throwaway rootfs, entered both ways, with the chroot escape tried in each.
 rootfs_demo() {
   local prog=$1 dir rc=0
-  dir=$(mktemp -d) || return 1
+  # Named nslab-rootfs.*: sudo make reset finds it after a crash.
+  dir=$(mktemp -d /tmp/nslab-rootfs.XXXXXX) || return 1
   printf '%s$ %s%s\n' "$bold" "05-mount mkrootfs $dir/r" "$off"
   "$prog" mkrootfs "$dir/r" | tail -n 1 || rc=1
   local how
@@ -242,7 +243,7 @@ if [ -n "$one_step" ]; then
 fi
 echo
 if [ $failures -gt 0 ]; then
-  printf '%stour: %d step(s) failed%s\n' "$red" "$failures" "$off"
+  printf '%stour: %d step(s) failed (sudo make reset removes what they may have left)%s\n' "$red" "$failures" "$off"
   exit 1
 fi
 printf '%stour: done%s\n' "$bold$green" "$off"
