@@ -112,10 +112,13 @@ nslab_apt_lists_fresh() {
 }
 
 # nslab_installable PKG...: APT has a candidate version for every PKG.
+# (awk, not grep -q: under pipefail, grep -q quitting early can kill
+# apt-cache with SIGPIPE and fail the pipe.)
 nslab_installable() {
-  local p
+  local p c
   for p in "$@"; do
-    apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [^(]' || return 1
+    c=$(apt-cache policy "$p" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+    [ -n "$c" ] && [ "$c" != "(none)" ] || return 1
   done
 }
 
