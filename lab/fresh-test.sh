@@ -140,9 +140,18 @@ if ! inroot "$run" bash -c '
 fi
 say "every package of lab/packages.sh is installed and its commands are on PATH"
 
+# The toolchain download is HTTPS to the Go module proxy. The network this
+# runs on may inspect TLS with a CA of its own that the host trusts and a
+# fresh Debian does not (lab/README.md, Troubleshooting): give this one
+# command the host's CA bundle.
 want=$(awk '$1 == "go" { print $2; exit }' "$repo/go.mod")
+cas=''
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  cp /etc/ssl/certs/ca-certificates.crt "$run/root/host-ca.crt"
+  cas=SSL_CERT_FILE=/root/host-ca.crt
+fi
 t_lap=$SECONDS
-out=$(inroot "$run" bash -c 'cd /root/nslab && go version' 2>"$cache/fresh-go.log") || {
+out=$(inroot "$run" bash -c "cd /root/nslab && $cas go version" 2>"$cache/fresh-go.log") || {
   cat "$cache/fresh-go.log" >&2
   die "go version in the clone failed"
 }
