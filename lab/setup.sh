@@ -73,8 +73,9 @@ if [ ${#missing[@]} -eq 0 ] && [ -n "$go_link" ]; then
   exit 0
 fi
 
+# NSLAB_OS_RELEASE: another os-release, for lab/setup_test.go.
 # shellcheck source=/dev/null
-. /etc/os-release 2>/dev/null || true
+. "${NSLAB_OS_RELEASE:-/etc/os-release}" 2>/dev/null || true
 case "${ID:-}:${VERSION_ID:-}" in
 debian:12 | debian:13 | ubuntu:22.04 | ubuntu:24.04) ;;
 *)
