@@ -103,15 +103,17 @@ fail() {
 export DEBIAN_FRONTEND=noninteractive
 apt_install() { apt-get install -y -qq --no-install-recommends "$@" >>"$log" 2>&1 || fail "apt-get install $*"; }
 
-updated=0
+# apt-get update when a source was added, the lists are older than a day,
+# or they lack something to install.
+update=0
 if [ -n "$backports" ] && ! nslab_has_backports bookworm; then
   nslab_add_backports bookworm
-  apt-get update -qq >>"$log" 2>&1 || fail "apt-get update"
-  updated=1
+  update=1
 fi
-if [ "$updated" -eq 0 ] && { ! nslab_apt_lists_fresh || ! nslab_installable "${missing[@]}"; }; then
-  apt-get update -qq >>"$log" 2>&1 || fail "apt-get update"
-fi
+nslab_apt_lists_fresh || update=1
+nslab_installable "${missing[@]}" || update=1
+[ -n "$go_why" ] && [ -z "$go_link" ] && [ -z "$(nslab_go_package)" ] && update=1
+[ "$update" -eq 0 ] || apt-get update -qq >>"$log" 2>&1 || fail "apt-get update"
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 if [ -n "$go_why" ] && [ -n "$go_link" ]; then
