@@ -22,7 +22,8 @@ help:
 	@echo "make lint    gofmt, go vet, shellcheck"
 	@echo "make check   preflight: kernel features, cgroups, tools (like Docker's check-config)"
 	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
-	@echo "make soak    every demo 100x, then 20x Ctrl-C at random: the host must not change (root)"
+	@echo "make soak    every demo 100x, then 20x Ctrl-C and 20x SIGKILL + make reset at random: the host must not change (root)"
+	@echo "make reset   remove what a crashed or killed demo left behind, and nothing else (root)"
 	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
 	@echo "make vm-clean  drop the cached guest image"
@@ -69,13 +70,22 @@ fresh-test:
 # The soak (lab/soak_test.go), and the bad-input catalog with a photograph
 # of the whole host around each case: alone, as nothing else may change the
 # host meanwhile.
-# CI runs it short: make soak SOAK_ROUNDS=10 SOAK_INTERRUPTS=5.
+# SOAK_KILLS: runs of each demo killed with SIGKILL, each followed by
+# lab/reset.sh (TestReset tests reset itself, alone like the soak).
+# CI runs it short: make soak SOAK_ROUNDS=10 SOAK_INTERRUPTS=5 SOAK_KILLS=3.
 SOAK_ROUNDS ?= 100
 SOAK_INTERRUPTS ?= 20
+SOAK_KILLS ?= 20
 soak: export GOFLAGS += -buildvcs=false
 soak:
-	$(GO) test -count=1 -timeout 90m -run '^(TestSoak|TestBadInputCatalog)$$' -v ./lab -args \
-		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS)
+	$(GO) test -count=1 -timeout 120m -run '^(TestSoak|TestBadInputCatalog|TestReset)$$' -v ./lab -args \
+		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS) -soak.kills=$(SOAK_KILLS)
+
+# After a crash (SIGKILL, OOM kill, power cut mid-demo): remove what the
+# programs left, listing each thing, and nothing that is not nslab's.
+.PHONY: reset
+reset:
+	@bash lab/reset.sh
 
 # The cost of isolation (README: "What isolation costs"): lab/bench times
 # the namespaces (01-clone's programs, their C, unshare) and the veth links

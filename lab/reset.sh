@@ -37,6 +37,16 @@ fail() { echo "reset: $*" >&2; failed=$((failed + 1)); }
 ppid() { { awk '$1 == "PPid:" { print $2 }' "/proc/$1/status"; } 2>/dev/null; }
 state() { { awk '$1 == "State:" { print $2 }' "/proc/$1/status"; } 2>/dev/null; }
 cmdline() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null; }
+# started PID: when it started, in clock ticks after boot (/proc/PID/stat's
+# 22nd field, counted after the command name, which may hold spaces).
+started() {
+  local s=''
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null
+  s=${s##*) }
+  # shellcheck disable=SC2086 # split into the fields
+  set -- $s
+  echo "${20:-0}"
+}
 
 # This script and every process above it (a shell inside a demo, make, a
 # test) are spared.
@@ -74,7 +84,7 @@ while read -r f; do
   top=${run##*:} prog=${run%:*}
   if [ -n "$run" ] && [ -e "/proc/$top/exe" ] &&
      [ "$(basename "$(readlink "/proc/$top/exe")")" = "$prog" ] &&
-     [ "$(stat -c %Y "/proc/$top")" -le "$(stat -c %Y "/proc/${pid%%/*}")" ]; then
+     [ "$(started "$top")" -le "$(started "${pid%%/*}")" ]; then
     victims[$top]=1
   fi
 done < <(grep -lsaz -E '^NSLAB_(RUN|PROG)=' /proc/[0-9]*/environ)

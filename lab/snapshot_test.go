@@ -6,11 +6,14 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // snapshot is what a learner's host looks like from the outside, in every
@@ -29,7 +32,8 @@ func takeSnapshot(t testing.TB, marker string) snapshot {
 		s["hostname"] = []string{h}
 	}
 	s["/run/netns"] = dirNames("/run/netns")
-	s["/dev/mqueue"] = dirNames("/dev/mqueue")
+	s["POSIX message queues"] = mqueueNames()
+	s["nslab files"] = nslabFiles()
 	if ifs, err := net.Interfaces(); err == nil {
 		for _, i := range ifs {
 			s["links"] = append(s["links"], i.Name)
@@ -98,6 +102,39 @@ func dirNames(dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// mqueueMagic is the statfs f_type of an mqueue filesystem (<linux/magic.h>).
+const mqueueMagic = 0x19800202
+
+// mqueueNames lists the POSIX message queues of our IPC namespace: the files
+// of an mqueue filesystem. If /dev/mqueue is none (this host mounts none),
+// one goes over /tmp in a mount namespace of a child of our own. (Not of a
+// thread of ours: that could be the main thread, whose namespace is what
+// /proc/self/mountinfo shows.)
+func mqueueNames() []string {
+	var sfs unix.Statfs_t
+	if unix.Statfs("/dev/mqueue", &sfs) == nil && sfs.Type == mqueueMagic {
+		return dirNames("/dev/mqueue")
+	}
+	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "--",
+		"sh", "-c", "mount -t mqueue nslab-snapshot /tmp && ls -A /tmp").CombinedOutput()
+	if err != nil {
+		return []string{fmt.Sprintf("(cannot list: %v: %s)", err, bytes.TrimSpace(out))}
+	}
+	return strings.Fields(string(out))
+}
+
+// nslabFiles lists the files the programs and the tour name nslab-* outside
+// /run/netns: 05-mount -tmpfs's directory in the tour, the tour's
+// throwaway rootfs, 06-net's note of its /run/netns set-up.
+func nslabFiles() []string {
+	var files []string
+	for _, g := range []string{"/mnt/nslab-*", "/tmp/nslab-rootfs.*", "/run/nslab-*"} {
+		m, _ := filepath.Glob(g)
+		files = append(files, m...)
+	}
+	return files
 }
 
 // sysvipc lists the System V objects of one kind by key and id (the other

@@ -1,0 +1,227 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common/nstest"
+)
+
+// resetScript writes lab/reset.sh (embedded: the guest has no source tree)
+// to a scratch directory and returns its path.
+func resetScript(t *testing.T) string {
+	t.Helper()
+	src, err := scripts.ReadFile("reset.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "reset.sh")
+	if err := os.WriteFile(p, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sudo make reset after a crash: the programs are killed with SIGKILL,
+// which no program can clean up after, at a moment when they hold each kind
+// of thing they make (processes, a frozen cgroup, cgroups with a quota,
+// a SysV segment and a POSIX queue, a /run/netns name, a -tmpfs directory).
+// reset.sh must list each removal, leave the host as the photograph taken
+// before showed it, and leave alone look-alikes that are not nslab's: a
+// cgroup and a netns name without the prefix, segments with only half of
+// 03-ipc's mark, a process without the mark. A second run has nothing to
+// remove. Not root, it says so in one line and exits 2.
+//
+// Like the soak it changes and photographs the whole host, so it runs alone
+// (make soak) or in the guest, where packages run one at a time.
+func TestReset(t *testing.T) {
+	if *soakRounds == 0 && *soakInterrupts == 0 && *soakKills == 0 && !inGuest() {
+		t.Skip("reset kills every nslab process and removes what other tests make meanwhile, so it runs alone: make soak")
+	}
+	nstest.RequireRoot(t)
+	nstest.RequireTool(t, "ip", "iproute2")
+	nstest.RequireTool(t, "ipcrm", "util-linux")
+	setpriv := nstest.RequireTool(t, "setpriv", "util-linux")
+	reset := resetScript(t)
+
+	t.Run("not_root", func(t *testing.T) {
+		src, _ := os.ReadFile(reset)
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s")
+		cmd.Stdin = bytes.NewReader(src)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 || len(lines) != 1 || !strings.Contains(lines[0], "sudo make reset") || stdout.Len() > 0 {
+			t.Errorf("reset as nobody: %v, stdout %q, stderr %q; want exit 2 and one line naming sudo make reset", err, stdout.String(), stderr.String())
+		}
+	})
+
+	id := os.Getpid()
+	marker := fmt.Sprintf("NSLAB_RESET_TEST=%d-%d", id, time.Now().UnixNano())
+	prog := func(name string) string { return nstest.Chapter(t, name) }
+
+	// The look-alikes, made before the first photograph, which must still
+	// show them at the end.
+	cgMount := firstCgroupMount(t)
+	lookCg := filepath.Join(cgMount, fmt.Sprintf("lookalike-%d", id))
+	if err := os.Mkdir(lookCg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Rmdir(lookCg) })
+	lookNs := fmt.Sprintf("lookalike-%d", id)
+	nstest.Exec(t, prog("06-net"), "add", lookNs)
+	t.Cleanup(func() { exec.Command(prog("06-net"), "del", lookNs).Run() })
+	for _, seg := range []struct{ key, size int }{{0x6e73_0000 | id&0xffff, 999}, {0x1e73_0000 | id&0xffff, 1000}} {
+		shmid, err := unix.SysvShmGet(seg.key, seg.size, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		if err != nil {
+			t.Fatalf("shmget(0x%08x, %d): %v", seg.key, seg.size, err)
+		}
+		t.Cleanup(func() { unix.SysvShmCtl(shmid, unix.IPC_RMID, nil) })
+	}
+	plain := exec.Command("sleep", "300") // no NSLAB_RUN: the test binary sets none
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Process.Kill(); plain.Wait() })
+
+	before := takeSnapshot(t, marker)
+
+	// The crashes: each program killed, with its whole process group, once
+	// it says it holds what it makes.
+	tmpfs := fmt.Sprintf("/mnt/nslab-reset-%d", id)
+	nsName := fmt.Sprintf("nslab-reset-%d", id)
+	killAt(t, marker, "PID of child in new IPC namespace", prog("03-ipc"), "-sleep", "60s")
+	killAt(t, marker, "frozen:", prog("08-cgroup"), "freeze", "-hold", "60s")
+	killAt(t, marker, "dispatching hogs", prog("08-cgroup"), "quota", "-seconds", "60")
+	killAt(t, marker, "unshare -Cm", prog("08-cgroup"), "ns", "-hold", "60s")
+	killAt(t, marker, "ready", prog("05-mount"), "-tmpfs", tmpfs, "sh", "-c", "echo ready; exec sleep 60")
+	// A name is meant to outlive 06-net add; an orphan that left the
+	// process group and the parent-death signal behind outlives a kill.
+	runMarked(t, marker, prog("06-net"), "add", nsName)
+	runMarked(t, marker, prog("01-clone"), "ns_child_exec", "sh", "-c", "setsid sleep 300 >/dev/null 2>&1 &")
+
+	left := before.diff(takeSnapshot(t, marker))
+	for _, want := range []string{"processes of ours: +", "cgroups named nslab*: +", "sysvipc shm: +",
+		"POSIX message queues: +", "/run/netns: + " + nsName, "nslab files: + " + tmpfs} {
+		if !strings.Contains(left, want) {
+			t.Errorf("after the kills the photograph lacks %q: the crash left less than the test means to reset:\n%s", want, left)
+		}
+	}
+
+	start := time.Now()
+	out, err := exec.Command("bash", reset).CombinedOutput()
+	t.Logf("reset took %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	for _, want := range []string{"reset: killed process ", "reset: removed cgroup ", "reset: removed SysV shared memory segment ",
+		"reset: removed POSIX message queue /nslab-03-ipc-", "reset: removed network namespace name /run/netns/" + nsName,
+		"reset: removed directory " + tmpfs} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("reset's output has no %q", want)
+		}
+	}
+	if d := before.diff(takeSnapshot(t, marker)); d != "" {
+		t.Errorf("after reset the host differs from before the crashes:\n%s", d)
+	}
+	if _, err := os.Stat(lookCg); err != nil {
+		t.Errorf("reset removed the cgroup %s, which is not nslab's: %v", lookCg, err)
+	}
+	if err := plain.Process.Signal(unix.Signal(0)); err != nil {
+		t.Errorf("reset killed a process without the mark (sleep %d): %v", plain.Process.Pid, err)
+	}
+
+	out, err = exec.Command("bash", reset).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reset: nothing to remove") || strings.Contains(string(out), "removed") {
+		t.Errorf("a second reset: %v\n%s\nwant: reset: nothing to remove", err, out)
+	}
+}
+
+// firstCgroupMount is the mount point of a cgroup hierarchy (v2's, if any).
+func firstCgroupMount(t *testing.T) string {
+	var found []string
+	for _, l := range mountinfoLines(t) {
+		f := strings.Fields(l)
+		i := slices.Index(f, "-")
+		if i > 0 && i+1 < len(f) && f[i+1] == "cgroup2" {
+			return f[2]
+		}
+		if i > 0 && i+1 < len(f) && f[i+1] == "cgroup" {
+			found = append(found, f[2])
+		}
+	}
+	if len(found) == 0 {
+		nstest.Skip(t, "no cgroup hierarchy is mounted")
+	}
+	return found[0]
+}
+
+// killAt starts a program in a process group of its own and, once its
+// output has a line holding ready, kills the group with SIGKILL. The
+// output goes through a pipe of our own, which a process the kill leaves
+// (a frozen one) may hold open: nothing waits for its end.
+func killAt(t *testing.T, marker, ready, prog string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Env = append(os.Environ(), marker, "NO_COLOR=1")
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	seen := make(chan string, 1)
+	go func() {
+		defer r.Close()
+		var out strings.Builder
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			out.WriteString(s.Text() + "\n")
+			if strings.Contains(s.Text(), ready) {
+				seen <- ""
+				io.Copy(io.Discard, r)
+				return
+			}
+		}
+		seen <- out.String()
+	}()
+	var missed string
+	select {
+	case missed = <-seen:
+	case <-time.After(30 * time.Second):
+		missed = "(nothing in 30 s)"
+	}
+	unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	cmd.Wait()
+	if missed != "" {
+		t.Fatalf("%s %s never printed %q:\n%s", filepath.Base(prog), strings.Join(args, " "), ready, missed)
+	}
+}
+
+// runMarked runs a program to its end, with the test's marker.
+func runMarked(t *testing.T, marker, prog string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Env = append(os.Environ(), marker, "NO_COLOR=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(prog), strings.Join(args, " "), err, out)
+	}
+}
