@@ -27,10 +27,19 @@ help:
 	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
 	@echo "make vm-clean  drop the cached guest image"
+	@echo "make vm      that guest, interactively: a root shell in this checkout (Linux, no Vagrant)"
 
+# In the `make vm` guest (lab/vm-guest.sh sets NSLAB_PREBUILT=1), bin/ holds
+# the programs the host built: the guest's Go is Debian's 1.23 and, with no
+# network, cannot fetch the toolchain go.mod names. So build is skipped there.
 build:
+ifeq ($(NSLAB_PREBUILT),1)
+	@test -x $(BIN)/01-clone || { echo "build: no programs in $(BIN)/: run sudo make build c on the host" >&2; exit 1; }
+	@echo "build: using the programs the host built in $(BIN)/ (NSLAB_PREBUILT=1)"
+else
 	@mkdir -p $(BIN)
 	$(GO) build -buildvcs=false -o $(BIN)/ $(addprefix ./,$(CHAPTERS))
+endif
 
 c: $(CBIN)
 
@@ -104,7 +113,7 @@ clean:
 
 # The lab (lab/README.md): the preflight, and the harness that runs the tests
 # as root in a Debian 12 cgroup-v2 guest under qemu (root; cached image).
-.PHONY: check vm-test vm-clean
+.PHONY: check vm-test vm-clean vm vm-smoke
 
 check:
 	@GO="$(GO)" bash lab/check.sh
@@ -116,6 +125,19 @@ check-%:
 
 vm-test:
 	@GO="$(GO)" bash lab/vm-test.sh
+
+# make vm: the same guest, interactively (lab/vm.sh): a root shell in the
+# checkout, shared live at /nslab, with the programs built here.
+vm: build c
+	@bash lab/vm.sh
+
+# make vm-smoke: drives make vm through a pseudo-terminal: boot, make tour,
+# exit (lab/vm_smoke_test.go; its build tag keeps it out of make test and of
+# the vm-test guest). CI runs it after vm-test.
+vm-smoke: export GOFLAGS += -buildvcs=false
+vm-smoke:
+	$(GO) vet -tags vmsmoke ./lab
+	$(GO) test -tags vmsmoke -count=1 -timeout 15m -run '^TestVMShell$$' -v ./lab
 
 vm-clean:
 	rm -rf lab/.cache

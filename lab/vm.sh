@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# sudo make vm: the guest of `make vm-test` (Debian 12, kernel 6.1, systemd,
+# cgroup v2), booted interactively on this terminal, for a learner on Linux
+# without Vagrant or VirtualBox. You land in a root shell in /nslab, which is
+# this checkout shared live over 9p; the programs in bin/ are the ones make
+# built on this host (make vm runs make build c first). `exit` powers the
+# guest off; this script then removes its run directory.
+#
+#   1. host tools  qemu-system-x86, qemu-utils (apt-get, when missing)
+#   2. image       lab/vm-image.sh: the cached vm-test image (built once)
+#   3. accel       KVM if it really runs guest code within seconds, else TCG
+#   4. boot        a throwaway qcow2 overlay of the image; the guest runs
+#                  lab/vm-guest.sh, which mounts the checkout and starts the
+#                  shell on the serial console (this terminal)
+#
+# Ctrl-C inside the guest goes to the guest's shell; Ctrl-A x kills the guest
+# from the host side (qemu's escape), as does a signal to this script.
+# Environment: NSLAB_VM_ACCEL (kvm or tcg: no probe), NSLAB_VM_CACHE (image
+# cache, as for vm-test), NSLAB_VM_MIRROR.
+set -euo pipefail
+
+lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$lab/.." && pwd)
+cache_root=$lab/.cache
+
+say() { printf 'vm: %s\n' "$*"; }
+die() {
+  printf 'vm: error: %s\n' "$*" >&2
+  exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (the image build, qemu's 9p share of the checkout): sudo make vm"
+if [ ! -t 0 ] || [ ! -t 1 ]; then
+  die "the guest's shell needs a terminal: run sudo make vm in one (tests in the guest: sudo make vm-test)"
+fi
+[ -x "$repo/bin/01-clone" ] || die "no programs in $repo/bin: run sudo make build c first (make vm does)"
+
+run=''
+qemu_pid=''
+tty_state=$(stty -g)
+cleanup() {
+  local rc=$?
+  # No second signal (the hangup that follows a closed terminal) may cut
+  # the cleanup short.
+  trap '' INT TERM HUP
+  if [ -n "$qemu_pid" ]; then
+    kill "$qemu_pid" 2>/dev/null
+    wait "$qemu_pid" 2>/dev/null
+  fi
+  # qemu puts the terminal in raw mode and restores it, unless it is killed.
+  stty "$tty_state" 2>/dev/null
+  [ -n "$run" ] && rm -rf "$run"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------------------
+declare -A pkg_of=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils)
+missing=()
+for t in qemu-system-x86_64 qemu-img; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("${pkg_of[$t]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (apt-get, --no-install-recommends): make vm boots its guest with qemu"
+  mkdir -p "$cache_root"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >"$cache_root/apt.log" 2>&1 || { tail -n 30 "$cache_root/apt.log" >&2; die "apt-get install failed"; }
+fi
+
+# ---------------------------------------------------------------------------
+bash "$lab/vm-image.sh"
+img=$(bash "$lab/vm-image.sh" --print-dir)
+[ -f "$img/ok" ] || die "no guest image in $img (lab/vm-image.sh)"
+
+# The run directory (overlay, guest script, probe): one per run, removed at
+# exit; one left by a run that was killed is removed by the next.
+mkdir -p "$cache_root"
+for d in "$cache_root"/vm-run.*; do
+  [ -d "$d" ] && ! kill -0 "${d##*.}" 2>/dev/null && rm -rf "$d"
+done
+run=$cache_root/vm-run.$$
+rm -rf "$run"
+mkdir -p "$run/share"
+
+# ---------------------------------------------------------------------------
+# KVM only if it really runs guest code: a 512-byte boot sector (mov al,0x10;
+# out 0xf4,al; hlt) that writes to qemu's isa-debug-exit port, which makes
+# qemu exit with status (0x10 << 1) | 1 = 33. A working KVM does that in well
+# under a second; a missing one fails at once; one that cannot run guests
+# (e.g. broken nested virtualisation, where qemu hangs) is stopped after 5 s.
+probe_kvm() {
+  if [ ! -w /dev/kvm ]; then
+    why="no /dev/kvm"
+    return 1
+  fi
+  { printf '\xb0\x10\xe6\xf4\xf4\xeb\xfd'; head -c 503 /dev/zero; printf '\x55\xaa'; } >"$run/probe.img"
+  local rc=0
+  timeout -k 1 5 qemu-system-x86_64 -accel kvm -machine pc -m 16 -nodefaults -display none \
+    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -drive "file=$run/probe.img,format=raw,if=floppy" </dev/null >"$run/probe.log" 2>&1 || rc=$?
+  case $rc in
+    33) return 0 ;;
+    124 | 137) why="KVM did not run a test boot sector within 5 s" ;;
+    *) why="qemu -accel kvm failed: $(grep -m 1 . "$run/probe.log" || echo "exit $rc")" ;;
+  esac
+  return 1
+}
+why=''
+case ${NSLAB_VM_ACCEL:-} in
+  kvm | tcg) accel=$NSLAB_VM_ACCEL why="NSLAB_VM_ACCEL" ;;
+  '') if probe_kvm; then accel=kvm why="a test boot sector ran under KVM"; else accel=tcg; fi ;;
+  *) die "NSLAB_VM_ACCEL=$NSLAB_VM_ACCEL: use kvm or tcg, or leave it unset to probe" ;;
+esac
+if [ "$accel" = kvm ]; then
+  say "accelerator: KVM ($why)"
+else
+  say "accelerator: TCG, software emulation ($why): slower: 20 s to a minute to boot"
+fi
+
+# ---------------------------------------------------------------------------
+cp "$lab/vm-guest.sh" "$run/share/run.sh"
+# The terminal type and size, for the guest's serial console.
+size=$(stty size 2>/dev/null || echo '')
+printf 'TERM=%q\nROWS=%q\nCOLS=%q\n' "${TERM:-vt100}" "${size% *}" "${size#* }" >"$run/share/vm.env"
+qemu-img create -q -f qcow2 -b "$img/root.ext4" -F raw "$run/overlay.qcow2"
+# Like vm-test's boot, but with nslab.test running lab/vm-guest.sh (the
+# shell) instead of the tests, and the checkout as a second share.
+append="root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 quiet nslab.test"
+say "booting the guest; the checkout $repo is /nslab in it; 'exit' powers it off (Ctrl-A x kills it)"
+qemu-system-x86_64 -name nslab-vm -machine q35 -accel "$accel" -smp 2 -m 2048 \
+  -nographic -vga none -no-reboot -nic none \
+  -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$append" \
+  -drive "file=$run/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
+  -virtfs "local,path=$run/share,mount_tag=nslab,security_model=none,id=nslab" \
+  -virtfs "local,path=$repo,mount_tag=nslabrepo,security_model=none,multidevs=remap,id=nslabrepo" \
+  <&0 &
+# In the background (with the terminal as its stdin) so that a signal to
+# this script is handled at once: the trap kills qemu and cleans up.
+qemu_pid=$!
+rc=0
+wait "$qemu_pid" || rc=$?
+qemu_pid=''
+[ "$rc" -eq 0 ] || die "qemu exited with status $rc"
+say "the guest is off"
