@@ -174,6 +174,11 @@ func runStep(script, bin, marker string, n int, interrupt time.Duration, sig uni
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// After SIGKILL a process the kill cannot reach (a frozen one, until
+	// make reset thaws it) may hold our pipe open: Wait gives up on it
+	// after this long. (A run that ends well but leaves one gets
+	// exec.ErrWaitDelay: a leak.)
+	cmd.WaitDelay = 2 * time.Second
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, "", err
