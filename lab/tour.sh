@@ -118,7 +118,10 @@ step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC nam
   "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'
 # A throwaway rootfs, entered both ways, with the chroot escape tried in each.
 rootfs_demo() {
-  local prog=$1 dir rc=0
+  local prog=$1 dir='' rc=0
+  # Ctrl-C must not leave the rootfs behind (the programs' mounts are in
+  # namespaces of their own: --one-file-system stays on the host's /tmp).
+  trap '[ -n "$dir" ] && rm -rf --one-file-system "$dir"; trap - INT TERM; exit 130' INT TERM
   # Named nslab-rootfs.*: sudo make reset finds it after a crash.
   dir=$(mktemp -d /tmp/nslab-rootfs.XXXXXX) || return 1
   printf '%s$ %s%s\n' "$bold" "05-mount mkrootfs $dir/r" "$off"
@@ -129,6 +132,7 @@ rootfs_demo() {
     "$prog" -rootfs "$dir/r" "$how" /bin/05-mount escape || rc=1
   done
   rm -rf "$dir"
+  trap - INT TERM
   return $rc
 }
 step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and then by pivot_root, with an escape attempt" \
