@@ -128,7 +128,7 @@ vm-test:
 
 # make vm: the same guest, interactively (lab/vm.sh): a root shell in the
 # checkout, shared live at /nslab, with the programs built here.
-vm: build c
+vm: setup build c
 	@bash lab/vm.sh
 
 # make vm-smoke: drives make vm through a pseudo-terminal: boot, make tour,
