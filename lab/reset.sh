@@ -5,8 +5,10 @@
 #   processes  NSLAB_RUN (or NSLAB_PROG) in their environment (common/reexec.go);
 #              the program NSLAB_RUN=PROG:PID names, if PID still runs PROG;
 #              whatever sits in a cgroup of ours
-#   cgroups    named nslab* (08-cgroup: nslab-08-PID-WHAT), in every v1 and
-#              v2 hierarchy, with everything below them
+#   cgroups    named nslab-NN-* (08-cgroup: nslab-08-PID-WHAT) or nslab-exNN-*
+#              (the exercises'), in every v1 and v2 hierarchy, with everything
+#              below them; not any nslab* (the vm-test guest's own service
+#              is nslab-guest.service: its cgroup is systemd's, not ours)
 #   mounts     on /run/netns/nslab*, /mnt/nslab-*, /tmp/nslab-rootfs.*
 #   netns      the names /run/netns/nslab* (the tour's nslab-tour-PID), and
 #              /run/netns itself when /run/nslab-netns-setup (06-net) says
@@ -62,7 +64,7 @@ mapfile -t cg_mounts < <(awk '{ for (i = 7; $i != "-"; i++) {}
   if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5 }' /proc/self/mountinfo | sort -u)
 cgroups=()
 for m in "${cg_mounts[@]}"; do
-  mapfile -t -O "${#cgroups[@]}" cgroups < <(find "$m" -mindepth 1 -type d -name 'nslab*' -prune 2>/dev/null)
+  mapfile -t -O "${#cgroups[@]}" cgroups < <(find "$m" -mindepth 1 -type d \( -name 'nslab-[0-9][0-9]-*' -o -name 'nslab-ex[0-9][0-9]-*' \) -prune 2>/dev/null)
 done
 
 # 1. Processes. A frozen process takes no signal, not even SIGKILL on v1:

@@ -75,11 +75,17 @@ func TestReset(t *testing.T) {
 	// The look-alikes, made before the first photograph, which must still
 	// show them at the end.
 	cgMount := firstCgroupMount(t)
-	lookCg := filepath.Join(cgMount, fmt.Sprintf("lookalike-%d", id))
-	if err := os.Mkdir(lookCg, 0o755); err != nil {
-		t.Fatal(err)
+	// The second starts with nslab but is not named as the programs name
+	// theirs (nslab-08-PID-WHAT): the guest's own service is
+	// nslab-guest.service, whose cgroup holds the test runner.
+	lookCgs := []string{filepath.Join(cgMount, fmt.Sprintf("lookalike-%d", id)),
+		filepath.Join(cgMount, fmt.Sprintf("nslab-unit-%d.service", id))}
+	for _, cg := range lookCgs {
+		if err := os.Mkdir(cg, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Rmdir(cg) })
 	}
-	t.Cleanup(func() { unix.Rmdir(lookCg) })
 	lookNs := fmt.Sprintf("lookalike-%d", id)
 	nstest.Exec(t, prog("06-net"), "add", lookNs)
 	t.Cleanup(func() { exec.Command(prog("06-net"), "del", lookNs).Run() })
@@ -136,8 +142,10 @@ func TestReset(t *testing.T) {
 	if d := before.diff(takeSnapshot(t, marker)); d != "" {
 		t.Errorf("after reset the host differs from before the crashes:\n%s", d)
 	}
-	if _, err := os.Stat(lookCg); err != nil {
-		t.Errorf("reset removed the cgroup %s, which is not nslab's: %v", lookCg, err)
+	for _, cg := range lookCgs {
+		if _, err := os.Stat(cg); err != nil {
+			t.Errorf("reset removed the cgroup %s, which is not nslab's: %v", cg, err)
+		}
 	}
 	if err := plain.Process.Signal(unix.Signal(0)); err != nil {
 		t.Errorf("reset killed a process without the mark (sleep %d): %v", plain.Process.Pid, err)
