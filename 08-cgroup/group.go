@@ -85,8 +85,8 @@ func newGroup(c *common.CgroupFS, name string, controllers ...string) (*group, e
 		}
 		if c.V2 {
 			g.h, g.baseCg = h, b
-			if ctl == "cpu" { // cpuacct and freezer are no v2 controllers
-				g.need = append(g.need, ctl)
+			if ctl != "cpuacct" && ctl != "freezer" { // no v2 controllers
+				g.need = append(g.need, ctl) // cpu, memory, pids
 			}
 		}
 	}

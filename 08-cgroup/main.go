@@ -5,6 +5,7 @@
 //	sudo go run ./08-cgroup quota [-percent P] [-seconds S] [-builtin] [-- command [args]]
 //	                                            # quota.go: cgcreate, cgset, cgexec stress, top
 //	sudo go run ./08-cgroup freeze [-hold D]    # freeze.go: what the freezer is for
+//	sudo go run ./08-cgroup memory [-limit SIZE] [-hold D]  # memory.go: OOM kill in the cgroup
 //
 // The cgroups go under the one this program runs in, never the root
 // (group.go). The C counterpart of quota is c/cgroup_stress.c.
@@ -25,7 +26,7 @@ func init() {
 }
 
 func usageLine() string {
-	return common.Prog + " ns|quota|freeze [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
+	return common.Prog + " ns|quota|freeze|memory [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
 }
 
 func main() {
@@ -41,8 +42,10 @@ func main() {
 		quotaMain(args)
 	case "freeze":
 		freezeMain(args)
+	case "memory":
+		memoryMain(args)
 	case "-h", "-help", "--help", "help":
-		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage())
+		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage(), memoryUsage())
 	default:
 		common.UsageError(usageLine(), "unknown sub-command %q", cmd)
 	}

@@ -861,6 +861,9 @@ func TestBadInput(t *testing.T) {
 		{"hold-negative", []string{"ns", "-hold", "-1s"}, 2, "-hold -1s: want a duration of 0 or more"},
 		{"hold-0", []string{"freeze", "-hold", "0"}, 2, "-hold 0s: want a positive duration"},
 		{"no-such-command", []string{"quota", "--", "nslab-no-such-command"}, 1, "nslab-no-such-command: command not found"},
+		{"limit-abc", []string{"memory", "-limit", "abc"}, 2, "-limit abc: want a size from 8M to 1G"},
+		{"limit-too-small", []string{"memory", "-limit", "1M"}, 2, "-limit 1M: want a size from 8M to 1G"},
+		{"limit-too-big", []string{"memory", "-limit", "2G"}, 2, "-limit 2G: want a size from 8M to 1G"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -887,7 +890,7 @@ func TestBadInput(t *testing.T) {
 // TestNotRoot: as nobody, one line and exit 1, nothing created.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"ns"}, {"quota", "-seconds", "1"}, {"freeze"}} {
+	for _, args := range [][]string{{"ns"}, {"quota", "-seconds", "1"}, {"freeze"}, {"memory"}} {
 		t.Run(args[0], func(t *testing.T) {
 			t.Parallel()
 			cmd := nstest.ProgramAs(t, 65534, prog, args...)

@@ -19,6 +19,7 @@ func quotaUsage() string {
 	return common.Prog + " quota [-percent P] [-seconds S] [-builtin] [-- command [args]]"
 }
 func freezeUsage() string { return common.Prog + " freeze [-hold D]" }
+func memoryUsage() string { return common.Prog + " memory [-limit SIZE] [-hold D]" }
 
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
@@ -95,4 +96,45 @@ func quotaOptions(args []string) quotaOpts {
 		o.load = []string{"burn", strconv.Itoa(o.workers)}
 	}
 	return o
+}
+
+type memoryOpts struct {
+	limit int64         // bytes
+	hold  time.Duration // keep the cgroup after the kill
+}
+
+// memoryOptions is memory's limit (a size such as 64M) and how long to
+// keep the cgroup afterwards. The limit stays small, from 8 MiB (the hog's
+// Go runtime needs a few) to 1 GiB, so that nothing else suffers.
+func memoryOptions(args []string) memoryOpts {
+	fs := common.NewFlagSet()
+	limit := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
+	hold := fs.Duration("hold", 0, "keep the cgroup this long after the kill, to read its files from another shell")
+	common.ParseFlags(fs, memoryUsage(), args)
+	n, err := parseSize(*limit)
+	switch {
+	case err != nil || n < 8<<20 || n > 1<<30:
+		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *limit)
+	case *hold < 0:
+		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
+	}
+	return memoryOpts{n, *hold}
+}
+
+// parseSize reads 65536, 64K, 64M or 1G (powers of 1024, as the cgroup
+// files take them).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	if i := len(s) - 1; i > 0 {
+		switch s[i] {
+		case 'K', 'k':
+			mult, s = 1<<10, s[:i]
+		case 'M', 'm':
+			mult, s = 1<<20, s[:i]
+		case 'G', 'g':
+			mult, s = 1<<30, s[:i]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n * mult, err
 }

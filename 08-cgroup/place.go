@@ -92,19 +92,22 @@ func startIn(g *group, argv []string) (*common.ChildProc, string, error) {
 	return child, "moved by us, then released to exec", nil
 }
 
-// command is argv as an exec.Cmd: "burn" is this binary as the burner.
+// command is argv as an exec.Cmd: "burn" and "hog" are this binary.
 // The load gets a process group of its own, so that a Ctrl-C in the
 // terminal reaches only us, and we end the load in order (it would
 // otherwise die first, and we would report it as finished early).
 func command(argv []string) *exec.Cmd {
 	var cmd *exec.Cmd
-	if argv[0] == "burn" {
+	switch argv[0] {
+	case "burn":
 		cmd = common.Command("burn", argv[1:]...)
 		// No asynchronous preemption: Go would otherwise stop the spinning
 		// goroutine every 10 ms, and while it is handed back to the main
 		// thread that thread sleeps, so /proc/PID/stat could say S.
 		cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
-	} else {
+	case "hog": // memory.go
+		cmd = common.Command("hog", argv[1:]...)
+	default:
 		cmd = exec.Command(argv[0], argv[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	}

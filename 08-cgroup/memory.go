@@ -1,0 +1,137 @@
+package main
+
+// memory.go adds to the seed a memory limit: a hog that touches more
+// memory than memory.max (v1: memory.limit_in_bytes) is killed by the OOM
+// killer inside its cgroup, and nothing outside it is touched.
+//
+//	sudo go run ./08-cgroup memory [-limit 64M] [-hold D]
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+const mib = 1 << 20
+
+func init() { common.Register("hog", hog) }
+
+func memoryMain(args []string) {
+	o := memoryOptions(args) // -limit, -hold: options.go
+	common.RequireRoot("creating cgroups")
+	cfs := common.OpenCgroups()
+	g := makeGroup(cfs, "memory", "memory")
+
+	// The limit, and no swap beyond it: with swap, the hog would be
+	// swapped out rather than killed once it reaches the limit.
+	limit := strconv.FormatInt(o.limit, 10)
+	why := fmt.Sprintf("%d MiB for the cgroup's processes together", o.limit/mib)
+	if cfs.V2 {
+		g.echo("memory", "memory.max", limit, why)
+		if exists(g, "memory.swap.max") {
+			g.echo("memory", "memory.swap.max", "0", "and no swap")
+		}
+	} else {
+		g.echo("memory", "memory.limit_in_bytes", limit, why)
+		if exists(g, "memory.memsw.limit_in_bytes") {
+			// memory+swap: written after memory.limit_in_bytes, which it may not be below.
+			g.echo("memory", "memory.memsw.limit_in_bytes", limit, "memory+swap: no swap either")
+		} else {
+			fmt.Println("no memory.memsw.limit_in_bytes: swap accounting is off (boot with swapaccount=1), so the hog may swap before it is killed")
+		}
+	}
+
+	// The hog is this program, re-executed: it touches 1 MiB after another
+	// and says how far it got every quarter of the limit. It gives up
+	// (exit 1) at twice the limit, should the limit not hold.
+	before := vmstat("oom_kill")
+	step, most := strconv.FormatInt(max(1, o.limit/mib/4), 10), strconv.FormatInt(2*o.limit/mib, 10)
+	child, how, err := startIn(g, []string{"hog", step, most})
+	if err != nil {
+		common.ErrExit("starting the hog in the cgroup", err)
+	}
+	common.Step(fmt.Sprintf("cgexec -g memory:%s hog %s %s &", g.name, step, most), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+
+	// What the kernel says: the wait status (SIGKILL is what the OOM
+	// killer sends; a shell shows it as exit status 137 = 128+9), the
+	// cgroup's own counters, and the host's.
+	child.Wait()
+	st := child.Cmd.ProcessState
+	fmt.Printf("hog (pid %d): %s\n", child.Pid(), st)
+	// (Sys is a syscall.WaitStatus; unix.Signal is syscall.Signal.)
+	if ws, ok := st.Sys().(interface {
+		Signaled() bool
+		Signal() unix.Signal
+	}); !ok || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		common.Fatalf("the hog was not killed by SIGKILL: the limit did not hold")
+	}
+	showMemory(g, cfs.V2)
+	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", vmstat("oom_kill")-before, os.Getpid())
+	if o.hold > 0 {
+		fmt.Printf("holding the cgroup for %v\n", o.hold)
+		time.Sleep(o.hold)
+	}
+	common.Exit(0)
+}
+
+// showMemory prints the cgroup's OOM kills and its peak use: v2
+// memory.events and memory.peak (Linux 5.19+), v1 memory.oom_control
+// (oom_kill since 4.13) and memory.max_usage_in_bytes.
+func showMemory(g *group, v2 bool) {
+	events, peak := "memory.oom_control", "memory.max_usage_in_bytes"
+	if v2 {
+		events, peak = "memory.events", "memory.peak"
+	}
+	ev, err := readKeyed(filepath.Join(g.dir("memory"), events))
+	if err != nil {
+		common.ErrExit("cat "+events, err)
+	}
+	fmt.Printf("%s: oom_kill %d\n", events, ev["oom_kill"])
+	if b, err := os.ReadFile(filepath.Join(g.dir("memory"), peak)); err == nil {
+		n, _ := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
+		fmt.Printf("%s: %d (%.1f MiB)\n", peak, n, float64(n)/mib)
+	}
+}
+
+// exists says whether the group has the file (memory.swap.max: only with
+// swap configured in the kernel; memory.memsw.*: only with swap accounting).
+func exists(g *group, file string) bool {
+	_, err := os.Stat(filepath.Join(g.dir("memory"), file))
+	return err == nil
+}
+
+// vmstat is one counter of /proc/vmstat: oom_kill counts every OOM kill
+// on the machine.
+func vmstat(key string) int64 {
+	st, _ := readKeyed("/proc/vmstat")
+	return st[key]
+}
+
+// hog touches memory 1 MiB at a time, writing to every page so that each
+// is really allocated (mmap alone only reserves addresses), until the OOM
+// killer ends it; every STEP MiB it says how far it got.
+func hog(args []string) int {
+	step, _ := strconv.Atoi(args[0])
+	most, _ := strconv.Atoi(args[1])
+	page := os.Getpagesize()
+	for n := 1; n <= most; n++ {
+		b, err := unix.Mmap(-1, 0, mib, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			common.ErrExit("mmap", err)
+		}
+		for i := 0; i < len(b); i += page {
+			b[i] = 1
+		}
+		if n%step == 0 {
+			fmt.Printf("hog: %d MiB touched\n", n)
+		}
+	}
+	fmt.Printf("hog: %d MiB touched, and not killed\n", most)
+	return 1
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+	"nslab/common/nstest"
+)
+
+// keyed is one "key value" line of a cgroup file or /proc/vmstat.
+func keyed(t *testing.T, file, key string) int64 {
+	t.Helper()
+	for _, line := range strings.Split(readTrimT(t, file), "\n") {
+		if v, ok := strings.CutPrefix(line, key+" "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("%s has no %s line", file, key)
+	return 0
+}
+
+// TestMemory (alone: it makes the machine's OOM killer act, and on v2 it
+// switches memory on in subtree_control): a hog that touches more than
+// the limit is killed by the OOM killer, in its cgroup only. The kernel
+// shows, while the cgroup is held: the limit in memory.limit_in_bytes or
+// memory.max, no swap, oom_kill 1 in memory.oom_control or memory.events,
+// a peak no higher than the limit, an empty cgroup.procs, the hog gone,
+// the machine's /proc/vmstat oom_kill grown by exactly that one kill, and
+// the program, outside the cgroup, alive. Ctrl-C then removes the cgroup.
+func TestMemory(t *testing.T) {
+	nstest.RequireRoot(t)
+	nstest.LockCgroups(t)
+	v2 := cgroupV2(t)
+	hostBefore := keyed(t, "/proc/vmstat", "oom_kill")
+	cmd := nstest.Program(t, prog, "memory", "-limit", "32M", "-hold", "1m")
+	s := nstest.Start(t, cmd)
+	interruptOnFailure(t, cmd)
+	m := s.Expect(t, `^hog \(pid (\d+)\): (.*)$`)
+	hogPid, _ := strconv.Atoi(m[1])
+	if m[2] != "signal: killed" {
+		t.Errorf("the hog's wait status: %q, want signal: killed", m[2])
+	}
+	s.Expect(t, `^holding the cgroup`)
+	dir := createdDirs(t, s.Output())[0]
+	nstest.WaitGone(t, hogPid)
+
+	limit, events, peak := "memory.limit_in_bytes", "memory.oom_control", "memory.max_usage_in_bytes"
+	if v2 {
+		limit, events, peak = "memory.max", "memory.events", "memory.peak"
+	}
+	if got := readTrimT(t, filepath.Join(dir, limit)); got != "33554432" {
+		t.Errorf("%s = %s, want 33554432 (32 MiB)", limit, got)
+	}
+	for _, swap := range []string{"memory.swap.max", "memory.memsw.limit_in_bytes"} {
+		if b, err := os.ReadFile(filepath.Join(dir, swap)); err == nil {
+			if got := strings.TrimSpace(string(b)); got != "0" && got != "33554432" {
+				t.Errorf("%s = %s: swap beyond the limit", swap, got)
+			}
+		}
+	}
+	kills := keyed(t, filepath.Join(dir, events), "oom_kill")
+	if kills != 1 {
+		t.Errorf("%s: oom_kill %d, want 1", events, kills)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, peak)); err == nil {
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if n > 32<<20 || n < 24<<20 {
+			t.Errorf("%s = %d, want the 32 MiB limit reached but not passed", peak, n)
+		}
+	}
+	if procs := procsOf(t, dir); len(procs) != 0 {
+		t.Errorf("%s/cgroup.procs after the kill: %v", dir, procs)
+	}
+	if got := keyed(t, "/proc/vmstat", "oom_kill") - hostBefore; got != kills {
+		t.Errorf("/proc/vmstat oom_kill grew by %d, the cgroup counted %d: a kill outside it", got, kills)
+	}
+	if !nstest.Alive(cmd.Process.Pid) {
+		t.Errorf("the program (pid %d), outside the cgroup, is gone", cmd.Process.Pid)
+	} else if p := cgPath(readTrimT(t, fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid)), v2, "memory"); filepath.Base(p) == filepath.Base(dir) {
+		t.Errorf("the program is in the hog's cgroup %s", p)
+	}
+
+	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Wait(t)
+	t.Logf("%s", r.Stdout)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 130 {
+		t.Errorf("exit %d after SIGINT, want 130\nstderr:\n%s", r.Code, r.Stderr)
+	}
+	noLeftovers(t, cmd.Process.Pid)
+}
+
+// Memory and pids, like cpu, are passed down on v2 where they are missing,
+// and only there.
+func TestV2MemoryAndPids(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                                         v2Mountinfo,
+		"proc/self/cgroup":                                            "0::/system.slice/nslab-guest.service\n",
+		"sys/fs/cgroup/cgroup.controllers":                            "cpu memory pids\n",
+		"sys/fs/cgroup/cgroup.subtree_control":                        "memory pids\n",
+		"sys/fs/cgroup/system.slice/cgroup.subtree_control":           "memory\n",
+		"sys/fs/cgroup/system.slice/cgroup.procs":                     "",
+		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs": "300\n",
+	})
+	c, err := common.ReadCgroups(root, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ctl, want := range map[string][]string{"memory": nil, "pids": {root + "/sys/fs/cgroup/system.slice"}} {
+		g, err := newGroup(c, "g", ctl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(g.need, []string{ctl}) {
+			t.Errorf("need %v, want [%s]", g.need, ctl)
+		}
+		got, err := lacking(c, g.h, g.baseCg, ctl)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("+%s goes to %q (%v), want %q", ctl, got, err, want)
+		}
+	}
+}
