@@ -582,7 +582,8 @@ func writeFile(t *testing.T, path, value string) {
 }
 
 // 08-cgroup: 150% for a load of two workers; a frozen (not stopped)
-// process; a cgroup namespace made after the move into a cgroup.
+// process; a cgroup namespace made after the move into a cgroup; an OOM
+// kill inside a memory cgroup.
 //
 // Not parallel: on v2 it switches cpu on in the root's subtree_control for
 // the time of the test, which must not overlap with the tour's 08-cgroup
@@ -593,7 +594,7 @@ func TestCheck08(t *testing.T) {
 	nstest.RequireNamespace(t, "cgroup")
 	nstest.RequireTool(t, "unshare", "util-linux")
 	nstest.RequireTool(t, "stress", "stress")
-	for ex := 1; ex <= 3; ex++ {
+	for ex := 1; ex <= 4; ex++ {
 		c.expect(t, ex, "not yet")
 	}
 
@@ -668,6 +669,27 @@ func TestCheck08(t *testing.T) {
 	}
 	placed(t, n, "unshare -C sleep 1000")
 	c.expectText(t, 3, "done", `PID \d+ \(sleep\) is in `+regexp.QuoteMeta(n)+`; its /proc/\d+/cgroup reads /nslab-ex08-ns from the host's cgroup namespace and / from its own`)
+
+	// Exercise 4: a memory limit, then a hog in it.
+	memTop, _ := cgroupTop(t, "memory")
+	if v2 {
+		ctl := filepath.Join(memTop, "cgroup.subtree_control")
+		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "memory") {
+			writeFile(t, ctl, "+memory")
+			t.Cleanup(func() { writeFile(t, ctl, "-memory") }) // after the cgroup is gone
+		}
+	}
+	mem := learnerCgroup(t, filepath.Join(memTop, "nslab-ex08-memory"))
+	limitFile := mem + "/memory.limit_in_bytes"
+	if v2 {
+		limitFile = mem + "/memory.max"
+	}
+	c.expectText(t, 4, "not yet", regexp.QuoteMeta(mem)+` has no memory limit`)
+	writeFile(t, limitFile, "32M")
+	c.expectText(t, 4, "not yet", `has a limit of 32 MiB, and the OOM killer has killed nothing in it`)
+	// The pause: placed sees the shell in the cgroup before tail fills it.
+	placed(t, mem, "sh -c 'sleep 0.3; exec tail /dev/zero'")
+	c.expectText(t, 4, "done", regexp.QuoteMeta(mem)+`: limit 32 MiB; the kernel's OOM killer killed 1 process\(es\) in it \(oom_kill 1\)`)
 }
 
 // 09-setns: a PID namespace joined (the joiner stays outside, its child

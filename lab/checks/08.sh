@@ -236,4 +236,39 @@ else
   not_yet "no cgroup is called nslab-ex08-ns" "$(make_cgroup freezer nslab-ex08-ns)"
 fi
 
+exercise 4 "an OOM kill, in the cgroup only"
+dir=$(pick nslab-ex08-memory memory.max memory.limit_in_bytes)
+limit='' kills=0
+if [ -f "$dir/memory.max" ]; then
+  limit=$(<"$dir/memory.max") kills=$(stat_value "$dir/memory.events" oom_kill) lfile=memory.max
+elif [ -f "$dir/memory.limit_in_bytes" ]; then
+  limit=$(<"$dir/memory.limit_in_bytes") kills=$(stat_value "$dir/memory.oom_control" oom_kill) lfile=memory.limit_in_bytes
+  # v1 shows "no limit" as the largest multiple of the page size.
+  [ "$limit" -ge $((1 << 62)) ] && limit=max
+fi
+if [ -z "$dir" ]; then
+  if [ -n "$v2" ]; then
+    not_yet "no cgroup is called nslab-ex08-memory" \
+      "echo +memory > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-memory"
+  else
+    not_yet "no cgroup is called nslab-ex08-memory" "$(make_cgroup memory nslab-ex08-memory)"
+  fi
+elif [ -z "$limit" ]; then
+  if [ -n "$v2" ]; then
+    not_yet "$dir has no memory.max: memory is not in its parent's cgroup.subtree_control" \
+      "echo +memory > ${dir%/*}/cgroup.subtree_control"
+  else
+    not_yet "$dir is not in the memory hierarchy" "make it there: $(make_cgroup memory nslab-ex08-memory)"
+  fi
+elif [ "$limit" = max ]; then
+  not_yet "$dir has no memory limit" "echo 32M > $dir/$lfile"
+elif [ "$limit" -gt $((256 << 20)) ]; then
+  not_yet "$dir has a limit of $((limit >> 20)) MiB: keep it small, so that nothing else suffers" "echo 32M > $dir/$lfile"
+elif [ "$kills" -eq 0 ]; then
+  not_yet "$dir has a limit of $((limit >> 20)) MiB, and the OOM killer has killed nothing in it (oom_kill 0)" \
+    "start a hog in it, placed before it runs: sh -c 'echo \$\$ > $dir/cgroup.procs && exec tail /dev/zero'"
+else
+  done_ "$dir: limit $((limit >> 20)) MiB; the kernel's OOM killer killed $kills process(es) in it (oom_kill $kills), and only there: compare /proc/vmstat oom_kill and dmesg"
+fi
+
 finish
