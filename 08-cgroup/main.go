@@ -6,6 +6,7 @@
 //	                                            # quota.go: cgcreate, cgset, cgexec stress, top
 //	sudo go run ./08-cgroup freeze [-hold D]    # freeze.go: what the freezer is for
 //	sudo go run ./08-cgroup memory [-limit SIZE] [-hold D]  # memory.go: OOM kill in the cgroup
+//	sudo go run ./08-cgroup pids [-max N] [-hold D]         # pids.go: a fork loop stopped at pids.max
 //
 // The cgroups go under the one this program runs in, never the root
 // (group.go). The C counterpart of quota is c/cgroup_stress.c.
@@ -26,7 +27,7 @@ func init() {
 }
 
 func usageLine() string {
-	return common.Prog + " ns|quota|freeze|memory [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
+	return common.Prog + " ns|quota|freeze|memory|pids [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
 }
 
 func main() {
@@ -44,8 +45,10 @@ func main() {
 		freezeMain(args)
 	case "memory":
 		memoryMain(args)
+	case "pids":
+		pidsMain(args)
 	case "-h", "-help", "--help", "help":
-		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage(), memoryUsage())
+		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage(), memoryUsage(), pidsUsage())
 	default:
 		common.UsageError(usageLine(), "unknown sub-command %q", cmd)
 	}

@@ -864,6 +864,9 @@ func TestBadInput(t *testing.T) {
 		{"limit-abc", []string{"memory", "-limit", "abc"}, 2, "-limit abc: want a size from 8M to 1G"},
 		{"limit-too-small", []string{"memory", "-limit", "1M"}, 2, "-limit 1M: want a size from 8M to 1G"},
 		{"limit-too-big", []string{"memory", "-limit", "2G"}, 2, "-limit 2G: want a size from 8M to 1G"},
+		{"max-0", []string{"pids", "-max", "0"}, 2, "-max 0: want 10 to 1000"},
+		{"max-negative", []string{"pids", "-max", "-3"}, 2, "-max -3: want 10 to 1000"},
+		{"max-abc", []string{"pids", "-max", "abc"}, 2, `invalid value "abc" for flag -max`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -890,7 +893,7 @@ func TestBadInput(t *testing.T) {
 // TestNotRoot: as nobody, one line and exit 1, nothing created.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"ns"}, {"quota", "-seconds", "1"}, {"freeze"}, {"memory"}} {
+	for _, args := range [][]string{{"ns"}, {"quota", "-seconds", "1"}, {"freeze"}, {"memory"}, {"pids"}} {
 		t.Run(args[0], func(t *testing.T) {
 			t.Parallel()
 			cmd := nstest.ProgramAs(t, 65534, prog, args...)

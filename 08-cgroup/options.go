@@ -20,6 +20,7 @@ func quotaUsage() string {
 }
 func freezeUsage() string { return common.Prog + " freeze [-hold D]" }
 func memoryUsage() string { return common.Prog + " memory [-limit SIZE] [-hold D]" }
+func pidsUsage() string   { return common.Prog + " pids [-max N] [-hold D]" }
 
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
@@ -137,4 +138,26 @@ func parseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n * mult, err
+}
+
+type pidsOpts struct {
+	max  int
+	hold time.Duration
+}
+
+// pidsOptions is pids.max and how long to keep the full cgroup. At least
+// 10: on v1 the process placed in the cgroup is this Go program, with its
+// threads, until it execs bash (place.go).
+func pidsOptions(args []string) pidsOpts {
+	fs := common.NewFlagSet()
+	n := fs.Int("max", 20, "pids.max: how many tasks (processes and threads) the cgroup may hold")
+	hold := fs.Duration("hold", 0, "keep the full cgroup this long, to look at it from another shell")
+	common.ParseFlags(fs, pidsUsage(), args)
+	switch {
+	case *n < 10 || *n > 1000:
+		common.UsageError("", "-max %d: want 10 to 1000", *n)
+	case *hold < 0:
+		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
+	}
+	return pidsOpts{*n, *hold}
 }

@@ -40,16 +40,21 @@ func init() {
 // built-in burner) inside group g. It returns the child and how it was
 // placed, for the output.
 func startIn(g *group, argv []string) (*common.ChildProc, string, error) {
+	return startCmdIn(g, command(argv))
+}
+
+// startCmdIn is startIn for a command already made by command (pids.go
+// sets its Stderr first).
+func startCmdIn(g *group, inner *exec.Cmd) (*common.ChildProc, string, error) {
 	if g.cfs.V2 {
 		dir, err := os.Open(g.dirs[0])
 		if err != nil {
 			return nil, "", err
 		}
 		defer dir.Close()
-		cmd := command(argv)
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(dir.Fd())
-		child, err := common.StartChild(cmd)
+		inner.SysProcAttr.UseCgroupFD = true
+		inner.SysProcAttr.CgroupFD = int(dir.Fd())
+		child, err := common.StartChild(inner)
 		var errno unix.Errno
 		switch {
 		case err == nil:
@@ -61,6 +66,7 @@ func startIn(g *group, argv []string) (*common.ChildProc, string, error) {
 		// without CLONE_INTO_CGROUP (5.3 to 5.6). The handshake works
 		// everywhere.
 		fmt.Printf("clone3 with CLONE_INTO_CGROUP failed (%s): using the handshake\n", unix.ErrnoName(errno))
+		inner.SysProcAttr.UseCgroupFD = false
 	}
 	// The handshake: the child (this binary, re-executed as "placed")
 	// starts in our cgroup and waits on fd 4; we echo its PID into each
@@ -68,8 +74,8 @@ func startIn(g *group, argv []string) (*common.ChildProc, string, error) {
 	// the load. (cgexec moves itself; the effect is the same, and when we
 	// print the PID it is in the cgroup already.)
 	hs := common.NewHandshake()
-	inner := command(argv)
 	cmd := common.Command("placed", append([]string{inner.Path}, inner.Args...)...)
+	cmd.Stdout, cmd.Stderr = inner.Stdout, inner.Stderr
 	if inner.Env != nil {
 		cmd.Env = inner.Env // the burner's, passed on by the exec
 	}

@@ -74,6 +74,8 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "command not found", chapter: "08-cgroup", args: []string{"quota", "--", "/no/such/nslab"}, code: 1, want: `/no/such/nslab: command not found`},
 		{name: "memory limit not a size", chapter: "08-cgroup", args: []string{"memory", "-limit", "abc"}, code: 2, want: `-limit abc: want a size from 8M to 1G, such as 64M`},
 		{name: "memory limit too small", chapter: "08-cgroup", args: []string{"memory", "-limit", "1K"}, code: 2, want: `-limit 1K: want a size from 8M to 1G`},
+		{name: "pids max 0", chapter: "08-cgroup", args: []string{"pids", "-max", "0"}, code: 2, want: `-max 0: want 10 to 1000`},
+		{name: "pids max negative", chapter: "08-cgroup", args: []string{"pids", "-max", "-1"}, code: 2, want: `-max -1: want 10 to 1000`},
 		{name: "command not found", chapter: "01-clone", args: []string{"ns_child_exec", "-u", "/no/such/nslab"}, code: 1, prog: "ns_child_exec", want: `execvp /no/such/nslab: ENOENT.*check the command name`},
 		// the machine lacks something
 		{name: "rootfs missing", chapter: "05-mount", args: []string{"-rootfs", "/nonexistent-nslab", "-chroot", "/bin/sh"}, code: 1, want: `-rootfs /nonexistent-nslab is not a directory \(build one with: 05-mount mkrootfs`},

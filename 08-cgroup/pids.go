@@ -1,0 +1,96 @@
+package main
+
+// pids.go adds to the seed a limit on the number of tasks: a fork loop in
+// the cgroup stops at pids.max, where fork fails with EAGAIN, while the
+// host goes on starting processes.
+//
+//	sudo go run ./08-cgroup pids [-max 20] [-hold D]
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"nslab/common"
+)
+
+// loop is the fork loop: bash, not a Go program, because pids.max counts
+// tasks, that is threads, and a Go program has several (the runtime's);
+// one that cannot make a thread when it needs one dies ("runtime: failed
+// to create new OS thread"). bash has one thread, and when fork fails with
+// EAGAIN it says "fork: retry: Resource temporarily unavailable", which is
+// strerror(EAGAIN), and retries after 1, 2, 4 and 8 s.
+const loop = "while :; do sleep 30 & done"
+
+func pidsMain(args []string) {
+	o := pidsOptions(args) // -max, -hold: options.go
+	common.RequireRoot("creating cgroups")
+	cfs := common.OpenCgroups()
+	g := makeGroup(cfs, "pids", "pids")
+	g.echo("pids", "pids.max", strconv.Itoa(o.max), fmt.Sprintf("at most %d tasks: processes, and each of their threads", o.max))
+
+	// The loop's errors come to us through a pipe: we show its first line
+	// once the kernel has refused a fork.
+	r, w, err := os.Pipe()
+	if err != nil {
+		common.ErrExit("pipe", err)
+	}
+	cmd := command([]string{"bash", "-c", loop})
+	cmd.Stderr = w
+	child, how, err := startCmdIn(g, cmd)
+	w.Close()
+	if err != nil {
+		common.ErrExit("starting bash in the cgroup", err)
+	}
+	common.Step(fmt.Sprintf("cgexec -g pids:%s bash -c '%s' &", g.name, loop), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	said := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		said <- strings.TrimSpace(line)
+	}()
+	select {
+	case line := <-said:
+		fmt.Println(line)
+	case <-time.After(10 * time.Second):
+		common.Fatalf("bash's fork loop still runs after 10 s: pids.max did not stop it")
+	}
+
+	// What the kernel shows: the cgroup is full, and counted the refusal.
+	dir := g.dir("pids")
+	ev, _ := readKeyed(filepath.Join(dir, "pids.events"))
+	fmt.Printf("pids.current: %s (pids.max %d)\n", readTrim(filepath.Join(dir, "pids.current")), o.max)
+	fmt.Printf("pids.events: max %d (forks refused so far)\n", ev["max"])
+	// Tasks are threads: v1 lists them in tasks, v2 in cgroup.threads.
+	threads := "tasks"
+	if cfs.V2 {
+		threads = "cgroup.threads"
+	}
+	fmt.Printf("cgroup.procs: %d processes (bash and its sleeps); %s: %d\n", len(g.procs()), threads,
+		len(strings.Fields(readTrim(filepath.Join(dir, threads)))))
+
+	// The host goes on: outside the cgroup, we still start processes.
+	if err := exec.Command("true").Run(); err != nil {
+		common.ErrExit("true, outside the cgroup", err)
+	}
+	self, _ := common.ReadStat(0)
+	fmt.Printf("host: this program (pid %d, %d threads, outside the cgroup) started true: exit 0\n", os.Getpid(), self.Threads)
+	if o.hold > 0 {
+		fmt.Printf("holding the cgroup for %v\n", o.hold)
+		time.Sleep(o.hold)
+	}
+	common.Exit(0) // the cleanups kill bash and its sleeps, and rmdir
+}
+
+// readTrim is a one-value cgroup file's value, or "?".
+func readTrim(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
