@@ -583,7 +583,7 @@ func writeFile(t *testing.T, path, value string) {
 
 // 08-cgroup: 150% for a load of two workers; a frozen (not stopped)
 // process; a cgroup namespace made after the move into a cgroup; an OOM
-// kill inside a memory cgroup.
+// kill inside a memory cgroup; a fork loop stopped at pids.max.
 //
 // Not parallel: on v2 it switches cpu on in the root's subtree_control for
 // the time of the test, which must not overlap with the tour's 08-cgroup
@@ -594,7 +594,7 @@ func TestCheck08(t *testing.T) {
 	nstest.RequireNamespace(t, "cgroup")
 	nstest.RequireTool(t, "unshare", "util-linux")
 	nstest.RequireTool(t, "stress", "stress")
-	for ex := 1; ex <= 4; ex++ {
+	for ex := 1; ex <= 5; ex++ {
 		c.expect(t, ex, "not yet")
 	}
 
@@ -690,6 +690,22 @@ func TestCheck08(t *testing.T) {
 	// The pause: placed sees the shell in the cgroup before tail fills it.
 	placed(t, mem, "sh -c 'sleep 0.3; exec tail /dev/zero'")
 	c.expectText(t, 4, "done", regexp.QuoteMeta(mem)+`: limit 32 MiB; the kernel's OOM killer killed 1 process\(es\) in it \(oom_kill 1\)`)
+
+	// Exercise 5: a limit on tasks, then a fork loop in it.
+	pidsTop, _ := cgroupTop(t, "pids")
+	if v2 {
+		ctl := filepath.Join(pidsTop, "cgroup.subtree_control")
+		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "pids") {
+			writeFile(t, ctl, "+pids")
+			t.Cleanup(func() { writeFile(t, ctl, "-pids") }) // after the cgroup is gone
+		}
+	}
+	p := learnerCgroup(t, filepath.Join(pidsTop, "nslab-ex08-pids"))
+	c.expectText(t, 5, "not yet", regexp.QuoteMeta(p)+` has no limit`)
+	writeFile(t, p+"/pids.max", "10")
+	c.expectText(t, 5, "not yet", `holds 0 of at most 10 tasks, and no fork in it has been refused yet`)
+	placed(t, p, `bash -c 'while :; do sleep 60 & done'`)
+	c.expectText(t, 5, "done", regexp.QuoteMeta(p)+`: pids.max 10; the kernel refused [1-9]\d* fork\(s\) in it with EAGAIN \(pids.events max [1-9]\d*\), and it holds 10 task\(s\)`)
 }
 
 // 09-setns: a PID namespace joined (the joiner stays outside, its child

@@ -271,4 +271,32 @@ else
   done_ "$dir: limit $((limit >> 20)) MiB; the kernel's OOM killer killed $kills process(es) in it (oom_kill $kills), and only there: compare /proc/vmstat oom_kill and dmesg"
 fi
 
+exercise 5 "a fork bomb, contained"
+dir=$(pick nslab-ex08-pids pids.max)
+if [ -z "$dir" ]; then
+  if [ -n "$v2" ]; then
+    not_yet "no cgroup is called nslab-ex08-pids" \
+      "echo +pids > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-pids"
+  else
+    not_yet "no cgroup is called nslab-ex08-pids" "$(make_cgroup pids nslab-ex08-pids)"
+  fi
+elif [ ! -f "$dir/pids.max" ]; then
+  if [ -n "$v2" ]; then
+    not_yet "$dir has no pids.max: pids is not in its parent's cgroup.subtree_control" \
+      "echo +pids > ${dir%/*}/cgroup.subtree_control"
+  else
+    not_yet "$dir is not in the pids hierarchy" "make it there: $(make_cgroup pids nslab-ex08-pids)"
+  fi
+else
+  pmax=$(<"$dir/pids.max") current=$(<"$dir/pids.current") refused=$(stat_value "$dir/pids.events" max)
+  if [ "$pmax" = max ]; then
+    not_yet "$dir has no limit (pids.max max)" "echo 10 > $dir/pids.max"
+  elif [ "$refused" -eq 0 ]; then
+    not_yet "$dir holds $current of at most $pmax tasks, and no fork in it has been refused yet (pids.events max 0)" \
+      "start a fork loop in it: sh -c 'echo \$\$ > $dir/cgroup.procs && exec bash -c \"while :; do sleep 60 & done\"' &"
+  else
+    done_ "$dir: pids.max $pmax; the kernel refused $refused fork(s) in it with EAGAIN (pids.events max $refused), and it holds $current task(s)"
+  fi
+fi
+
 finish
