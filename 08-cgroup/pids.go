@@ -55,6 +55,10 @@ func pidsMain(args []string) {
 	}()
 	select {
 	case line := <-said:
+		if line == "" { // EOF: bash ended without a word
+			child.Wait()
+			common.Fatalf("bash ended (%s) before the limit stopped it", child.Cmd.ProcessState)
+		}
 		fmt.Println(line)
 	case <-time.After(10 * time.Second):
 		common.Fatalf("bash's fork loop still runs after 10 s: pids.max did not stop it")
