@@ -99,6 +99,15 @@ func TestMemory(t *testing.T) {
 		t.Errorf("exit %d after SIGINT, want 130\nstderr:\n%s", r.Code, r.Stderr)
 	}
 	noLeftovers(t, cmd.Process.Pid)
+
+	// Without -hold: the same to the end, exit 0, nothing left.
+	cmd = nstest.Program(t, prog, "memory", "-limit", "16M")
+	r = nstest.Run(t, cmd)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 0 {
+		t.Errorf("%s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	noLeftovers(t, cmd.Process.Pid)
 }
 
 // Memory and pids, like cpu, are passed down on v2 where they are missing,
