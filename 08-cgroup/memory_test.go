@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,6 +138,77 @@ func TestV2MemoryAndPids(t *testing.T) {
 		got, err := lacking(c, g.h, g.baseCg, ctl)
 		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("+%s goes to %q (%v), want %q", ctl, got, err, want)
+		}
+	}
+}
+
+// What memory prints from each version's files, on fake trees: the OOM
+// kill counter and the peak, read from the kernel's formats.
+func TestMemoryFiles(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		files := map[string]string{
+			"proc/self/mountinfo":                                v1Separate,
+			"proc/self/cgroup":                                   "4:memory:/\n",
+			"sys/fs/cgroup/memory/g/memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+			"sys/fs/cgroup/memory/g/memory.max_usage_in_bytes":   "33554432\n",
+			"sys/fs/cgroup/memory/g/memory.memsw.limit_in_bytes": "9223372036854771712\n",
+			"sys/fs/cgroup/memory/g/memory.limit_in_bytes":       "9223372036854771712\n",
+		}
+		want := "memory.oom_control: oom_kill 2\nmemory.max_usage_in_bytes: 33554432 (32.0 MiB)\n"
+		if v2 {
+			files = map[string]string{
+				"proc/self/mountinfo":                  v2Mountinfo,
+				"proc/self/cgroup":                     "0::/\n",
+				"sys/fs/cgroup/cgroup.controllers":     "memory pids\n",
+				"sys/fs/cgroup/cgroup.subtree_control": "memory pids\n",
+				"sys/fs/cgroup/g/memory.events":        "low 0\nhigh 0\nmax 57\noom 2\noom_kill 2\noom_group_kill 0\n",
+				"sys/fs/cgroup/g/memory.peak":          "33554432\n",
+			}
+			want = "memory.events: oom_kill 2\nmemory.peak: 33554432 (32.0 MiB)\n"
+		}
+		c, err := common.ReadCgroups(fakeTree(t, files), v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := newGroup(c, "g", "memory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exists(g, "memory.memsw.limit_in_bytes") == v2 || exists(g, "memory.swap.max") { // memsw: v1 only here
+			t.Errorf("v2 %v: exists says memsw %v, swap.max %v", v2, exists(g, "memory.memsw.limit_in_bytes"), exists(g, "memory.swap.max"))
+		}
+		if got := captureStdout(t, func() { showMemory(g, v2) }); got != want {
+			t.Errorf("v2 %v: showMemory printed\n%s\nwant\n%s", v2, got, want)
+		}
+	}
+}
+
+// captureStdout runs fn with os.Stdout going to a pipe, and returns what
+// it printed. (Not in a parallel test: os.Stdout is the process's.)
+func captureStdout(t *testing.T, fn func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	fn()
+	os.Stdout = saved
+	w.Close()
+	b, _ := io.ReadAll(r)
+	return string(b)
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"65536": 65536, "64K": 64 << 10, "64k": 64 << 10, "64M": 64 << 20, "1G": 1 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "M", "abc", "64MB", "1.5G"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
 		}
 	}
 }
