@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make check-08: the exercises at the end of 08-cgroup/README.md, checked in
 # the cgroup file system and /proc. The learner names the cgroups
-# nslab-ex08-quota, nslab-ex08-freeze and nslab-ex08-ns; they may be
-# anywhere in any mounted hierarchy (v1 or v2).
+# nslab-ex08-quota, nslab-ex08-freeze, nslab-ex08-ns, nslab-ex08-memory and
+# nslab-ex08-pids; they may be anywhere in any mounted hierarchy (v1 or v2).
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root 08
