@@ -25,7 +25,7 @@ help:
 	@echo "make soak    every demo 100x, then 20x Ctrl-C and 20x SIGKILL + make reset at random: the host must not change (root)"
 	@echo "make reset   remove what a crashed or killed demo left behind, and nothing else (root)"
 	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
-	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu"
+	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu (ARCH=arm64: an arm64 guest)"
 	@echo "make vm-clean  drop the cached guest image"
 	@echo "make vm      that guest, interactively: a root shell in this checkout (Linux, no Vagrant)"
 
@@ -123,8 +123,11 @@ check-%:
 	@if [ -f lab/checks/$*.sh ]; then bash lab/checks/$*.sh; \
 	else echo "no exercises for chapter $* (lab/checks/NN.sh, NN = 01..09)" >&2; exit 2; fi
 
+# ARCH=arm64: the same in an arm64 guest (qemu-system-aarch64, TCG), with the
+# tests and programs cross-compiled here (lab/vm-arch.sh).
+ARCH ?= amd64
 vm-test:
-	@GO="$(GO)" bash lab/vm-test.sh
+	@GO="$(GO)" NSLAB_VM_ARCH="$(ARCH)" bash lab/vm-test.sh
 
 # make vm: the same guest, interactively (lab/vm.sh): a root shell in the
 # checkout, shared live at /nslab, with the programs built here.

@@ -10,14 +10,19 @@ set -uo pipefail
 share=/mnt/nslab
 results=$share/results
 work=/tmp/nslab-tests
-# Per-package limit: the binary's own -test.timeout (10m) plus a margin, so a
-# wedged binary is killed here and the other packages still run.
-pkg_limit=${NSLAB_GUEST_PKG_LIMIT:-660}
+# Per-package limit: the binary's own -test.timeout plus a margin, so a
+# wedged binary is killed here and the other packages still run. The host
+# sets both in limits on the share (more for an emulated arm64 guest).
+test_timeout=10m
+pkg_limit=660
+# shellcheck source=/dev/null
+[ -f "$share/limits" ] && . "$share/limits"
 
 say() { echo "nslab-guest: $*"; }
 
 mkdir -p "$results" "$work"
 {
+  echo "machine: $(uname -m)"
   echo "kernel: $(uname -r)"
   echo "cmdline: $(cat /proc/cmdline)"
   echo "cgroup fs: $(stat -f -c %T /sys/fs/cgroup)"
@@ -45,7 +50,7 @@ for bin in "${bins[@]}"; do
   (
     cd /tmp &&
       exec timeout --kill-after=30 "$pkg_limit" env NSLAB_REQUIRE_PRIVILEGED=1 NSLAB_GUEST=1 \
-        "$work/$pkg.test" -test.v -test.count=1 -test.timeout=10m
+        "$work/$pkg.test" -test.v -test.count=1 "-test.timeout=$test_timeout"
   ) </dev/null >"$results/$pkg.out" 2>&1
   rc=$?
   echo "$rc" >"$results/$pkg.rc"

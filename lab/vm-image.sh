@@ -4,26 +4,36 @@
 # Debian kernel and systemd, as an ext4 disk image plus the kernel and initrd
 # to boot it with qemu -kernel/-initrd.
 #
-# Cached in lab/.cache/vm/img-KEY/, KEY being the sha256 of provision.sh,
-# packages.sh (the list it installs) and this script (the recipe): a warm run
-# reuses it, any change to one of them builds a new one (and removes the
-# old). The image is never booted itself: each run boots a throwaway qcow2
-# overlay on top of it.
+# Cached in lab/.cache/vm/img-ARCH-KEY/, KEY being the sha256 of
+# provision.sh, packages.sh (the list it installs) and this script (the
+# recipe): a warm run reuses it, any change to one of them builds a new one
+# (and removes the old one of that architecture). The image is never booted
+# itself: each run boots a throwaway qcow2 overlay on top of it.
+#
+# ARCH (NSLAB_VM_ARCH) is amd64 (default) or arm64. An arm64 image is built
+# on an amd64 host the same way: debootstrap --arch=arm64, and every program
+# of the chroot (its second stage, provision.sh, apt's maintainer scripts)
+# runs under qemu-user through binfmt_misc, which this script registers for
+# the build and unregisters after (lab/binfmt.sh).
 #
 # Usage: lab/vm-image.sh              build the image unless cached
 #        lab/vm-image.sh --print-dir  print the image's directory for the
 #                                     current key (built or not)
-# Environment: NSLAB_VM_CACHE (default lab/.cache/vm), NSLAB_VM_MIRROR (the
-# Debian mirror; default: the one this machine's APT uses).
+# Environment: NSLAB_VM_ARCH, NSLAB_VM_CACHE (default lab/.cache/vm),
+# NSLAB_VM_MIRROR (the Debian mirror; default: the one this machine's APT
+# uses).
 # Needs root (debootstrap, chroot). No loop mounts: the disk image is made
 # with `mkfs.ext4 -d`; the chroot's /proc, /sys and /dev exist only in a
 # private mount namespace (unshare -m) and vanish with it.
 set -euo pipefail
 
 lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lab/vm-arch.sh
+. "$lab/vm-arch.sh"
+nslab_vm_arch "${NSLAB_VM_ARCH:-}" || exit 2
 cache=${NSLAB_VM_CACHE:-$lab/.cache/vm}
-key=$(cat "$lab/provision.sh" "$lab/packages.sh" "$lab/vm-image.sh" | sha256sum | cut -c1-16)
-img=$cache/img-$key
+key=$(cat "$lab/provision.sh" "$lab/packages.sh" "$lab/vm-image.sh" "$lab/vm-arch.sh" | sha256sum | cut -c1-16)
+img=$cache/img-$VM_ARCH-$key
 SUITE=bookworm
 HEADROOM_MB=1536 # free space in the guest's root: test binaries, gcc output
 
@@ -32,7 +42,7 @@ if [ "${1:-}" = --print-dir ]; then
   exit 0
 fi
 if [ -f "$img/ok" ]; then
-  echo "vm-image: cached image $img (key $key, built $(cat "$img/ok"))"
+  echo "vm-image: cached $VM_ARCH image $img (key $key, built $(cat "$img/ok"))"
   exit 0
 fi
 
@@ -42,7 +52,9 @@ die() { printf 'vm-image: error: %s\n' "$*" >&2; exit 1; }
 
 # Host tools, from Debian, installed when missing.
 missing=()
-for t in debootstrap:debootstrap mkfs.ext4:e2fsprogs unshare:util-linux sha256sum:coreutils; do
+tools=(debootstrap:debootstrap mkfs.ext4:e2fsprogs unshare:util-linux sha256sum:coreutils)
+[ "$VM_FOREIGN" -eq 0 ] || tools+=("$VM_QEMU_USER:qemu-user-static")
+for t in "${tools[@]}"; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -52,7 +64,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$cache"
-work=$cache/build-$key.$$
+work=$cache/build-$VM_ARCH-$key.$$
 root=$work/root
 log=$work/build.log
 rm -rf "$work"
@@ -71,6 +83,7 @@ on_exit() {
     tail -n 40 "$log" >&2 2>/dev/null || true
     rm -rf "$work"
   fi
+  nslab_binfmt_restore
 }
 trap on_exit EXIT
 
@@ -95,11 +108,23 @@ inroot() {
 # The machine's own Debian mirror, unless NSLAB_VM_MIRROR names another.
 mirror=${NSLAB_VM_MIRROR:-$(bash "$lab/provision.sh" --mirror "$SUITE")}
 security=$(bash "$lab/provision.sh" --mirror "$SUITE-security")
-say "building the guest image (key $key) in $work; mirror $mirror"
+say "building the $VM_ARCH guest image (key $key) in $work; mirror $mirror"
+
+# A foreign architecture's programs run under qemu-user, through a binfmt_misc
+# entry with the F flag (the kernel opens the interpreter now, so it works
+# inside the chroot too).
+if [ "$VM_FOREIGN" -eq 1 ]; then
+  phase=binfmt
+  nslab_binfmt_register || die "cannot run $VM_ARCH programs here through binfmt_misc"
+  say "binfmt_misc: $VM_ARCH programs run under $(command -v "$VM_QEMU_USER")"
+fi
 
 phase=debootstrap t_phase=$SECONDS
-say "debootstrap --variant=minbase $SUITE (about 1 min)"
-debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >>"$log" 2>&1
+say "debootstrap --arch=$VM_ARCH --variant=minbase $SUITE (about 1 min; under emulation 5-10)"
+# In a private mount namespace: debootstrap's second stage mounts /proc and
+# /sys in the target, and those mounts must not appear on the host.
+unshare --mount --propagation private -- \
+  debootstrap --arch="$VM_ARCH" --variant=minbase "$SUITE" "$root" "$mirror" >>"$log" 2>&1
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror $SUITE main
 deb $mirror $SUITE-updates main
@@ -130,10 +155,10 @@ rm -f "$root/root/provision.sh" "$root/root/packages.sh"
 # The kernel and systemd as init, like a learner's VM: systemd mounts cgroup2
 # alone at /sys/fs/cgroup (unified hierarchy) and makes / shared.
 phase="kernel and systemd" t_phase=$SECONDS
-say "installing linux-image-amd64, systemd-sysv, udev (about 2-3 min)"
+say "installing linux-image-$VM_ARCH, systemd-sysv, udev (about 2-3 min; under emulation 10)"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
-inroot apt-get install -y -q --no-install-recommends linux-image-amd64 systemd-sysv udev kmod >>"$log" 2>&1
+inroot apt-get install -y -q --no-install-recommends "linux-image-$VM_ARCH" systemd-sysv udev kmod >>"$log" 2>&1
 rm -f "$root/usr/sbin/policy-rc.d"
 lap "kernel and systemd"
 
@@ -195,7 +220,7 @@ WantedBy=multi-user.target
 EOF
 # `lab/vm-test.sh --shell`: a root shell on the serial console (no getty, no
 # password), and power off when it exits.
-cat >"$root/etc/systemd/system/nslab-shell.service" <<'EOF'
+cat >"$root/etc/systemd/system/nslab-shell.service" <<EOF
 [Unit]
 Description=nslab debug shell on the serial console (lab/vm-test.sh --shell)
 After=multi-user.target nslab-guest.service
@@ -209,7 +234,7 @@ ExecStopPost=/usr/bin/systemctl poweroff
 StandardInput=tty-force
 StandardOutput=tty
 StandardError=tty
-TTYPath=/dev/ttyS0
+TTYPath=/dev/$VM_CONSOLE
 
 [Install]
 WantedBy=multi-user.target
@@ -218,7 +243,7 @@ EOF
   inroot systemctl enable nslab-guest.service nslab-shell.service
   # Nothing else should run during the tests: no getty on the console, no
   # periodic maintenance.
-  inroot systemctl mask serial-getty@ttyS0.service getty@tty1.service apt-daily.timer \
+  inroot systemctl mask "serial-getty@$VM_CONSOLE.service" getty@tty1.service apt-daily.timer \
     apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
   inroot apt-get clean
 } >>"$log" 2>&1
@@ -237,15 +262,17 @@ say "mkfs.ext4 -d: ${used} MB of files into a ${size} MB ext4 image"
 mkfs.ext4 -q -F -L nslab-root -d "$root" "$work/root.ext4" "${size}M" >>"$log" 2>&1
 rm -rf "$root"
 echo "$kver" >"$work/kernel-version"
+echo "$VM_ARCH" >"$work/arch"
 lap "disk image"
 
 # Publish atomically and drop images built for other keys.
 phase=publish
 date -u '+%Y-%m-%dT%H:%M:%SZ' >"$work/ok"
 rm -rf "$cache/failed-build"
-for old in "$cache"/img-*; do
+# (img-KEY without an architecture: an amd64 image from before arm64.)
+for old in "$cache/img-$VM_ARCH"-* "$cache"/img-????????????????; do
   [ -d "$old" ] && [ "$old" != "$img" ] && rm -rf "$old"
 done
 rm -rf "$img"
 mv "$work" "$img"
-say "image ready in $((SECONDS - t0)) s: $img (kernel $kver)"
+say "$VM_ARCH image ready in $((SECONDS - t0)) s: $img (kernel $kver)"

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # make vm-test: run the project's tests as root inside a Debian 12 guest with
 # cgroup v2 and systemd, booted with qemu (software emulation: no KVM needed).
+# `make vm-test ARCH=arm64` does the same in an arm64 guest (qemu-system-aarch64,
+# the virt board), with everything compiled on this host for arm64.
 #
-#   1. host tools    qemu, debootstrap, e2fsprogs, ruby, vagrant (apt-get, when missing)
-#   2. vagrantfile   ruby -c Vagrantfile; vagrant validate --ignore-provider
+#   1. host tools    qemu, debootstrap, e2fsprogs, ruby, vagrant; for a foreign
+#                    guest also qemu-user-static and the cross gcc (apt-get,
+#                    when missing)
+#   2. vagrantfile   ruby -c Vagrantfile; vagrant validate --ignore-provider,
+#                    once for each box (amd64 and arm64)
 #   3. image         lab/vm-image.sh: built once, cached on provision.sh + recipe
 #   4. compile       go test -c for every package with tests, on the host
+#                    (GOARCH and, for cgo, CC set for the guest)
 #   5. boot          qemu boots a throwaway overlay of the image; the guest runs
 #                    the binaries (lab/guest-run.sh) and powers off
 #   6. results       per package: each test with PASS/FAIL/SKIP, then totals
@@ -17,16 +23,26 @@
 # Usage: lab/vm-test.sh [PACKAGE...]   packages as for go list (default ./...)
 #        lab/vm-test.sh --shell        boot the image with a root shell on this
 #                                      terminal (test binaries in /mnt/nslab/bin)
-# Environment: GO (go command), NSLAB_VM_TIMEOUT, NSLAB_VM_CACHE (image cache).
+# Environment: GO (go command), NSLAB_VM_ARCH (amd64 or arm64; make's ARCH),
+# NSLAB_VM_TIMEOUT, NSLAB_VM_CACHE (image cache).
 set -euo pipefail
 
 lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$lab/.." && pwd)
+# shellcheck source=lab/vm-arch.sh
+. "$lab/vm-arch.sh"
+nslab_vm_arch "${NSLAB_VM_ARCH:-}" || exit 2
+export NSLAB_VM_ARCH=$VM_ARCH # for lab/vm-image.sh
 cache_root=$lab/.cache
 run=$cache_root/run
+[ "$VM_ARCH" = amd64 ] || run=$cache_root/run-$VM_ARCH
 share=$run/share
 console=$run/console.log
-timeout_s=${NSLAB_VM_TIMEOUT:-1200}
+# An emulated arm64 guest runs about 2-3 times slower than an emulated amd64
+# one on an amd64 host: more time for the whole run and for each package.
+slow=1
+[ "$VM_ARCH" = amd64 ] || slow=3
+timeout_s=${NSLAB_VM_TIMEOUT:-$((1200 * slow))}
 GO=${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}
 mode="test"
 if [ "${1:-}" = --shell ]; then
@@ -75,12 +91,19 @@ exec 9>"$cache_root/vm-test.lock"
 flock -n 9 || die "another vm-test is running on this machine ($cache_root/vm-test.lock)"
 
 # ---------------------------------------------------------------------------
-step "host tools" "what the harness needs, from Debian"
-declare -A pkg_of=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils
-  [debootstrap]=debootstrap [mkfs.ext4]=e2fsprogs [ruby]=ruby [vagrant]=vagrant)
+step "host tools" "what the harness needs for an $VM_ARCH guest, from Debian"
+tools=(qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs ruby:ruby
+  vagrant:vagrant "${VM_PKGS[@]}")
+# The cross gcc's libc headers and libraries (only recommended by the gcc
+# package, so not installed with it here).
+[ "$VM_FOREIGN" -eq 0 ] || tools+=("$VM_SYSROOT/include/stdio.h:libc6-dev-$VM_ARCH-cross")
 missing=()
-for t in qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 ruby vagrant; do
-  command -v "$t" >/dev/null 2>&1 || missing+=("${pkg_of[$t]}")
+for t in "${tools[@]}"; do
+  if [[ $t == /* ]]; then
+    [ -e "${t%%:*}" ] || missing+=("${t#*:}")
+  else
+    command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
+  fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (apt-get, --no-install-recommends)"
@@ -88,24 +111,36 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
     >"$cache_root/apt.log" 2>&1 || { tail -n 30 "$cache_root/apt.log" >&2; die "apt-get install failed"; }
 fi
-say "$(qemu-system-x86_64 --version | head -n 1)"
+say "$("$VM_QEMU_SYSTEM" --version | head -n 1)"
 [ -x "$GO" ] || command -v "$GO" >/dev/null 2>&1 || die "no Go at $GO (set GO=...)"
 
 # ---------------------------------------------------------------------------
-step "vagrantfile" "ruby -c and vagrant validate"
+step "vagrantfile" "ruby -c and vagrant validate, for an amd64 and an arm64 host"
 ruby -c "$repo/Vagrantfile"
 # Offline: no update check, and Vagrant's state kept out of the work tree.
-(cd "$repo" && VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_HOME="$cache_root/vagrant.d" \
-  VAGRANT_DOTFILE_PATH="$cache_root/vagrant-dot" vagrant validate --ignore-provider)
+# NSLAB_VAGRANT_ARCH plays the host's architecture (the Vagrantfile picks the
+# box by it).
+for host_arch in amd64 arm64; do
+  (cd "$repo" && NSLAB_VAGRANT_ARCH=$host_arch VAGRANT_CHECKPOINT_DISABLE=1 \
+    VAGRANT_HOME="$cache_root/vagrant.d" VAGRANT_DOTFILE_PATH="$cache_root/vagrant-dot" \
+    vagrant validate --ignore-provider) | sed "s/^/$host_arch host: /"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || die "vagrant validate failed as on an $host_arch host"
+done
 
 # ---------------------------------------------------------------------------
-step "image" "Debian 12 guest (lab/vm-image.sh: built once, then cached)"
+step "image" "Debian 12 $VM_ARCH guest (lab/vm-image.sh: built once, then cached)"
 bash "$lab/vm-image.sh"
 img=$(bash "$lab/vm-image.sh" --print-dir)
 [ -f "$img/ok" ] || die "no image in $img"
 
 # ---------------------------------------------------------------------------
-step "compile" "go test -c on the host, for $*"
+step "compile" "go test -c on the host for $VM_ARCH, for $*"
+# The guest's architecture; cgo (09-setns's constructor, nsexec.c) through
+# the cross gcc when the guest is foreign. A foreign binary's -test.list runs
+# here under qemu-user, with the cross libc as its root (-L).
+export GOARCH=$VM_ARCH CGO_ENABLED=1 CC=$VM_CC
+runbin=()
+[ "$VM_FOREIGN" -eq 0 ] || runbin=("$VM_QEMU_USER" -L "$VM_SYSROOT")
 rm -rf "$run"
 mkdir -p "$share/bin" "$share/expected" "$share/results"
 list=$(cd "$repo" && "$GO" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$@") ||
@@ -122,7 +157,7 @@ for p in "${pkgs[@]}"; do
   (cd "$repo" && "$GO" test -c -o "$share/bin/$name.test" "./$rel") ||
     die "go test -c ./$rel failed"
   # The top-level tests the binary holds, to check each one really ran.
-  (cd /tmp && "$share/bin/$name.test" -test.list '^Test') >"$share/expected/$name" ||
+  (cd /tmp && "${runbin[@]}" "$share/bin/$name.test" -test.list '^Test') >"$share/expected/$name" ||
     die "$name.test -test.list failed"
   printf 'vm-test: %-14s %3d tests  %s\n' "$name" "$(grep -c . "$share/expected/$name")" "$(du -h "$share/bin/$name.test" | cut -f1)"
   names+=("$name")
@@ -135,14 +170,31 @@ mkdir -p "$share/prog"
   die "go build of the chapter programs failed"
 # And the C counterparts (make c), for a test that runs one without its
 # source at hand (lab/bench runs 01-clone's ns_child_exec).
-make -s -C "$repo" c BIN="$share/prog" >/dev/null || die "make c failed"
+make -s -C "$repo" c BIN="$share/prog" CC="$VM_CC" >/dev/null || die "make c failed"
+unset GOARCH CGO_ENABLED CC
+# What lab/provision.sh's last step fetches on a machine of the guest's
+# architecture (the image has no repository, so it skips that step): the
+# Go toolchain go.mod names, as the module golang.org/toolchain for
+# linux/ARCH, checksum-verified against sum.golang.org; its go is a
+# linux/ARCH binary of that version.
+gover=$(awk '$1 == "toolchain" { sub(/^go/, "", $2); print $2; exit } $1 == "go" { v = $2 } END { if (v) print v }' "$repo/go.mod" | head -n 1)
+tcmod=golang.org/toolchain@v0.0.1-go$gover.linux-$VM_ARCH
+tcdir=$(cd /tmp && "$GO" mod download -json "$tcmod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') ||
+  die "go mod download $tcmod failed"
+[ -f "$tcdir/bin/go" ] || die "no bin/go in $tcmod"
+tcinfo=$(cd /tmp && "$GO" version -m "$tcdir/bin/go" | awk 'NR == 1 { v = $2 } $2 ~ /^GO(OS|ARCH)=/ { split($2, kv, "="); a[kv[1]] = kv[2] } END { print v, a["GOOS"] "/" a["GOARCH"] }')
+[ "$tcinfo" = "go$gover linux/$VM_ARCH" ] || die "$tcmod holds $tcinfo, not go$gover linux/$VM_ARCH"
+say "toolchain a $VM_ARCH machine fetches for go.mod: $tcmod ($tcinfo), checksum verified"
 cp "$lab/guest-run.sh" "$share/run.sh"
+# Limits for the guest's runner (lab/guest-run.sh reads this file): each
+# binary's -test.timeout, and the runner's own limit a minute above it.
+printf 'test_timeout=%dm\npkg_limit=%d\n' $((10 * slow)) $((600 * slow + 60)) >"$share/limits"
 
 # ---------------------------------------------------------------------------
-step "boot" "qemu (TCG, 2 CPUs, 2 GB), tests as root in the guest"
+step "boot" "$VM_QEMU_SYSTEM (TCG, 2 CPUs, 2 GB), tests as root in the guest"
 qemu-img create -q -f qcow2 -b "$img/root.ext4" -F raw "$run/overlay.qcow2"
-append="root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 quiet"
-qemu=(qemu-system-x86_64 -machine q35 -accel tcg -smp 2 -m 2048
+append="root=/dev/vda rw console=$VM_CONSOLE systemd.unified_cgroup_hierarchy=1 quiet"
+qemu=("$VM_QEMU_SYSTEM" "${VM_MACHINE[@]}" -accel tcg -smp 2 -m 2048
   -nographic -vga none -no-reboot -nic none
   -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
   -drive "file=$run/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe"
@@ -208,9 +260,9 @@ for name in "${names[@]}"; do
     tail -n 80 "$out" | sed 's/^/  | /'
   fi
 done
-summary_line="vm-test: $total_pass passed, $total_fail failed, $total_skip skipped"
+summary_line="vm-test ($(sed -n 's/^machine: //p' "$res/guest-info.txt" 2>/dev/null || echo "$VM_UNAME")): $total_pass passed, $total_fail failed, $total_skip skipped"
 echo
-say "guest: $(sed -n 's/^kernel: //p' "$res/guest-info.txt"), cgroup: $(sed -n 's/^cgroup fs: //p' "$res/guest-info.txt") ($(sed -n 's/^cgroup.controllers: //p' "$res/guest-info.txt"))"
+say "guest: $(sed -n 's/^machine: //p' "$res/guest-info.txt"), kernel $(sed -n 's/^kernel: //p' "$res/guest-info.txt"), cgroup: $(sed -n 's/^cgroup fs: //p' "$res/guest-info.txt") ($(sed -n 's/^cgroup.controllers: //p' "$res/guest-info.txt"))"
 say "results and logs: $res/ (console: $console)"
 say "total $((SECONDS - t_start)) s, of which the guest $((SECONDS - boot_start)) s; counts include subtests"
 rm -f "$run/overlay.qcow2"
