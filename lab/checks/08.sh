@@ -44,6 +44,32 @@ cgroup_dirs() {
   done
 }
 
+# cgroup_missing CONTROLLER NAME DIR V2FILE [V1FILE]: says what to do when
+# the exercise's cgroup NAME is missing (DIR empty) or is not under
+# CONTROLLER (DIR lacks the limit file: V2FILE on v2, V1FILE, default the
+# same, on v1), and succeeds then; fails, saying nothing, when it is ready.
+cgroup_missing() {
+  local ctl=$1 name=$2 dir=$3 file=$4
+  [ -n "$v2" ] || file=${5:-$4}
+  if [ -z "$dir" ]; then
+    if [ -n "$v2" ]; then
+      not_yet "no cgroup is called $name" \
+        "echo +$ctl > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/$name"
+    else
+      not_yet "no cgroup is called $name" "$(make_cgroup "$ctl" "$name")"
+    fi
+  elif [ ! -e "$dir/$file" ]; then
+    if [ -n "$v2" ]; then
+      not_yet "$dir has no $file: $ctl is not in its parent's cgroup.subtree_control" \
+        "echo +$ctl > ${dir%/*}/cgroup.subtree_control"
+    else
+      not_yet "$dir is not in the $ctl hierarchy" "make it there: $(make_cgroup "$ctl" "$name")"
+    fi
+  else
+    return 1
+  fi
+}
+
 # pick NAME FILE...: the first cgroup called NAME that has one of the FILEs,
 # or else the first cgroup called NAME; empty if there is none.
 pick() {
@@ -97,20 +123,8 @@ elif [ -f "$dir/cpu.cfs_quota_us" ]; then
   quota=$(<"$dir/cpu.cfs_quota_us") period=$(<"$dir/cpu.cfs_period_us")
   [ "$quota" = -1 ] && quota=max
 fi
-if [ -z "$dir" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "no cgroup is called nslab-ex08-quota" \
-      "echo +cpu > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-quota"
-  else
-    not_yet "no cgroup is called nslab-ex08-quota" "$(make_cgroup cpu nslab-ex08-quota)"
-  fi
-elif [ -z "$quota" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "$dir has no cpu.max: cpu is not in its parent's cgroup.subtree_control" \
-      "echo +cpu > ${dir%/*}/cgroup.subtree_control"
-  else
-    not_yet "$dir is not in the cpu hierarchy" "make it there: $(make_cgroup cpu nslab-ex08-quota)"
-  fi
+if cgroup_missing cpu nslab-ex08-quota "$dir" cpu.max cpu.cfs_quota_us; then
+  : # said what to do
 elif [ "$quota" = max ] || [ $((quota * 2)) -ne $((period * 3)) ]; then
   now="no quota"
   [ "$quota" = max ] || now="a quota of $quota per $period µs, $((quota * 100 / period))% of one CPU"
@@ -246,20 +260,8 @@ elif [ -f "$dir/memory.limit_in_bytes" ]; then
   # v1 shows "no limit" as the largest multiple of the page size.
   [ "$limit" -ge $((1 << 62)) ] && limit=max
 fi
-if [ -z "$dir" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "no cgroup is called nslab-ex08-memory" \
-      "echo +memory > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-memory"
-  else
-    not_yet "no cgroup is called nslab-ex08-memory" "$(make_cgroup memory nslab-ex08-memory)"
-  fi
-elif [ -z "$limit" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "$dir has no memory.max: memory is not in its parent's cgroup.subtree_control" \
-      "echo +memory > ${dir%/*}/cgroup.subtree_control"
-  else
-    not_yet "$dir is not in the memory hierarchy" "make it there: $(make_cgroup memory nslab-ex08-memory)"
-  fi
+if cgroup_missing memory nslab-ex08-memory "$dir" memory.max memory.limit_in_bytes; then
+  : # said what to do
 elif [ "$limit" = max ]; then
   not_yet "$dir has no memory limit" "echo 32M > $dir/$lfile"
 elif [ "$limit" -gt $((256 << 20)) ]; then
@@ -273,20 +275,8 @@ fi
 
 exercise 5 "a fork bomb, contained"
 dir=$(pick nslab-ex08-pids pids.max)
-if [ -z "$dir" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "no cgroup is called nslab-ex08-pids" \
-      "echo +pids > /sys/fs/cgroup/cgroup.subtree_control; mkdir /sys/fs/cgroup/nslab-ex08-pids"
-  else
-    not_yet "no cgroup is called nslab-ex08-pids" "$(make_cgroup pids nslab-ex08-pids)"
-  fi
-elif [ ! -f "$dir/pids.max" ]; then
-  if [ -n "$v2" ]; then
-    not_yet "$dir has no pids.max: pids is not in its parent's cgroup.subtree_control" \
-      "echo +pids > ${dir%/*}/cgroup.subtree_control"
-  else
-    not_yet "$dir is not in the pids hierarchy" "make it there: $(make_cgroup pids nslab-ex08-pids)"
-  fi
+if cgroup_missing pids nslab-ex08-pids "$dir" pids.max; then
+  : # said what to do
 else
   pmax=$(<"$dir/pids.max") current=$(<"$dir/pids.current") refused=$(stat_value "$dir/pids.events" max)
   if [ "$pmax" = max ]; then
