@@ -99,6 +99,19 @@ func leftovers(pid int) []string {
 	return left
 }
 
+// runsToEnd runs the program with args to its end: exit 0, no panic,
+// no cgroup left.
+func runsToEnd(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := nstest.Program(t, prog, args...)
+	r := nstest.Run(t, cmd)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 0 {
+		t.Errorf("%s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	noLeftovers(t, cmd.Process.Pid)
+}
+
 func noLeftovers(t *testing.T, pid int) {
 	t.Helper()
 	if left := leftovers(pid); len(left) > 0 {

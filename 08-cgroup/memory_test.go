@@ -74,8 +74,11 @@ func TestMemory(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, peak)); err == nil {
 		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if n > 32<<20 || n < 24<<20 {
-			t.Errorf("%s = %d, want the 32 MiB limit reached but not passed", peak, n)
+		// A page or so over the limit happens: the kernel charges some
+		// memory (kernel allocations that must not fail) without the limit
+		// check, and the peak counts it. Seen: 32 MiB + 4 KiB on v1.
+		if n > 33<<20 || n < 24<<20 {
+			t.Errorf("%s = %d, want the 32 MiB limit reached, and not passed by more than a little", peak, n)
 		}
 	}
 	if procs := procsOf(t, dir); len(procs) != 0 {
@@ -101,14 +104,8 @@ func TestMemory(t *testing.T) {
 	}
 	noLeftovers(t, cmd.Process.Pid)
 
-	// Without -hold: the same to the end, exit 0, nothing left.
-	cmd = nstest.Program(t, prog, "memory", "-limit", "16M")
-	r = nstest.Run(t, cmd)
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 0 {
-		t.Errorf("%s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", strings.Join(cmd.Args, " "), r.Code, r.Stdout, r.Stderr)
-	}
-	noLeftovers(t, cmd.Process.Pid)
+	// Without -hold: the same to the end.
+	runsToEnd(t, "memory", "-limit", "16M")
 }
 
 // Memory and pids, like cpu, are passed down on v2 where they are missing,
