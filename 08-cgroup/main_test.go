@@ -99,6 +99,21 @@ func leftovers(pid int) []string {
 	return left
 }
 
+// interruptEnds sends the started program a SIGINT, as Ctrl-C does, and
+// wants it to end with status 130 and no panic.
+func interruptEnds(t *testing.T, cmd *exec.Cmd, s *nstest.Started) {
+	t.Helper()
+	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Wait(t)
+	t.Logf("%s", r.Stdout)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 130 {
+		t.Errorf("exit %d after SIGINT, want 130\nstderr:\n%s", r.Code, r.Stderr)
+	}
+}
+
 // runsToEnd runs the program with args to its end: exit 0, no panic,
 // no cgroup left.
 func runsToEnd(t *testing.T, args ...string) {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"nslab/common"
 	"nslab/common/nstest"
 )
@@ -93,15 +91,7 @@ func TestMemory(t *testing.T) {
 		t.Errorf("the program is in the hog's cgroup %s", p)
 	}
 
-	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	r := s.Wait(t)
-	t.Logf("%s", r.Stdout)
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 130 {
-		t.Errorf("exit %d after SIGINT, want 130\nstderr:\n%s", r.Code, r.Stderr)
-	}
+	interruptEnds(t, cmd, s)
 	noLeftovers(t, cmd.Process.Pid)
 
 	// Without -hold: the same to the end.

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"nslab/common/nstest"
 )
 
@@ -81,15 +79,7 @@ func TestPids(t *testing.T) {
 	}
 	t.Logf("at most %d tasks seen; %d processes in all", most, len(seen))
 
-	if err := cmd.Process.Signal(unix.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	r := s.Wait(t)
-	t.Logf("%s", r.Stdout)
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 130 {
-		t.Errorf("exit %d after SIGINT, want 130\nstderr:\n%s", r.Code, r.Stderr)
-	}
+	interruptEnds(t, cmd, s)
 	for pid := range seen {
 		nstest.WaitGone(t, pid)
 	}
