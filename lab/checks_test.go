@@ -601,11 +601,7 @@ func TestCheck08(t *testing.T) {
 	// Exercise 1.
 	cpuTop, v2 := cgroupTop(t, "cpu")
 	if v2 {
-		ctl := filepath.Join(cpuTop, "cgroup.subtree_control")
-		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "cpu") {
-			writeFile(t, ctl, "+cpu")
-			t.Cleanup(func() { writeFile(t, ctl, "-cpu") }) // after the cgroup is gone
-		}
+		enableController(t, cpuTop, "cpu")
 	}
 	q := learnerCgroup(t, filepath.Join(cpuTop, "nslab-ex08-quota"))
 	c.expectText(t, 1, "not yet", regexp.QuoteMeta(q)+` has no quota; want 150%`)
@@ -673,11 +669,7 @@ func TestCheck08(t *testing.T) {
 	// Exercise 4: a memory limit, then a hog in it.
 	memTop, _ := cgroupTop(t, "memory")
 	if v2 {
-		ctl := filepath.Join(memTop, "cgroup.subtree_control")
-		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "memory") {
-			writeFile(t, ctl, "+memory")
-			t.Cleanup(func() { writeFile(t, ctl, "-memory") }) // after the cgroup is gone
-		}
+		enableController(t, memTop, "memory")
 	}
 	mem := learnerCgroup(t, filepath.Join(memTop, "nslab-ex08-memory"))
 	limitFile := mem + "/memory.limit_in_bytes"
@@ -694,11 +686,7 @@ func TestCheck08(t *testing.T) {
 	// Exercise 5: a limit on tasks, then a fork loop in it.
 	pidsTop, _ := cgroupTop(t, "pids")
 	if v2 {
-		ctl := filepath.Join(pidsTop, "cgroup.subtree_control")
-		if b, _ := os.ReadFile(ctl); !slices.Contains(strings.Fields(string(b)), "pids") {
-			writeFile(t, ctl, "+pids")
-			t.Cleanup(func() { writeFile(t, ctl, "-pids") }) // after the cgroup is gone
-		}
+		enableController(t, pidsTop, "pids")
 	}
 	p := learnerCgroup(t, filepath.Join(pidsTop, "nslab-ex08-pids"))
 	c.expectText(t, 5, "not yet", regexp.QuoteMeta(p)+` has no limit`)
