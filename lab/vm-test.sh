@@ -250,7 +250,14 @@ for name in "${names[@]}"; do
     grep -qE "^--- (PASS|FAIL|SKIP): $t " "$out" || notrun+=("$t")
   done <"$share/expected/$name"
   [ ${#notrun[@]} -eq 0 ] || { echo "  NOT RUN: ${notrun[*]}"; bad+=("$name: ${#notrun[@]} test(s) never ran"); }
-  [ "$f" -eq 0 ] || bad+=("$name: $f failed")
+  # The failed tests by name, each with the last line a test logged before
+  # it failed: CI shows only the end of this output.
+  if [ "$f" -gt 0 ]; then
+    bad+=("$name: $f failed")
+    while IFS= read -r l; do bad+=("  $l"); done < <(awk '
+      /^ +[^ ]+_test\.go:[0-9]+: / { sub(/^ +/, ""); msg = $0 }
+      /^ *--- FAIL: / { print $3 ": " substr(msg, 1, 200) }' "$out" | head -8)
+  fi
   [ "$s" -eq 0 ] || bad+=("$name: $s skipped (NSLAB_REQUIRE_PRIVILEGED=1)")
   if [ "$rc" != 0 ] && [ "$f" -eq 0 ]; then
     bad+=("$name: exit $rc without a failed test (crash, panic or timeout)")
