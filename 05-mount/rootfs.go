@@ -2,81 +2,17 @@ package main
 
 // rootfs.go adds to the seed a root filesystem of its own (-rootfs DIR),
 // entered two ways by child_main after MakeMountsPrivate: chroot or
-// pivot_root.
+// pivot_root. Both are in common/rootfs.go, which 10-container shares.
 
-import (
-	"golang.org/x/sys/unix"
-
-	"nslab/common"
-)
+import "nslab/common"
 
 // enterRoot enters rootfs the way mode says: "chroot", "pivot", or not
 // at all ("").
 func enterRoot(rootfs, mode string) {
 	switch mode {
 	case "chroot":
-		chrootInto(rootfs)
+		common.ChrootInto(rootfs)
 	case "pivot":
-		pivotInto(rootfs)
+		common.PivotInto(rootfs)
 	}
-}
-
-// chrootInto is chroot(2): it changes this process's idea of "/", nothing
-// else. The mount namespace still holds the host's whole tree, which a
-// root process can climb back to (05-mount escape shows how).
-func chrootInto(dir string) {
-	if err := unix.Chroot(dir); err != nil {
-		common.ErrExit("chroot "+dir, err)
-	}
-	common.Step(common.Child("chroot "+dir), "changes what / means for this process: the host's tree is still in this mount namespace")
-	// Without this the working directory would still be outside the new
-	// root: the first step of every chroot escape.
-	if err := unix.Chdir("/"); err != nil {
-		common.ErrExit("chdir /", err)
-	}
-	common.Step(common.Child("cd /"), "")
-}
-
-// pivotHint lists why pivot_root fails. EBUSY: the new root, or put_old, is
-// on the same mount as / (the new root is not a mount point).
-const pivotHint = "pivot_root fails with EINVAL when / or the new root's parent mount is shared " +
-	"(make mounts private first), when the new root is not a mount point (EBUSY if it sits on the " +
-	"mount of /), or in the initial mount namespace of an " +
-	"initramfs (ramfs) root: use chroot or switch_root there"
-
-// pivotInto is what container runtimes do: make dir the root mount of this
-// mount namespace and detach the old root, so that nothing outside dir is
-// left to reach.
-func pivotInto(dir string) {
-	// pivot_root wants the new root to be a mount point. A bind mount of
-	// the directory onto itself makes it one (MS_REC keeps any mounts
-	// below it). It is private like everything else by now.
-	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		common.ErrExit("mount --rbind "+dir+" "+dir, err)
-	}
-	common.Step(common.Child("mount --rbind "+dir+" "+dir), "pivot_root needs the new root to be a mount point")
-	if err := unix.Chdir(dir); err != nil {
-		common.ErrExit("chdir "+dir, err)
-	}
-	common.Step(common.Child("cd "+dir), "")
-	// pivot_root(new_root, put_old): the new root becomes /, the old root
-	// is moved to put_old, which must be at or under the new root. Naming
-	// the new root itself for both, as runc does, stacks the old root on
-	// top of the new one: no put_old directory to make on the rootfs's
-	// disk (where the host, or a second container using the same rootfs,
-	// would see it), and nothing to remove afterwards.
-	if err := unix.PivotRoot(".", "."); err != nil {
-		common.ErrExitHint("pivot_root . .", err, pivotHint)
-	}
-	common.Step(common.Child("pivot_root . ."), "the new root is now /; the old root is stacked on top of it")
-	// Detach the old root, the top mount on ".", and every mount under it
-	// (MNT_DETACH: even if busy). After this no path leads out.
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		common.ErrExit("umount -l .", err)
-	}
-	common.Step(common.Child("umount -l ."), "the host's tree is gone from this mount namespace")
-	if err := unix.Chdir("/"); err != nil {
-		common.ErrExit("chdir /", err)
-	}
-	common.Step(common.Child("cd /"), "")
 }
