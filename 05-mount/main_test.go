@@ -68,7 +68,7 @@ func sharedHost(t *testing.T) int {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pid := cmd.Process.Pid
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(nstest.Patience(5 * time.Second))
 	for {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 		if string(comm) == "sleep\n" { // unshare has set up and exec'd
@@ -286,7 +286,7 @@ func TestTmpfsInvisible(t *testing.T) {
 			m := s.Expect(t, childPidRE)
 			child, _ := strconv.Atoi(m[1])
 
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(nstest.Patience(5 * time.Second))
 			for {
 				comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child))
 				if string(comm) == "sleep\n" {

@@ -707,7 +707,7 @@ func cookies(t *testing.T, lr *linkRun) {
 func checkNothingLeft(t *testing.T, lr linkRun) {
 	t.Helper()
 	nstest.WaitGone(t, lr.pid)
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(nstest.Patience(2 * time.Second))
 	for {
 		left := leftovers(lr)
 		if len(left) == 0 {

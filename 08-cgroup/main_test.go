@@ -396,7 +396,7 @@ func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 	// been seen (half a second, or up to 5 s in the slow emulated guest),
 	// then let the load have the CPUs to itself.
 	time.Sleep(500 * time.Millisecond)
-	for deadline := time.Now().Add(5 * time.Second); want.nprocs > 0 && w.count(want.load) < want.nprocs && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(nstest.Patience(5 * time.Second)); want.nprocs > 0 && w.count(want.load) < want.nprocs && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	seen := w.sightings(want.load)
@@ -580,7 +580,7 @@ func interruptOnFailure(t *testing.T, cmd *exec.Cmd) {
 			return
 		}
 		cmd.Process.Signal(unix.SIGINT)
-		for deadline := time.Now().Add(10 * time.Second); nstest.Alive(cmd.Process.Pid) && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(nstest.Patience(10 * time.Second)); nstest.Alive(cmd.Process.Pid) && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
@@ -620,7 +620,7 @@ func TestInterrupt(t *testing.T) {
 				s.Expect(t, `^\+ cgexec `)
 				dirs := createdDirs(t, s.Output())
 				var pids []int
-				for deadline := time.Now().Add(10 * time.Second); len(pids) < tc.procs; time.Sleep(10 * time.Millisecond) {
+				for deadline := time.Now().Add(nstest.Patience(10 * time.Second)); len(pids) < tc.procs; time.Sleep(10 * time.Millisecond) {
 					if pids = procsOf(t, dirs[0]); time.Now().After(deadline) {
 						t.Fatalf("want %d processes in %s, have %v", tc.procs, dirs[0], pids)
 					}

@@ -98,7 +98,7 @@ func allNew(host string) []string {
 // command name is comm, and returns its PID.
 func descendantNamed(t *testing.T, root int, comm string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(nstest.Patience(10 * time.Second))
 	for {
 		kids := map[int][]int{}
 		entries, _ := os.ReadDir("/proc")

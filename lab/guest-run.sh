@@ -15,6 +15,7 @@ work=/tmp/nslab-tests
 # sets both in limits on the share (more for an emulated arm64 guest).
 test_timeout=10m
 pkg_limit=660
+patience=1
 # shellcheck source=/dev/null
 [ -f "$share/limits" ] && . "$share/limits"
 
@@ -49,7 +50,7 @@ for bin in "${bins[@]}"; do
   start=$SECONDS
   (
     cd /tmp &&
-      exec timeout --kill-after=30 "$pkg_limit" env NSLAB_REQUIRE_PRIVILEGED=1 NSLAB_GUEST=1 \
+      exec timeout --kill-after=30 "$pkg_limit" env NSLAB_REQUIRE_PRIVILEGED=1 NSLAB_GUEST=1 NSLAB_PATIENCE="$patience" \
         "$work/$pkg.test" -test.v -test.count=1 "-test.timeout=$test_timeout"
   ) </dev/null >"$results/$pkg.out" 2>&1
   rc=$?

@@ -187,8 +187,9 @@ tcinfo=$(cd /tmp && "$GO" version -m "$tcdir/bin/go" | awk 'NR == 1 { v = $2 } $
 say "toolchain a $VM_ARCH machine fetches for go.mod: $tcmod ($tcinfo), checksum verified"
 cp "$lab/guest-run.sh" "$share/run.sh"
 # Limits for the guest's runner (lab/guest-run.sh reads this file): each
-# binary's -test.timeout, and the runner's own limit a minute above it.
-printf 'test_timeout=%dm\npkg_limit=%d\n' $((10 * slow)) $((600 * slow + 60)) >"$share/limits"
+# binary's -test.timeout, the runner's own limit a minute above it, and
+# NSLAB_PATIENCE for the tests' hang guards (nstest.Patience).
+printf 'test_timeout=%dm\npkg_limit=%d\npatience=%d\n' $((10 * slow)) $((600 * slow + 60)) "$slow" >"$share/limits"
 
 # ---------------------------------------------------------------------------
 step "boot" "$VM_QEMU_SYSTEM (TCG, 2 CPUs, 2 GB), tests as root in the guest"

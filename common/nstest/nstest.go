@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,17 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o755)
+}
+
+// Patience is how long a hang guard waits: d, times NSLAB_PATIENCE where
+// machines are slow (vm-test sets 3 in an emulated arm64 guest). A guard
+// only tells "stuck" from "slow"; how fast things are is make bench's
+// business.
+func Patience(d time.Duration) time.Duration {
+	if n, err := strconv.Atoi(os.Getenv("NSLAB_PATIENCE")); err == nil && n > 1 {
+		return d * time.Duration(n)
+	}
+	return d
 }
 
 // Strict reports whether skips must fail (CI sets NSLAB_REQUIRE_PRIVILEGED=1
@@ -220,7 +232,7 @@ func Run(t testing.TB, cmd *exec.Cmd) Result {
 			t.Fatalf("%v: %v", cmd.Args, err)
 		}
 		return Result{out.String(), errb.String(), code}
-	case <-time.After(60 * time.Second):
+	case <-time.After(Patience(60 * time.Second)):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("%v: still running after 60s\nstdout:\n%s\nstderr:\n%s", cmd.Args, out.String(), errb.String())
@@ -292,7 +304,7 @@ func (s *Started) read(r io.Reader) {
 func (s *Started) Expect(t testing.TB, re string) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(Patience(20 * time.Second))
 	for {
 		s.mu.Lock()
 		for i, line := range s.lines {
@@ -321,7 +333,7 @@ func (s *Started) Wait(t testing.TB) Result {
 	t.Helper()
 	select {
 	case <-s.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(Patience(30 * time.Second)):
 		s.Cmd.Process.Kill()
 		<-s.done
 		t.Fatalf("%v: still running after 30s\nstdout:\n%s", s.Cmd.Args, s.Output())
@@ -351,7 +363,7 @@ func (s *Started) Output() string {
 // its combined output; a non-zero exit fails the test.
 func Exec(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), Patience(20*time.Second))
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
@@ -386,7 +398,7 @@ func Alive(pid int) bool { return common.Alive(pid) }
 // WaitGone waits (at most 10 s) until pid no longer exists.
 func WaitGone(t testing.TB, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(Patience(10 * time.Second))
 	for Alive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d still exists", pid)
@@ -400,7 +412,7 @@ func WaitGone(t testing.TB, pid int) {
 // another of its threads is still tearing the namespace down.
 func WaitReaped(t testing.TB, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(Patience(10 * time.Second))
 	for {
 		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 			return

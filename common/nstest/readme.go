@@ -236,7 +236,7 @@ go() {
 	for i, c := range b.commands {
 		fmt.Fprintf(&script, "echo %s%d\n%s\n", docSep, i, c)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), Patience(60*time.Second))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], append(args[1:], script.String())...)
 	cmd.Dir = dir
