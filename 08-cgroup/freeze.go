@@ -22,7 +22,7 @@ func freezeMain(args []string) {
 	hold := freezeOptions(args) // options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, "freeze", "freezer")
+	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
 	burner, _, err := startIn(g, []string{"burn", "1"})
 	if err != nil {
@@ -53,8 +53,8 @@ func freezeMain(args []string) {
 		case !on:
 			value, want = "THAWED", "THAWED"
 		}
-		g.echo("freezer", file, value, "")
-		fmt.Println(waitFor(filepath.Join(g.dir("freezer"), check), want))
+		g.Echo("freezer", file, value, "")
+		fmt.Println(waitFor(filepath.Join(g.Dir("freezer"), check), want))
 		when := map[bool]string{true: "frozen:", false: "thawed:"}[on]
 		before := show(when)
 		time.Sleep(hold)

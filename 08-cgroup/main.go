@@ -9,7 +9,7 @@
 //	sudo go run ./08-cgroup pids [-max N] [-hold D]         # pids.go: a fork loop stopped at pids.max
 //
 // The cgroups go under the one this program runs in, never the root
-// (group.go). The C counterpart of quota is c/cgroup_stress.c.
+// (common/group.go). The C counterpart of quota is c/cgroup_stress.c.
 package main
 
 import (

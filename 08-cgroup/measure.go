@@ -18,12 +18,12 @@ import (
 // usage is the CPU time the group's processes used, by the cgroup's own
 // count: v1 cpuacct.usage (ns, in the cpuacct hierarchy), v2 cpu.stat
 // usage_usec.
-func (g *group) usage() (time.Duration, error) {
-	if g.cfs.V2 {
-		st, err := readKeyed(filepath.Join(g.dir("cpu"), "cpu.stat"))
+func usage(g *common.Group) (time.Duration, error) {
+	if g.CFS.V2 {
+		st, err := readKeyed(filepath.Join(g.Dir("cpu"), "cpu.stat"))
 		return time.Duration(st["usage_usec"]) * time.Microsecond, err
 	}
-	b, err := os.ReadFile(filepath.Join(g.dir("cpuacct"), "cpuacct.usage"))
+	b, err := os.ReadFile(filepath.Join(g.Dir("cpuacct"), "cpuacct.usage"))
 	if err != nil {
 		return 0, err
 	}
@@ -32,8 +32,8 @@ func (g *group) usage() (time.Duration, error) {
 }
 
 // usageFile is where usage reads.
-func (g *group) usageFile() string {
-	if g.cfs.V2 {
+func usageFile(g *common.Group) string {
+	if g.CFS.V2 {
 		return "cpu.stat usage_usec"
 	}
 	return "cpuacct.usage"
@@ -42,8 +42,8 @@ func (g *group) usageFile() string {
 // throttling is cpu.stat's bandwidth counters: periods with a runnable
 // process, periods in which the quota ran out, and the time spent waiting
 // (v1 throttled_time in ns, v2 throttled_usec).
-func (g *group) throttling() (periods, throttled int64, wait time.Duration, err error) {
-	st, err := readKeyed(filepath.Join(g.dir("cpu"), "cpu.stat"))
+func throttling(g *common.Group) (periods, throttled int64, wait time.Duration, err error) {
+	st, err := readKeyed(filepath.Join(g.Dir("cpu"), "cpu.stat"))
 	wait = time.Duration(st["throttled_time"]) + time.Duration(st["throttled_usec"])*time.Microsecond
 	return st["nr_periods"], st["nr_throttled"], wait, err
 }
@@ -76,10 +76,10 @@ type sample struct {
 	procs time.Duration // utime+stime of the processes in the cgroup
 }
 
-func take(g *group) sample {
+func take(g *common.Group) sample {
 	s := sample{at: time.Now()}
-	s.group, _ = g.usage()
-	for _, pid := range g.procs() {
+	s.group, _ = usage(g)
+	for _, pid := range g.Procs() {
 		s.procs += cpuTime(pid)
 	}
 	return s
@@ -92,7 +92,7 @@ func share(used time.Duration, a, b sample) float64 {
 
 // watch is our top: the load's share once a second while it runs, then
 // what it used over the whole run, and how often the quota held it back.
-func watch(g *group, child *common.ChildProc, o quotaOpts) {
+func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 	tty := common.IsTerminal(1)
 	first := take(g)
 	prev := first
@@ -105,7 +105,7 @@ func watch(g *group, child *common.ChildProc, o quotaOpts) {
 			early = true
 		}
 		now := take(g)
-		periods, throttled, _, _ := g.throttling()
+		periods, throttled, _, _ := throttling(g)
 		used := share(now.group-prev.group, prev, now)
 		line := fmt.Sprintf("%4.0fs %s %5.1f%%  (throttled in %d of %d periods so far)",
 			now.at.Sub(first.at).Seconds(), bar(used, o.percent, o.workers), used, throttled, periods)
@@ -124,15 +124,15 @@ func watch(g *group, child *common.ChildProc, o quotaOpts) {
 		fmt.Println()
 	}
 	last := prev
-	periods, throttled, wait, err := g.throttling()
+	periods, throttled, wait, err := throttling(g)
 	if err != nil {
 		common.ErrExit("reading cpu.stat", err)
 	}
 	fmt.Printf("measured over %.1f s, quota %d%%:\n", last.at.Sub(first.at).Seconds(), o.percent)
-	fmt.Printf("  the cgroup's own count (%s): %5.1f%% of one CPU\n", g.usageFile(), share(last.group-first.group, first, last))
+	fmt.Printf("  the cgroup's own count (%s): %5.1f%% of one CPU\n", usageFile(g), share(last.group-first.group, first, last))
 	fmt.Printf("  utime+stime of its processes (/proc/PID/stat): %5.1f%%\n", share(last.procs-first.procs, first, last))
 	waitName := "throttled_time"
-	if g.cfs.V2 {
+	if g.CFS.V2 {
 		waitName = "throttled_usec"
 	}
 	fmt.Printf("  cpu.stat: nr_periods %d, nr_throttled %d, %s %.2f s\n", periods, throttled, waitName, wait.Seconds())

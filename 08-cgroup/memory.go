@@ -26,22 +26,22 @@ func memoryMain(args []string) {
 	o := memoryOptions(args) // -limit, -hold: options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, "memory", "memory")
+	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
 
 	// The limit, and no swap beyond it: with swap, the hog would be
 	// swapped out rather than killed once it reaches the limit.
 	limit := strconv.FormatInt(o.limit, 10)
 	why := fmt.Sprintf("%d MiB for the cgroup's processes together", o.limit/mib)
 	if cfs.V2 {
-		g.echo("memory", "memory.max", limit, why)
+		g.Echo("memory", "memory.max", limit, why)
 		if exists(g, "memory.swap.max") {
-			g.echo("memory", "memory.swap.max", "0", "and no swap")
+			g.Echo("memory", "memory.swap.max", "0", "and no swap")
 		}
 	} else {
-		g.echo("memory", "memory.limit_in_bytes", limit, why)
+		g.Echo("memory", "memory.limit_in_bytes", limit, why)
 		if exists(g, "memory.memsw.limit_in_bytes") {
 			// memory+swap: written after memory.limit_in_bytes, which it may not be below.
-			g.echo("memory", "memory.memsw.limit_in_bytes", limit, "memory+swap: no swap either")
+			g.Echo("memory", "memory.memsw.limit_in_bytes", limit, "memory+swap: no swap either")
 		} else {
 			fmt.Println("no memory.memsw.limit_in_bytes: swap accounting is off (boot with swapaccount=1), so the hog may swap before it is killed")
 		}
@@ -56,7 +56,7 @@ func memoryMain(args []string) {
 	if err != nil {
 		common.ErrExit("starting the hog in the cgroup", err)
 	}
-	common.Step(fmt.Sprintf("cgexec -g memory:%s hog %s %s &", g.name, step, most), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	common.Step(fmt.Sprintf("cgexec -g memory:%s hog %s %s &", g.Name, step, most), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
 
 	// What the kernel says: the wait status (SIGKILL is what the OOM
 	// killer sends; a shell shows it as exit status 137 = 128+9), the
@@ -83,17 +83,17 @@ func memoryMain(args []string) {
 // showMemory prints the cgroup's OOM kills and its peak use: v2
 // memory.events and memory.peak (Linux 5.19+), v1 memory.oom_control
 // (oom_kill since 4.13) and memory.max_usage_in_bytes.
-func showMemory(g *group, v2 bool) {
+func showMemory(g *common.Group, v2 bool) {
 	events, peak := "memory.oom_control", "memory.max_usage_in_bytes"
 	if v2 {
 		events, peak = "memory.events", "memory.peak"
 	}
-	ev, err := readKeyed(filepath.Join(g.dir("memory"), events))
+	ev, err := readKeyed(filepath.Join(g.Dir("memory"), events))
 	if err != nil {
 		common.ErrExit("cat "+events, err)
 	}
 	fmt.Printf("%s: oom_kill %d\n", events, ev["oom_kill"])
-	if b, err := os.ReadFile(filepath.Join(g.dir("memory"), peak)); err == nil {
+	if b, err := os.ReadFile(filepath.Join(g.Dir("memory"), peak)); err == nil {
 		n, _ := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
 		fmt.Printf("%s: %d (%.1f MiB)\n", peak, n, float64(n)/mib)
 	}
@@ -101,8 +101,8 @@ func showMemory(g *group, v2 bool) {
 
 // exists says whether the group has the file (memory.swap.max: only with
 // swap configured in the kernel; memory.memsw.*: only with swap accounting).
-func exists(g *group, file string) bool {
-	_, err := os.Stat(filepath.Join(g.dir("memory"), file))
+func exists(g *common.Group, file string) bool {
+	_, err := os.Stat(filepath.Join(g.Dir("memory"), file))
 	return err == nil
 }
 

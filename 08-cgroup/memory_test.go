@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,37 +97,6 @@ func TestMemory(t *testing.T) {
 	runsToEnd(t, "memory", "-limit", "16M")
 }
 
-// Memory and pids, like cpu, are passed down on v2 where they are missing,
-// and only there.
-func TestV2MemoryAndPids(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                                         v2Mountinfo,
-		"proc/self/cgroup":                                            "0::/system.slice/nslab-guest.service\n",
-		"sys/fs/cgroup/cgroup.controllers":                            "cpu memory pids\n",
-		"sys/fs/cgroup/cgroup.subtree_control":                        "memory pids\n",
-		"sys/fs/cgroup/system.slice/cgroup.subtree_control":           "memory\n",
-		"sys/fs/cgroup/system.slice/cgroup.procs":                     "",
-		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs": "300\n",
-	})
-	c, err := common.ReadCgroups(root, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ctl, want := range map[string][]string{"memory": nil, "pids": {root + "/sys/fs/cgroup/system.slice"}} {
-		g, err := newGroup(c, "g", ctl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(g.need, []string{ctl}) {
-			t.Errorf("need %v, want [%s]", g.need, ctl)
-		}
-		got, err := lacking(c, g.h, g.baseCg, ctl)
-		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("+%s goes to %q (%v), want %q", ctl, got, err, want)
-		}
-	}
-}
-
 // What memory prints from each version's files, on fake trees: the OOM
 // kill counter and the peak, read from the kernel's formats.
 func TestMemoryFiles(t *testing.T) {
@@ -157,7 +125,7 @@ func TestMemoryFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := newGroup(c, "g", "memory")
+		g, err := common.NewGroup(c, "g", "memory")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,8 +47,8 @@ func nsMain(args []string) {
 	// The seed's freezer hierarchy on v1; v2 has a single one. Ours are
 	// named nslab-08-PID-sub2 and -sub1, under the cgroup we run in, made
 	// without -p (one already there is not ours), and removed at the end
-	// (group.go).
-	sub2 := makeGroup(cfs, "sub2", "freezer")
+	// (common/group.go).
+	sub2 := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub2", os.Getpid()), "freezer")
 
 	// sleep 100000 &
 	// StartChild: the sleep is killed when we end, unlike the seed's.
@@ -59,19 +59,19 @@ func nsMain(args []string) {
 	common.Step("sleep 100000 &", fmt.Sprintf("sleep_pid=%d", sleeper.Pid()))
 
 	// echo ${sleep_pid} > /sys/fs/cgroup/freezer/sub2/cgroup.procs
-	sub2.echo("freezer", "cgroup.procs", strconv.Itoa(sleeper.Pid()), "")
+	sub2.Echo("freezer", "cgroup.procs", strconv.Itoa(sleeper.Pid()), "")
 
 	// mkdir -p /sys/fs/cgroup/freezer/sub1
-	sub1 := makeGroup(cfs, "sub1", "freezer")
+	sub1 := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub1", os.Getpid()), "freezer")
 
 	// export parent_pid=$(echo $$)
 	// echo ${parent_pid} > /sys/fs/cgroup/freezer/sub1/cgroup.procs
 	// We go back where we were before sub1 is removed: this cleanup runs
 	// before sub1's, registered earlier.
 	parent := os.Getpid()
-	h := sub1.parts[0].h
+	h, _ := cfs.HierarchyFor("freezer") // MakeGroup found it: no error
 	common.AtExit(func() { moveBack(cfs, h, parent) })
-	sub1.echo("freezer", "cgroup.procs", strconv.Itoa(parent), "parent_pid: this program, the seed's shell")
+	sub1.Echo("freezer", "cgroup.procs", strconv.Itoa(parent), "parent_pid: this program, the seed's shell")
 
 	// cat /proc/1/cgroup | grep freezer
 	// cat /proc/${parent_pid}/cgroup | grep freezer
@@ -175,7 +175,7 @@ func catCgroups(colour func(...any) string, ctls string, pids ...int) {
 func moveBack(cfs *common.CgroupFS, h *common.Hierarchy, pid int) {
 	file := filepath.Join(cfs.Dir(h, h.Own), "cgroup.procs")
 	common.Step(fmt.Sprintf("echo %d > %s", pid, file), "back where we came from, so that sub1 can go")
-	if err := writeFile(file, strconv.Itoa(pid)); err != nil {
+	if err := common.WriteCgroupFile(file, strconv.Itoa(pid)); err != nil {
 		common.Leftf("echo %d > %s: %v", pid, file, err)
 	}
 }

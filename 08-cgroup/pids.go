@@ -31,8 +31,8 @@ func pidsMain(args []string) {
 	o := pidsOptions(args) // -max, -hold: options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, "pids", "pids")
-	g.echo("pids", "pids.max", strconv.Itoa(o.max), fmt.Sprintf("at most %d tasks: processes, and each of their threads", o.max))
+	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
+	g.Echo("pids", "pids.max", strconv.Itoa(o.max), fmt.Sprintf("at most %d tasks: processes, and each of their threads", o.max))
 
 	// The loop's errors come to us through a pipe: we show its first line
 	// once the kernel has refused a fork.
@@ -47,7 +47,7 @@ func pidsMain(args []string) {
 	if err != nil {
 		common.ErrExit("starting bash in the cgroup", err)
 	}
-	common.Step(fmt.Sprintf("cgexec -g pids:%s bash -c '%s' &", g.name, loop), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	common.Step(fmt.Sprintf("cgexec -g pids:%s bash -c '%s' &", g.Name, loop), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
 	said := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -65,7 +65,7 @@ func pidsMain(args []string) {
 	}
 
 	// What the kernel shows: the cgroup is full, and counted the refusal.
-	dir := g.dir("pids")
+	dir := g.Dir("pids")
 	ev, _ := readKeyed(filepath.Join(dir, "pids.events"))
 	fmt.Printf("pids.current: %s (pids.max %d)\n", readTrim(filepath.Join(dir, "pids.current")), o.max)
 	fmt.Printf("pids.events: max %d (forks refused so far)\n", ev["max"])
@@ -74,7 +74,7 @@ func pidsMain(args []string) {
 	if cfs.V2 {
 		threads = "cgroup.threads"
 	}
-	fmt.Printf("cgroup.procs: %d processes (bash and its sleeps); %s: %d\n", len(g.procs()), threads,
+	fmt.Printf("cgroup.procs: %d processes (bash and its sleeps); %s: %d\n", len(g.Procs()), threads,
 		len(strings.Fields(readTrim(filepath.Join(dir, threads)))))
 
 	// The host goes on: outside the cgroup, we still start processes.

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -39,15 +38,15 @@ func init() {
 // startIn starts argv (argv[0] looked up in PATH, or "burn N" for the
 // built-in burner) inside group g. It returns the child and how it was
 // placed, for the output.
-func startIn(g *group, argv []string) (*common.ChildProc, string, error) {
+func startIn(g *common.Group, argv []string) (*common.ChildProc, string, error) {
 	return startCmdIn(g, command(argv))
 }
 
 // startCmdIn is startIn for a command already made by command (pids.go
 // sets its Stderr first).
-func startCmdIn(g *group, inner *exec.Cmd) (*common.ChildProc, string, error) {
-	if g.cfs.V2 {
-		dir, err := os.Open(g.dirs[0])
+func startCmdIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error) {
+	if g.CFS.V2 {
+		dir, err := os.Open(g.Dirs()[0])
 		if err != nil {
 			return nil, "", err
 		}
@@ -70,9 +69,9 @@ func startCmdIn(g *group, inner *exec.Cmd) (*common.ChildProc, string, error) {
 	}
 	// The handshake: the child (this binary, re-executed as "placed")
 	// starts in our cgroup and waits on fd 4; we echo its PID into each
-	// directory's cgroup.procs, then release it, and only then does it exec
-	// the load. (cgexec moves itself; the effect is the same, and when we
-	// print the PID it is in the cgroup already.)
+	// directory's cgroup.procs (g.Add), then release it, and only then
+	// does it exec the load. (cgexec moves itself; the effect is the same,
+	// and when we print the PID it is in the cgroup already.)
 	hs := common.NewHandshake()
 	cmd := common.Command("placed", append([]string{inner.Path}, inner.Args...)...)
 	cmd.Stdout, cmd.Stderr = inner.Stdout, inner.Stderr
@@ -87,10 +86,8 @@ func startCmdIn(g *group, inner *exec.Cmd) (*common.ChildProc, string, error) {
 	}
 	hs.Started()
 	defer hs.Release.Close()
-	for _, d := range g.dirs {
-		if err := writeFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(child.Pid())); err != nil {
-			return nil, "", fmt.Errorf("echo %d > %s/cgroup.procs: %w", child.Pid(), d, err)
-		}
+	if err := g.Add(child.Pid()); err != nil {
+		return nil, "", err
 	}
 	if _, err := hs.Release.Write([]byte{1}); err != nil {
 		return nil, "", fmt.Errorf("releasing the child: %w", err)

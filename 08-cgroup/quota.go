@@ -16,6 +16,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -39,9 +40,9 @@ func quotaMain(args []string) {
 	// cgcreate -a root -g cpu:mycgroup
 	// mkdir in the cpu hierarchy, and in cpuacct's if it is a separate one
 	// (cpuacct counts the CPU time used). Ours is nslab-08-PID-quota, under
-	// the cgroup we run in, removed at the end (group.go). On v2, cpu must
-	// be switched on in the parents' cgroup.subtree_control first.
-	g := makeGroup(cfs, "quota", "cpu", "cpuacct")
+	// the cgroup we run in, removed at the end (common/group.go). On v2,
+	// cpu must be switched on in the parents' cgroup.subtree_control first.
+	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-quota", os.Getpid()), "cpu", "cpuacct")
 
 	// cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us     -> 100000
 	// cgset -r cpu.cfs_quota_us=30000 mycgroup
@@ -50,9 +51,9 @@ func quotaMain(args []string) {
 	quota := o.percent * period / 100
 	why := fmt.Sprintf("%d µs of CPU every %d µs: %d%% of one CPU", quota, period, o.percent)
 	if cfs.V2 {
-		g.echo("cpu", "cpu.max", fmt.Sprintf("%d %d", quota, period), why)
+		g.Echo("cpu", "cpu.max", fmt.Sprintf("%d %d", quota, period), why)
 	} else {
-		g.echo("cpu", "cpu.cfs_quota_us", strconv.Itoa(quota), why)
+		g.Echo("cpu", "cpu.cfs_quota_us", strconv.Itoa(quota), why)
 	}
 
 	// cgexec -g cpu:mycgroup stress -c 1 &
@@ -65,10 +66,10 @@ func quotaMain(args []string) {
 		common.ErrExit("starting "+o.load[0]+" in the cgroup", err)
 	}
 	ctls := "cpu"
-	if len(g.dirs) > 1 {
+	if len(g.Dirs()) > 1 {
 		ctls = "cpu,cpuacct" // v1 with two hierarchies: the process goes in both
 	}
-	common.Step(fmt.Sprintf("cgexec -g %s:%s %s &", ctls, g.name, strings.Join(o.load, " ")),
+	common.Step(fmt.Sprintf("cgexec -g %s:%s %s &", ctls, g.Name, strings.Join(o.load, " ")),
 		fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
 
 	// top      -> stress at 30.0 %CPU

@@ -1,4 +1,4 @@
-package main
+package common
 
 import (
 	"errors"
@@ -7,15 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"nslab/common"
 )
 
 // These tests need no root: each builds a fake cgroup file system, with
 // its own proc/self/cgroup and proc/self/mountinfo, in a temporary
 // directory, and checks where group.go puts a new cgroup (discovery:
-// common/cgroup.go) and what measure.go reads.
+// cgroup.go). (08-cgroup's measure_test.go has the same fakeTree: a test
+// of package common cannot share test code with another package.)
 
 // fakeTree writes files (path relative to the root -> content) and
 // returns the root.
@@ -51,11 +49,11 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 		"proc/self/mountinfo": v1Separate,
 		"proc/self/cgroup":    "9:name=systemd:/\n6:freezer:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n",
 	})
-	c, err := common.ReadCgroups(root, false)
+	c, err := ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGroup(c, "g", "cpu", "cpuacct")
+	g, err := NewGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +61,11 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 	if !slices.Equal(g.dirs, want) {
 		t.Errorf("dirs %q, want %q", g.dirs, want)
 	}
-	if g.dir("cpuacct") != want[1] {
-		t.Errorf("cpuacct dir %q, want %q", g.dir("cpuacct"), want[1])
+	if g.Dir("cpuacct") != want[1] {
+		t.Errorf("cpuacct dir %q, want %q", g.Dir("cpuacct"), want[1])
 	}
 	// Not the root: the cgroup we are in.
-	m, err := newGroup(c, "m", "memory")
+	m, err := NewGroup(c, "m", "memory")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +76,8 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 		t.Errorf("v1 has no subtree_control, but need = %v", g.need)
 	}
 	// A controller with no hierarchy: one line saying how to mount one.
-	_, err = newGroup(c, "p", "pids")
-	var missing *common.MissingController
+	_, err = NewGroup(c, "p", "pids")
+	var missing *MissingController
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "mount -t cgroup -o pids cgroup /sys/fs/cgroup/pids") {
 		t.Errorf("pids: err %v, want the mount command", err)
 	}
@@ -95,17 +93,17 @@ func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
 `,
 		"proc/self/cgroup": "5:freezer:/\n3:cpu,cpuacct:/user.slice\n1:name=systemd:/user.slice/session-2.scope\n",
 	})
-	c, err := common.ReadCgroups(root, false)
+	c, err := ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGroup(c, "g", "cpu", "cpuacct")
+	g, err := NewGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := root + "/sys/fs/cgroup/cpu,cpuacct/user.slice/g"
-	if !slices.Equal(g.dirs, []string{want}) || g.dir("cpu") != want || g.dir("cpuacct") != want {
-		t.Errorf("dirs %q (cpu %q, cpuacct %q), want one: %q", g.dirs, g.dir("cpu"), g.dir("cpuacct"), want)
+	if !slices.Equal(g.dirs, []string{want}) || g.Dir("cpu") != want || g.Dir("cpuacct") != want {
+		t.Errorf("dirs %q (cpu %q, cpuacct %q), want one: %q", g.dirs, g.Dir("cpu"), g.Dir("cpuacct"), want)
 	}
 	if got := g.why(g.parts[0]); got != "v1 hierarchy cpu,cpuacct, under our cgroup /user.slice" {
 		t.Errorf("why: %q", got)
@@ -120,11 +118,11 @@ func TestV1BindMountedSubtree(t *testing.T) {
 `,
 		"proc/self/cgroup": "3:cpu,cpuacct:/docker/abc/inner\n",
 	})
-	c, err := common.ReadCgroups(root, false)
+	c, err := ReadCgroups(root, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGroup(c, "g", "cpu")
+	g, err := NewGroup(c, "g", "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +149,11 @@ func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
 		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.subtree_control": "",
 		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs":           "300\n301\n",
 	})
-	c, err := common.ReadCgroups(root, true)
+	c, err := ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGroup(c, "g", "cpu", "cpuacct")
+	g, err := NewGroup(c, "g", "cpu", "cpuacct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +188,11 @@ func TestV2WithCPUInSubtreeControl(t *testing.T) {
 		"sys/fs/cgroup/user.slice/user-1000.slice/cgroup.subtree_control":       "cpu memory pids\n",
 		"sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/cgroup.procs": "900\n",
 	})
-	c, err := common.ReadCgroups(root, true)
+	c, err := ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := newGroup(c, "g", "cpu")
+	g, err := NewGroup(c, "g", "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,80 +217,51 @@ func TestV2OwnCgroupWithProcessesAndNoCPU(t *testing.T) {
 		"sys/fs/cgroup/a/cgroup.procs":         "5\n",
 		"sys/fs/cgroup/a/b/cgroup.procs":       "6\n",
 	})
-	c, err := common.ReadCgroups(root, true)
+	c, err := ReadCgroups(root, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := newGroup(c, "f", "freezer")
+	f, err := NewGroup(c, "f", "freezer")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := root + "/sys/fs/cgroup/f"; f.dirs[0] != want || f.baseCg != "/" {
 		t.Errorf("dir %q (base %q), want %q", f.dirs[0], f.baseCg, want)
 	}
-	_, err = newGroup(c, "g", "cpu")
-	var missing *common.MissingController
+	_, err = NewGroup(c, "g", "cpu")
+	var missing *MissingController
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "systemd.unified_cgroup_hierarchy=1") {
 		t.Errorf("no cpu: err %v, want the boot option", err)
 	}
 }
 
-// What the counters look like in each version's files.
-func TestCounterFiles(t *testing.T) {
-	for _, v2 := range []bool{false, true} {
-		name := map[bool]string{false: "v1", true: "v2"}[v2]
-		t.Run(name, func(t *testing.T) {
-			files := map[string]string{
-				"proc/self/mountinfo": v1Separate,
-				"proc/self/cgroup":    "2:cpuacct:/\n1:cpu:/\n",
-				// the control files of the group, as the kernel makes them
-				"sys/fs/cgroup/cpu/g/cpu.cfs_period_us": "100000\n",
-				"sys/fs/cgroup/cpu/g/cpu.cfs_quota_us":  "-1\n",
-				"sys/fs/cgroup/cpu/g/cpu.stat":          "nr_periods 50\nnr_throttled 48\nthrottled_time 3480000000\n",
-				"sys/fs/cgroup/cpuacct/g/cpuacct.usage": "1510000000\n",
-			}
-			if v2 {
-				files = map[string]string{
-					"proc/self/mountinfo":                  v2Mountinfo,
-					"proc/self/cgroup":                     "0::/\n",
-					"sys/fs/cgroup/cgroup.controllers":     "cpu\n",
-					"sys/fs/cgroup/cgroup.subtree_control": "cpu\n",
-					"sys/fs/cgroup/g/cpu.max":              "max 100000\n",
-					"sys/fs/cgroup/g/cpu.stat":             "usage_usec 1510000\nuser_usec 1500000\nnr_periods 50\nnr_throttled 48\nthrottled_usec 3480000\n",
-				}
-			}
-			c, err := common.ReadCgroups(fakeTree(t, files), v2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := newGroup(c, "g", "cpu", "cpuacct")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if used, err := g.usage(); err != nil || used != 1510*time.Millisecond {
-				t.Errorf("usage %v, %v; want 1.51s", used, err)
-			}
-			p, th, wait, err := g.throttling()
-			if err != nil || p != 50 || th != 48 || wait != 3480*time.Millisecond {
-				t.Errorf("throttling %d %d %v %v, want 50 48 3.48s", p, th, wait, err)
-			}
-		})
+// Memory and pids, like cpu, are passed down on v2 where they are missing,
+// and only there.
+func TestV2MemoryAndPids(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                                         v2Mountinfo,
+		"proc/self/cgroup":                                            "0::/system.slice/nslab-guest.service\n",
+		"sys/fs/cgroup/cgroup.controllers":                            "cpu memory pids\n",
+		"sys/fs/cgroup/cgroup.subtree_control":                        "memory pids\n",
+		"sys/fs/cgroup/system.slice/cgroup.subtree_control":           "memory\n",
+		"sys/fs/cgroup/system.slice/cgroup.procs":                     "",
+		"sys/fs/cgroup/system.slice/nslab-guest.service/cgroup.procs": "300\n",
+	})
+	c, err := ReadCgroups(root, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestBar(t *testing.T) {
-	for _, c := range []struct {
-		used             float64
-		percent, workers int
-		want             string
-	}{
-		{0, 30, 1, "[............|...........................]"},
-		{30, 30, 1, "[############|...........................]"},
-		{100, 30, 1, "[########################################]"},
-		{150, 150, 2, "[##############################|.........]"},
-	} {
-		if got := bar(c.used, c.percent, c.workers); got != c.want {
-			t.Errorf("bar(%v, %d, %d) = %q, want %q", c.used, c.percent, c.workers, got, c.want)
+	for ctl, want := range map[string][]string{"memory": nil, "pids": {root + "/sys/fs/cgroup/system.slice"}} {
+		g, err := NewGroup(c, "g", ctl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(g.need, []string{ctl}) {
+			t.Errorf("need %v, want [%s]", g.need, ctl)
+		}
+		got, err := lacking(c, g.h, g.baseCg, ctl)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("+%s goes to %q (%v), want %q", ctl, got, err, want)
 		}
 	}
 }

@@ -1,8 +1,10 @@
-package main
+package common
 
-// group.go adds to the seed's mkdir/rmdir where a cgroup may go (under the
-// one we run in, never the root; on v2 above the cgroups that hold
-// processes, with +cpu passed down) and how to remove it whatever runs in it.
+// A cgroup of a program, made with mkdir and removed with rmdir: where it
+// may go (under the cgroup we run in, never the root; on v2 above the
+// cgroups that hold processes, with +cpu passed down), and how to remove
+// it whatever runs in it. 08-cgroup and 10-container make theirs with it;
+// cgroup.go says where the hierarchies are.
 
 import (
 	"bytes"
@@ -18,26 +20,24 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"nslab/common"
 )
 
-// group is one cgroup of this program, by name, in every hierarchy it
-// needs: with v1's separate cpu and cpuacct that is two directories, with
-// them co-mounted or on v2 it is one.
-type group struct {
-	cfs   *common.CgroupFS
-	name  string
+// Group is one cgroup of a program, by name, in every hierarchy it needs:
+// with v1's separate cpu and cpuacct that is two directories, with them
+// co-mounted or on v2 it is one.
+type Group struct {
+	CFS   *CgroupFS
+	Name  string
 	parts []part   // one per controller asked for
 	dirs  []string // the distinct directories; procs are read from dirs[0]
 
 	// v2: controllers to switch on down to the base, and where we did
 	need    []string
-	h       *common.Hierarchy
+	h       *Hierarchy
 	baseCg  string
 	enabled [][2]string // {directory, controller}
 
-	mu      sync.Mutex // create runs in main, remove maybe in the signal handler
+	mu      sync.Mutex // Create runs in main, Remove maybe in the signal handler
 	created []string
 	stopped bool
 }
@@ -45,30 +45,33 @@ type group struct {
 // part is where the group lives for one controller.
 type part struct {
 	ctl  string
-	h    *common.Hierarchy
+	h    *Hierarchy
 	base string // the cgroup it goes under
 	dir  string
 }
 
-// makeGroup is cgcreate: it plans cgroup nslab-08-PID-WHAT for the
-// controllers, registers its removal, and creates it (printing each
-// mkdir), or exits with one line.
-func makeGroup(cfs *common.CgroupFS, what string, controllers ...string) *group {
-	g, err := newGroup(cfs, fmt.Sprintf("nslab-08-%d-%s", os.Getpid(), what), controllers...)
+// MakeGroup is cgcreate: it plans cgroup name for the controllers,
+// registers its removal, and creates it (printing each mkdir), or exits
+// with one line. The name says whose it is and is unique to the run, e.g.
+// 08-cgroup's nslab-08-PID-WHAT (make reset removes what a killed run
+// left: the cgroups named nslab-NN-*).
+func MakeGroup(c *CgroupFS, name string, controllers ...string) *Group {
+	g, err := NewGroup(c, name, controllers...)
 	if err != nil {
-		common.Fatalf("%v", err)
+		Fatalf("%v", err)
 	}
-	common.AtExit(g.remove)
-	if err := g.create(); err != nil {
-		common.ErrExit("creating cgroup "+g.name, err)
+	AtExit(g.Remove)
+	if err := g.Create(); err != nil {
+		ErrExit("creating cgroup "+g.Name, err)
 	}
 	return g
 }
 
-// newGroup plans cgroup name under the base, for the controllers (the
-// first one's directory is where processes are listed).
-func newGroup(c *common.CgroupFS, name string, controllers ...string) (*group, error) {
-	g := &group{cfs: c, name: name}
+// NewGroup plans cgroup name under the base, for the controllers (the
+// first one's directory is where processes are listed). It creates
+// nothing: Create does.
+func NewGroup(c *CgroupFS, name string, controllers ...string) (*Group, error) {
+	g := &Group{CFS: c, Name: name}
 	for _, ctl := range controllers {
 		h, err := c.HierarchyFor(ctl)
 		if err != nil {
@@ -101,7 +104,7 @@ func newGroup(c *common.CgroupFS, name string, controllers ...string) (*group, e
 // process sits in it. The cgroup we run in holds at least us (and under
 // systemd, our whole service or login session), so on v2 the base is the
 // nearest cgroup, from ours upwards, that is the root or holds no process.
-func base(c *common.CgroupFS, h *common.Hierarchy) (string, error) {
+func base(c *CgroupFS, h *Hierarchy) (string, error) {
 	cg := h.Own
 	for c.V2 && cg != h.MountRoot && cg != "/" {
 		procs, err := os.ReadFile(filepath.Join(c.Dir(h, cg), "cgroup.procs"))
@@ -119,7 +122,7 @@ func base(c *common.CgroupFS, h *common.Hierarchy) (string, error) {
 // lacking lists the directories, from the top of the hierarchy down to
 // base, whose cgroup.subtree_control lacks the controller: where +ctl must
 // be written, in this order, for base's children to get it.
-func lacking(c *common.CgroupFS, h *common.Hierarchy, base, ctl string) ([]string, error) {
+func lacking(c *CgroupFS, h *Hierarchy, base, ctl string) ([]string, error) {
 	var cgs, dirs []string
 	for cg := base; ; cg = path.Dir(cg) {
 		cgs = append([]string{cg}, cgs...)
@@ -141,9 +144,9 @@ func lacking(c *common.CgroupFS, h *common.Hierarchy, base, ctl string) ([]strin
 }
 
 // why says where a part goes and why there, for the mkdir step.
-func (g *group) why(p part) string {
+func (g *Group) why(p part) string {
 	switch {
-	case !g.cfs.V2:
+	case !g.CFS.V2:
 		return fmt.Sprintf("v1 hierarchy %s, under our cgroup %s", p.h, p.base)
 	case p.base == p.h.Own:
 		return "v2, under our cgroup " + p.base
@@ -151,23 +154,23 @@ func (g *group) why(p part) string {
 	return fmt.Sprintf("v2, under %s: our cgroup %s holds processes", p.base, p.h.Own)
 }
 
-// create switches the controllers on (v2) and makes the directories.
-// Register remove with common.AtExit before calling it.
-func (g *group) create() error {
+// Create switches the controllers on (v2) and makes the directories.
+// Register Remove with AtExit before calling it.
+func (g *Group) Create() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.stopped {
 		return errors.New("stopping")
 	}
 	for _, ctl := range g.need {
-		dirs, err := lacking(g.cfs, g.h, g.baseCg, ctl)
+		dirs, err := lacking(g.CFS, g.h, g.baseCg, ctl)
 		if err != nil {
 			return err
 		}
 		for _, d := range dirs {
 			file := filepath.Join(d, "cgroup.subtree_control")
-			common.Step("echo +"+ctl+" > "+file, "v2: "+ctl+" for the cgroups below")
-			if err := writeFile(file, "+"+ctl); err != nil {
+			Step("echo +"+ctl+" > "+file, "v2: "+ctl+" for the cgroups below")
+			if err := WriteCgroupFile(file, "+"+ctl); err != nil {
 				return fmt.Errorf("echo +%s > %s: %w", ctl, file, err)
 			}
 			g.enabled = append(g.enabled, [2]string{d, ctl})
@@ -177,7 +180,7 @@ func (g *group) create() error {
 		if slices.Contains(g.created, p.dir) {
 			continue
 		}
-		common.Step("mkdir "+p.dir, g.why(p))
+		Step("mkdir "+p.dir, g.why(p))
 		if err := os.Mkdir(p.dir, 0o755); err != nil {
 			return err
 		}
@@ -186,31 +189,32 @@ func (g *group) create() error {
 	return nil
 }
 
-// remove kills what runs in the group, removes its directories and
-// switches off what create switched on, and nothing else. It is
-// idempotent, and does what it can even after an error. (Two runs at once
-// on v2: the first to end switches cpu off under the other. A program
-// meant to share a tree asks systemd for a delegated one: see README.)
-func (g *group) remove() {
+// Remove kills what runs in the group, removes its directories and
+// switches off what Create switched on, and nothing else. It is
+// idempotent, never exits, and does what it can even after an error. (Two
+// runs at once on v2: the first to end switches cpu off under the other.
+// A program meant to share a tree asks systemd for a delegated one: see
+// 08-cgroup/README.md, Pitfalls.)
+func (g *Group) Remove() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped = true
 	if len(g.created) > 0 {
-		g.kill()
+		g.Kill()
 	}
 	for i := len(g.created) - 1; i >= 0; i-- {
 		d := g.created[i]
-		common.Step("rmdir "+d, "")
+		Step("rmdir "+d, "")
 		if err := rmdirWait(d); err != nil {
-			common.Leftf("rmdir %s: %v", d, err)
+			Leftf("rmdir %s: %v", d, err)
 		}
 	}
 	g.created = nil
 	for i := len(g.enabled) - 1; i >= 0; i-- {
 		file, ctl := filepath.Join(g.enabled[i][0], "cgroup.subtree_control"), g.enabled[i][1]
-		common.Step("echo -"+ctl+" > "+file, "off again: we switched it on")
-		if err := writeFile(file, "-"+ctl); err != nil {
-			common.Leftf("echo -%s > %s: %v", ctl, file, err)
+		Step("echo -"+ctl+" > "+file, "off again: we switched it on")
+		if err := WriteCgroupFile(file, "-"+ctl); err != nil {
+			Leftf("echo -%s > %s: %v", ctl, file, err)
 		}
 	}
 	g.enabled = nil
@@ -233,18 +237,19 @@ func rmdirWait(d string) error {
 	}
 }
 
-// echo writes value to the group's file for controller ctl, as
+// Echo writes value to the group's file for controller ctl, as
 // `echo VALUE > FILE` does, printing that command first; or exits.
-func (g *group) echo(ctl, file, value, why string) {
-	cmd := fmt.Sprintf("echo %s > %s", value, filepath.Join(g.dir(ctl), file))
-	common.Step(cmd, why)
-	if err := writeFile(filepath.Join(g.dir(ctl), file), value); err != nil {
-		common.ErrExit(cmd, err)
+func (g *Group) Echo(ctl, file, value, why string) {
+	cmd := fmt.Sprintf("echo %s > %s", value, filepath.Join(g.Dir(ctl), file))
+	Step(cmd, why)
+	if err := WriteCgroupFile(filepath.Join(g.Dir(ctl), file), value); err != nil {
+		ErrExit(cmd, err)
 	}
 }
 
-// dir is the group's directory for a controller.
-func (g *group) dir(ctl string) string {
+// Dir is the group's directory for a controller (the first one's for a
+// controller it was not made for).
+func (g *Group) Dir(ctl string) string {
 	for _, p := range g.parts {
 		if p.ctl == ctl {
 			return p.dir
@@ -253,8 +258,12 @@ func (g *group) dir(ctl string) string {
 	return g.dirs[0]
 }
 
-// procs lists the processes in the group.
-func (g *group) procs() []int {
+// Dirs are the group's distinct directories, one per hierarchy: Dirs()[0]
+// is where its processes are listed.
+func (g *Group) Dirs() []string { return slices.Clone(g.dirs) }
+
+// Procs lists the processes in the group.
+func (g *Group) Procs() []int {
 	b, _ := os.ReadFile(filepath.Join(g.dirs[0], "cgroup.procs"))
 	var pids []int
 	for _, f := range strings.Fields(string(b)) {
@@ -265,22 +274,23 @@ func (g *group) procs() []int {
 	return pids
 }
 
-// kill ends every process in the group, not only our child: stress forks
+// Kill ends every process in the group, not only our child: stress forks
 // its workers, and a cgroup with a process left cannot be removed. v2 has
 // cgroup.kill (Linux 5.14+) for exactly this; otherwise SIGKILL each PID in
 // cgroup.procs until none is left. A frozen v1 process must be thawed
 // first to die.
-func (g *group) kill() {
-	if !g.cfs.V2 {
-		writeFile(filepath.Join(g.dir("freezer"), "freezer.state"), "THAWED") // no such file: not a freezer cgroup
+func (g *Group) Kill() {
+	if !g.CFS.V2 {
+		WriteCgroupFile(filepath.Join(g.Dir("freezer"), "freezer.state"), "THAWED") // no such file: not a freezer cgroup
 	}
-	// Never ourselves (ns moves us into sub1, and back before its rmdir).
-	self := slices.Contains(g.procs(), os.Getpid())
-	if g.cfs.V2 && !self && writeFile(filepath.Join(g.dirs[0], "cgroup.kill"), "1") == nil {
+	// Never ourselves (08-cgroup's ns moves itself into sub1, and back
+	// before its rmdir).
+	self := slices.Contains(g.Procs(), os.Getpid())
+	if g.CFS.V2 && !self && WriteCgroupFile(filepath.Join(g.dirs[0], "cgroup.kill"), "1") == nil {
 		return
 	}
 	deadline := time.Now().Add(3 * time.Second)
-	for pids := g.procs(); len(pids) > 0 && time.Now().Before(deadline); pids = g.procs() {
+	for pids := g.Procs(); len(pids) > 0 && time.Now().Before(deadline); pids = g.Procs() {
 		for _, pid := range pids {
 			if pid != os.Getpid() {
 				unix.Kill(pid, unix.SIGKILL)
@@ -290,10 +300,23 @@ func (g *group) kill() {
 	}
 }
 
-// writeFile writes one value to an existing cgroup file, as echo does. A
-// cgroup file never needs creating: a missing one means the controller is
-// not enabled there.
-func writeFile(file, value string) error {
+// Add puts a process in the group, in every hierarchy: echo PID >
+// cgroup.procs in each directory (v1 with cpu and cpuacct apart needs two
+// moves). It prints nothing. Moving a process never moves the children it
+// has already: place a process before it forks (08-cgroup/place.go).
+func (g *Group) Add(pid int) error {
+	for _, d := range g.dirs {
+		if err := WriteCgroupFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return fmt.Errorf("echo %d > %s/cgroup.procs: %w", pid, d, err)
+		}
+	}
+	return nil
+}
+
+// WriteCgroupFile writes one value to an existing cgroup file, as echo
+// does. A cgroup file never needs creating: a missing one means the
+// controller is not enabled there.
+func WriteCgroupFile(file, value string) error {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
