@@ -544,7 +544,7 @@ func TestQuota150(t *testing.T) {
 // Like every test that makes cgroups with cpu, not in parallel, and under
 // nstest.LockCgroups against other packages' (lab's): on v2 the first run
 // to end would switch cpu off under the others (the programs coordinate
-// with nobody: group.go's remove).
+// with nobody: common/group.go's Remove).
 func TestQuota(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.LockCgroups(t)
