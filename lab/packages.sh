@@ -29,6 +29,7 @@ libc-bin        ldd
 coreutils       chroot
 ca-certificates /etc/ssl/certs/ca-certificates.crt|/etc/pki/tls/certs/ca-bundle.crt|/etc/ssl/cert.pem
 git             git
+runc            runc
 '
 # What `make lint` adds (.ci/run: lab/setup.sh --lint).
 # shellcheck disable=SC2034
