@@ -5,8 +5,8 @@ GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 CC       ?= gcc
 CFLAGS   ?= -O2 -Wall -Wextra -Werror
 BIN      := bin
-CHAPTERS := $(sort $(wildcard 0[1-9]-*))
-CSRC     := $(wildcard 0[1-9]-*/c/*.c)
+CHAPTERS := $(sort $(wildcard [0-9][0-9]-*))
+CSRC     := $(wildcard [0-9][0-9]-*/c/*.c)
 CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 
 .PHONY: all build c test lint tour clean help bench soak setup fresh-test
@@ -43,7 +43,7 @@ endif
 
 c: $(CBIN)
 
-$(BIN)/c/%: 0*/c/%.c
+$(BIN)/c/%: [0-9][0-9]-*/c/%.c
 	@mkdir -p $(BIN)/c
 	$(CC) $(CFLAGS) -o $@ $< -lrt
 

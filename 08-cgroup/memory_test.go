@@ -157,13 +157,13 @@ func captureStdout(t *testing.T, fn func()) string {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"65536": 65536, "64K": 64 << 10, "64k": 64 << 10, "64M": 64 << 20, "1G": 1 << 30} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		if got, err := common.ParseSize(in); err != nil || got != want {
+			t.Errorf("common.ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "M", "abc", "64MB", "1.5G"} {
-		if got, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		if got, err := common.ParseSize(in); err == nil {
+			t.Errorf("common.ParseSize(%q) = %d, want an error", in, got)
 		}
 	}
 }

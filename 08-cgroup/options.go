@@ -112,7 +112,7 @@ func memoryOptions(args []string) memoryOpts {
 	limit := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
 	hold := fs.Duration("hold", 0, "keep the cgroup this long after the kill, to read its files from another shell")
 	common.ParseFlags(fs, memoryUsage(), args)
-	n, err := parseSize(*limit)
+	n, err := common.ParseSize(*limit)
 	switch {
 	case err != nil || n < 8<<20 || n > 1<<30:
 		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *limit)
@@ -120,24 +120,6 @@ func memoryOptions(args []string) memoryOpts {
 		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
 	}
 	return memoryOpts{n, *hold}
-}
-
-// parseSize reads 65536, 64K, 64M or 1G (powers of 1024, as the cgroup
-// files take them).
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	if i := len(s) - 1; i > 0 {
-		switch s[i] {
-		case 'K', 'k':
-			mult, s = 1<<10, s[:i]
-		case 'M', 'm':
-			mult, s = 1<<20, s[:i]
-		case 'G', 'g':
-			mult, s = 1<<30, s[:i]
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n * mult, err
 }
 
 type pidsOpts struct {

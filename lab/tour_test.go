@@ -25,7 +25,7 @@ func tourSetup(t *testing.T) (script, bin string, chapters []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range regexp.MustCompile(`(?m)^chapter (0[1-9]-[a-z]+) `).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^chapter ([0-9][0-9]-[a-z]+) `).FindAllStringSubmatch(string(src), -1) {
 		chapters = append(chapters, m[1])
 	}
 	if len(chapters) < 7 {

@@ -165,7 +165,7 @@ done
 # The chapter programs too: a test whose peer is another chapter's program
 # (nstest.Chapter) finds them in $NSLAB_BIN in the guest, which has no Go.
 mkdir -p "$share/prog"
-(cd "$repo" && shopt -s nullglob && chapters=(./0[1-9]-*) &&
+(cd "$repo" && shopt -s nullglob && chapters=(./[0-9][0-9]-*) &&
   "$GO" build -buildvcs=false -o "$share/prog/" "${chapters[@]}") ||
   die "go build of the chapter programs failed"
 # And the C counterparts (make c), for a test that runs one without its

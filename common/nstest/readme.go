@@ -197,7 +197,7 @@ func docDir(t *testing.T, d Doc) string {
 			os.Symlink(BuildC(t, d.C, m[1]), dst)
 		}
 	}
-	for _, m := range regexp.MustCompile(`(?:bin/|go run \./)(0[1-9]-[a-z]+)`).FindAllStringSubmatch(d.Text, -1) {
+	for _, m := range regexp.MustCompile(`(?:bin/|go run \./)([0-9][0-9]-[a-z]+)`).FindAllStringSubmatch(d.Text, -1) {
 		dst := filepath.Join(dir, "bin", m[1])
 		if _, err := os.Stat(dst); err != nil {
 			os.Symlink(Chapter(t, m[1]), dst)

@@ -1,0 +1,206 @@
+// Command 10-container is the nine chapters composed: one process started
+// with every switch turned on, read top to bottom in the chapters' order.
+//
+//	sudo ./bin/10-container run [-rootfs DIR] [-hostname NAME] [-cpus F]
+//	     [-memory SIZE] [-pids N] [-net] [-rootless] [-off LAYERS] [-- cmd [args]]
+//
+// The parent (run, on the host) makes the cgroup, starts the child in new
+// namespaces and, while the child waits, places it in the cgroup and wires
+// its network. The child (containerInit, PID 1 inside) builds its own view
+// of the machine, gives up what a container must not keep, then starts the
+// command and reaps whatever ends in its namespace until the command does.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+func init() {
+	// Capabilities, no_new_privs and the seccomp filter belong to a thread,
+	// not to a process, and Go runs every process on several threads. Main
+	// stays on the process's first thread, the one /proc/PID/status shows:
+	// the last mile is done there, and the command is started from there,
+	// so it inherits exactly what that thread kept (see lastMile).
+	runtime.LockOSThread()
+	common.Register("containerInit", containerInit)
+}
+
+func main() {
+	common.Dispatch()
+	o := parseOptions(os.Args[1:])
+	run(o)
+}
+
+// run is the parent, on the host.
+func run(o options) {
+	// 8. cgroup (08-cgroup): cpu, memory and pids limits, made first, so
+	// that the child can be placed in it before it runs anything of its own.
+	g := makeLimits(o)
+
+	// 1. clone with a new namespace of each kind the chapters taught: UTS
+	// (02), IPC (03), PID (04), mount (05), net (06), and with -rootless
+	// user (07). The cgroup namespace (08) comes later, from inside: see
+	// containerInit. Go cannot clone into a function: the child is this
+	// binary again, as containerInit (common/reexec.go).
+	flags := uintptr(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET)
+	hs := common.NewHandshake()
+	cmd := common.Command("containerInit", o.childArgs()...)
+	cmd.ExtraFiles = hs.ChildFiles()
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
+	if o.rootless {
+		// 7. user (07-user): root inside is the invoking user outside. Go
+		// writes uid_map and gid_map itself, between clone and exec.
+		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings = append(cmd.SysProcAttr.UidMappings, idMap{ContainerID: 0, HostID: o.uid, Size: 1})
+		cmd.SysProcAttr.GidMappings = append(cmd.SysProcAttr.GidMappings, idMap{ContainerID: 0, HostID: o.gid, Size: 1})
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+		if os.Getuid() != o.uid {
+			// Under sudo: our own uid 0 is not in the map, and exec would
+			// drop the capabilities of an unmapped uid. Ambient ones
+			// survive it; containerInit then becomes uid 0 inside.
+			cmd.SysProcAttr.AmbientCaps = allCaps()
+		}
+	}
+	common.Step(common.Parent("clone("+cloneNames(cmd.SysProcAttr.Cloneflags)+")"), "a new namespace of each kind but cgroup")
+	child, err := common.StartChild(cmd)
+	if err != nil {
+		startFailed(o, err)
+	}
+	hs.Started()
+	pid := child.Pid()
+
+	// The child waits while we put it in the cgroup and give it a network:
+	// nothing it runs is ever outside its limits.
+	if g != nil {
+		if err := g.Add(pid); err != nil {
+			common.ErrExit("echo "+strconv.Itoa(pid)+" > cgroup.procs", err)
+		}
+		common.Step(common.Parent(fmt.Sprintf("echo %d > %s/cgroup.procs", pid, g.Dirs()[0])), "placed before it runs")
+	}
+	if o.net {
+		veth(pid) // net.go: a veth from the container to a namespace of our own
+	}
+	if _, err := hs.Release.Write([]byte{1}); err != nil {
+		common.ErrExit("releasing the container", err)
+	}
+
+	// Wait for PID 1 of the container. Its status is the command's: what
+	// `docker run` returns, 137 for a command the OOM killer ended.
+	status := common.ExitStatus(child.Wait())
+	fmt.Println(common.Parent(fmt.Sprintf("container exited: %s (status %d)", child.Cmd.ProcessState, status)))
+	common.Exit(status)
+}
+
+// containerInit is PID 1 of the container. Each step below is one chapter.
+// args: rootfs, hostname, the layers turned off, then the command.
+func containerInit(args []string) int {
+	o := initOptions(args)
+	// The terminal's Ctrl-C reaches the whole process group: the parent
+	// ends us in order (common.StartChild).
+	signal.Ignore(os.Interrupt)
+	if !common.WaitForParent() { // placed in the cgroup, network wired
+		common.Fatalf("the parent ended before releasing the container")
+	}
+	step := func(cmd, why string) { common.Step(common.Child(cmd), why) }
+	if o.rootless && os.Getuid() != 0 {
+		becomeRoot() // under sudo: see run
+	}
+
+	// 2. UTS (02-uts): our own hostname.
+	if err := unix.Sethostname([]byte(o.hostname)); err != nil {
+		common.ErrExit("sethostname", err)
+	}
+	step("hostname "+o.hostname, "UTS: the host keeps its name")
+
+	// 3. IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
+	// inside shows none of the host's queues, semaphores or segments.
+	step("ipcs", "IPC: empty, the host's objects are elsewhere")
+
+	// 8. cgroup namespace (08-cgroup ns): /proc/self/cgroup shows "/" for
+	// the cgroup we are in now. The root of a cgroup namespace is the
+	// cgroup its creator is in at the time: made at clone, it would be the
+	// parent's. So, like runc, unshare it now that the parent has moved us.
+	// unshare changes the calling thread only: this one, locked in init,
+	// from which the command will be started.
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		common.ErrExit("unshare(CLONE_NEWCGROUP)", err)
+	}
+	step("unshare --cgroup", "cgroup: our cgroup is / in here")
+
+	// 5. mount (05-mount): nothing propagates back; the rootfs becomes /.
+	if err := common.MakeMountsPrivate(); err != nil {
+		common.ErrExit("mount --make-rprivate /", err)
+	}
+	step("mount --make-rprivate /", "no mount propagates to the host")
+	buildRoot(o) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
+	if o.isOff("pivot") {
+		common.ChrootInto(o.rootfs) // the host's tree stays reachable
+	} else {
+		common.PivotInto(o.rootfs) // the host's tree is gone
+	}
+	if !o.isOff("masks") {
+		maskPaths() // runc's masked and read-only /proc and /sys paths
+	}
+
+	// 6. net (06-net): loopback up; eth0 came from the parent with -net.
+	loUp()
+	step("ip link set lo up", "net: lo only, unless -net gave an eth0")
+
+	// The last mile (security.go): what root in here may still do.
+	lastMile(o)
+
+	// 4. PID (04-pid): we are PID 1. Start the command as our child, and
+	// reap every process that ends in the namespace: orphans are ours.
+	// Started from this locked thread, it inherits its capabilities,
+	// no_new_privs and seccomp filter.
+	cmd := exec.Command(o.argv[0], o.argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root", "TERM=" + os.Getenv("TERM")}
+	step("exec "+strings.Join(o.argv, " "), fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
+	common.DoneTellingParent()
+	if err := cmd.Start(); err != nil {
+		common.ErrExit("starting "+o.argv[0], err)
+	}
+	return reap(cmd.Process.Pid)
+}
+
+// reap is PID 1's loop: wait for any child, forward the signals a
+// container is stopped with, and return the command's status once it has
+// ended. (When PID 1 exits, the kernel kills every process left in the
+// namespace.)
+func reap(cmdPid int) int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP)
+	go func() {
+		for s := range sigs {
+			unix.Kill(cmdPid, s.(unix.Signal))
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			common.ErrExit("wait4", err)
+		}
+		if pid != cmdPid {
+			continue // an orphan: reaped, as init must
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+}

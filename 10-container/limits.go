@@ -1,0 +1,95 @@
+package main
+
+// limits.go adds the container's cgroup: 08-cgroup's cpu quota, memory
+// limit and pids limit on one cgroup (common/group.go), on v1 or v2.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// cpuPeriod is the CFS period the quota is a share of: 100 ms, the
+// kernel's default, as docker run --cpus uses.
+const cpuPeriod = 100000
+
+// makeLimits creates cgroup nslab-10-PID with the limits asked for, or
+// returns nil when none is. Rootless, it needs a cgroup delegated to the
+// user; without one it says so in one line and the container runs
+// unlimited.
+func makeLimits(o options) *common.Group {
+	var ctls []string
+	if o.cpus > 0 {
+		ctls = append(ctls, "cpu")
+	}
+	if o.memory > 0 {
+		ctls = append(ctls, "memory")
+	}
+	if o.pids > 0 {
+		ctls = append(ctls, "pids")
+	}
+	if len(ctls) == 0 {
+		return nil
+	}
+	cfs := common.OpenCgroups()
+	g, err := common.NewGroup(cfs, fmt.Sprintf("nslab-10-%d", os.Getpid()), ctls...)
+	if err != nil {
+		common.Fatalf("%v", err)
+	}
+	common.AtExit(g.Remove)
+	if err := g.Create(); err != nil {
+		if o.rootless && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)) {
+			fmt.Fprintf(os.Stderr, "%s: no cgroup delegated to uid %d (%v): running without limits; `systemd-run --user --scope -p Delegate=yes` gives one\n", common.Prog, os.Getuid(), err)
+			g.Remove()
+			return nil
+		}
+		common.ErrExit("creating cgroup "+g.Name, err)
+	}
+	v2 := cfs.V2
+	if o.cpus > 0 {
+		quota := strconv.Itoa(int(o.cpus * cpuPeriod))
+		if v2 {
+			g.Echo("cpu", "cpu.max", quota+" "+strconv.Itoa(cpuPeriod), fmt.Sprintf("%g CPU", o.cpus))
+		} else {
+			g.Echo("cpu", "cpu.cfs_period_us", strconv.Itoa(cpuPeriod), "")
+			g.Echo("cpu", "cpu.cfs_quota_us", quota, fmt.Sprintf("%g CPU", o.cpus))
+		}
+	}
+	if o.memory > 0 {
+		limit := strconv.FormatInt(o.memory, 10)
+		// Swap too, or a process over the limit swaps instead of dying.
+		if v2 {
+			g.Echo("memory", "memory.max", limit, "past it, the OOM killer, inside only")
+			echoIfThere(g, "memory", "memory.swap.max", "0")
+		} else {
+			g.Echo("memory", "memory.limit_in_bytes", limit, "past it, the OOM killer, inside only")
+			echoIfThere(g, "memory", "memory.memsw.limit_in_bytes", limit)
+		}
+	}
+	if o.pids > 0 {
+		g.Echo("pids", "pids.max", strconv.Itoa(o.pids), "fork fails with EAGAIN past it")
+	}
+	return g
+}
+
+// echoIfThere is Echo for a file the kernel may lack (no swap accounting).
+func echoIfThere(g *common.Group, ctl, file, value string) {
+	if _, err := os.Stat(filepath.Join(g.Dir(ctl), file)); err == nil {
+		g.Echo(ctl, file, value, "no swap either")
+	}
+}
+
+// startFailed explains a clone that failed.
+func startFailed(o options, err error) {
+	if o.rootless && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC)) {
+		common.ErrExitHint("clone(CLONE_NEWUSER)", err,
+			"this kernel refuses user namespaces to unprivileged users: see sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces")
+	}
+	common.ErrExit("starting the container", err)
+}

@@ -1,0 +1,123 @@
+package main
+
+// net.go adds the container's network: loopback, and with -net a veth
+// from the container to a second network namespace of this program's own,
+// with an address on each end and a ping between them. The host's
+// namespace gets no interface, no address and no route; the second
+// namespace is held only by a file descriptor of ours, so it and the veth
+// vanish when we exit, even by SIGKILL.
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// A /30 from 10.0.0.0/8 that lives only inside the two namespaces.
+var (
+	peerAddr      = &net.IPNet{IP: net.IPv4(10, 200, 10, 1), Mask: net.CIDRMask(30, 32)}
+	containerAddr = &net.IPNet{IP: net.IPv4(10, 200, 10, 2), Mask: net.CIDRMask(30, 32)}
+)
+
+// loUp is `ip link set lo up`, from inside: every thread of ours is in the
+// container's network namespace, so the netlink socket is too.
+func loUp() {
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo)
+	}
+	if err != nil {
+		common.ErrExit("ip link set lo up", err)
+	}
+}
+
+// veth wires the container (PID pid, still waiting) to a namespace of ours:
+// eth0 inside, veth0 in the peer, then pings the container from the peer.
+func veth(pid int) {
+	peer := onThread(func() int {
+		// `ip netns add`, without a name in /run/netns: unshare on a
+		// thread that is thrown away after (06-net's thread.go says why).
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			common.ErrExit("unshare(CLONE_NEWNET)", err)
+		}
+		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			common.ErrExit("opening the peer namespace", err)
+		}
+		return fd
+	})
+	common.AtExit(func() { unix.Close(peer) })
+	hp, err := netlink.NewHandleAt(netns.NsHandle(peer))
+	if err != nil {
+		common.ErrExit("netlink socket in the peer namespace", err)
+	}
+	cns, err := netns.GetFromPid(pid)
+	if err != nil {
+		common.ErrExit("opening the container's network namespace", err)
+	}
+	defer cns.Close()
+	hc, err := netlink.NewHandleAt(cns)
+	if err != nil {
+		common.ErrExit("netlink socket in the container's namespace", err)
+	}
+	// `ip link add veth0 type veth peer name eth0 netns PID`: made in the
+	// peer namespace, its other end straight in the container's.
+	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth0"}, PeerName: "eth0", PeerNamespace: netlink.NsPid(pid)}
+	if err := hp.LinkAdd(v); err != nil {
+		common.ErrExit("ip link add veth0 type veth peer name eth0", err)
+	}
+	for _, end := range []struct {
+		h    *netlink.Handle
+		name string
+		addr *net.IPNet
+	}{{hp, "veth0", peerAddr}, {hc, "eth0", containerAddr}} {
+		l, err := end.h.LinkByName(end.name)
+		if err == nil {
+			err = end.h.AddrAdd(l, &netlink.Addr{IPNet: end.addr})
+		}
+		if err == nil {
+			err = end.h.LinkSetUp(l)
+		}
+		if err != nil {
+			common.ErrExit(fmt.Sprintf("ip addr add %s dev %s", end.addr, end.name), err)
+		}
+	}
+	common.Step(common.Parent(fmt.Sprintf("ip link add veth0 type veth peer name eth0 netns %d", pid)), "")
+	common.Step(common.Parent(fmt.Sprintf("ip addr add %s dev veth0; ip -n CONTAINER addr add %s dev eth0", peerAddr, containerAddr)),
+		"both ends inside namespaces: the host gets no address")
+	// `ip netns exec peer ping`: the host's ping, started from a thread in
+	// the peer namespace. The container needs no program for this: its
+	// kernel answers.
+	onThread(func() int {
+		if err := unix.Setns(peer, unix.CLONE_NEWNET); err != nil {
+			common.ErrExit("setns(peer)", err)
+		}
+		c := exec.Command("ping", "-c", "1", "-W", "2", containerAddr.IP.String())
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		common.Step(common.Parent("ip netns exec PEER ping -c 1 "+containerAddr.IP.String()), "from the peer to the container")
+		if err := c.Run(); err != nil {
+			common.ErrExitHint("ping "+containerAddr.IP.String(), err, "apt-get install iputils-ping")
+		}
+		return 0
+	})
+}
+
+// onThread runs fn on a thread of its own that is never reused: the
+// goroutine stays locked to it and returns, and Go ends the thread, with
+// whatever namespace fn put it in.
+func onThread(fn func() int) int {
+	r := make(chan int)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with us
+		r <- fn()
+	}()
+	return <-r
+}

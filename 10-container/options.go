@@ -1,0 +1,178 @@
+package main
+
+// options.go adds the command line: run's flags, their checks, and how
+// the parent hands the child what it needs.
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// defaultRootfs is where the README's first command puts the root
+// filesystem: `sudo ./bin/05-mount mkrootfs /tmp/nslab-rootfs`.
+const defaultRootfs = "/tmp/nslab-rootfs"
+
+// layers can be turned off with -off, one by one, to see which one stops
+// an escape (what `docker run --privileged` does to all of them at once).
+var layers = []string{"pivot", "masks", "caps", "nnp", "seccomp"}
+
+type options struct {
+	rootfs, hostname string
+	cpus             float64 // 0: no cpu limit
+	memory           int64   // bytes; 0: no memory limit
+	pids             int     // 0: no pids limit
+	net, rootless    bool
+	uid, gid         int // -rootless: the user root inside is, outside
+	off              []string
+	argv             []string
+}
+
+func usageLine() string {
+	return common.Prog + " run [-rootfs DIR] [-hostname NAME] [-cpus F] [-memory SIZE] [-pids N] [-net] [-rootless] [-off LAYERS] [-- cmd [args]]"
+}
+
+func parseOptions(args []string) options {
+	if len(args) == 0 || args[0] != "run" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Println("usage: " + usageLine())
+			common.Exit(0)
+		}
+		common.UsageError(usageLine(), "want the sub-command run")
+	}
+	f := common.NewFlagSet()
+	o := options{}
+	f.StringVar(&o.rootfs, "rootfs", defaultRootfs, "the root filesystem, made by `05-mount mkrootfs DIR`")
+	f.StringVar(&o.hostname, "hostname", "container", "the hostname inside")
+	f.Float64Var(&o.cpus, "cpus", 1, "CPUs the container may use (cpu.max / cpu.cfs_quota_us); 0: no limit")
+	memory := f.String("memory", "128M", "memory.max (v1: memory.limit_in_bytes), such as 128M; 0: no limit")
+	f.IntVar(&o.pids, "pids", 64, "pids.max: processes and threads inside, PID 1 included; 0: no limit")
+	f.BoolVar(&o.net, "net", false, "a veth to a namespace of our own, addresses on both ends, a ping between them")
+	f.BoolVar(&o.rootless, "rootless", false, "a user namespace: root inside is the invoking user outside")
+	off := f.String("off", "", "layers to turn off, comma-separated: "+strings.Join(layers, ","))
+	o.argv = common.ParseFlagsArgs(f, usageLine(), args[1:])
+	if len(o.argv) == 0 {
+		o.argv = []string{"sh"}
+	}
+	var err error
+	if o.memory, err = common.ParseSize(*memory); err != nil || o.memory != 0 && (o.memory < 16<<20 || o.memory > 4<<30) {
+		common.UsageError("", "-memory %s: want a size from 16M to 4G, such as 128M, or 0 for none", *memory)
+	}
+	for _, l := range strings.Split(*off, ",") {
+		if l != "" && !slices.Contains(layers, l) {
+			common.UsageError("", "-off %s: no layer %q; the layers are %s", *off, l, strings.Join(layers, ","))
+		}
+		if l != "" {
+			o.off = append(o.off, l)
+		}
+	}
+	switch {
+	case o.cpus < 0 || o.cpus > 64:
+		common.UsageError("", "-cpus %g: want 0 (no limit) to 64, such as 0.5", o.cpus)
+	case o.pids != 0 && (o.pids < 8 || o.pids > 4096):
+		common.UsageError("", "-pids %d: want 8 to 4096, or 0 for none", o.pids)
+	case len(o.hostname) == 0 || len(o.hostname) > 64:
+		common.UsageError("", "-hostname %q: want 1 to 64 bytes", o.hostname)
+	case o.net && o.rootless:
+		common.UsageError("", "-net needs real root: a rootless container has lo only (rootless runtimes use slirp4netns or pasta)")
+	}
+	o.rootfs = checkRootfs(o.rootfs)
+	if o.rootless {
+		o.uid, o.gid = invokingUser()
+	} else {
+		common.RequireRoot("creating a container (or try -rootless)")
+	}
+	common.RequireNamespaces(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP)
+	return o
+}
+
+// checkRootfs wants a directory with a shell in it, or exits with how to
+// make one.
+func checkRootfs(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		common.ErrExit(dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "bin", "sh")); errors.Is(err, fs.ErrNotExist) {
+		common.Fatalf("no root filesystem at %s (no bin/sh): make one with `sudo ./bin/05-mount mkrootfs %s`", abs, abs)
+	}
+	return abs
+}
+
+// invokingUser is who runs us: under sudo, the user who ran sudo.
+func invokingUser() (int, int) {
+	uid, gid := os.Getuid(), os.Getgid()
+	if s := os.Getenv("SUDO_USER"); uid == 0 && s != "" {
+		if u, err := user.Lookup(s); err == nil {
+			uid, _ = strconv.Atoi(u.Uid)
+			gid, _ = strconv.Atoi(u.Gid)
+		}
+	}
+	return uid, gid
+}
+
+func (o options) isOff(layer string) bool { return slices.Contains(o.off, layer) }
+
+// childArgs and initOptions carry what the child needs across the exec.
+func (o options) childArgs() []string {
+	return append([]string{o.rootfs, o.hostname, strings.Join(o.off, ","), strconv.FormatBool(o.rootless)}, o.argv...)
+}
+
+func initOptions(args []string) options {
+	if len(args) < 5 {
+		common.Fatalf("want rootfs hostname off rootless cmd..., got %q", args)
+	}
+	o := options{rootfs: args[0], hostname: args[1], argv: args[4:]}
+	o.rootless = args[3] == "true"
+	if args[2] != "" {
+		o.off = strings.Split(args[2], ",")
+	}
+	return o
+}
+
+// cloneNames spells flags as C does: CLONE_NEWUTS|CLONE_NEWIPC|...
+func cloneNames(flags uintptr) string {
+	var s []string
+	for _, n := range common.NSNames(flags) {
+		if n == "mnt" {
+			n = "ns" // the first namespace had no name to spare
+		}
+		s = append(s, "CLONE_NEW"+strings.ToUpper(n))
+	}
+	return strings.Join(s, "|")
+}
+
+// idMap is syscall.SysProcIDMap, which x/sys/unix does not re-export (as in
+// 07-user/shortcut.go).
+type idMap = struct{ ContainerID, HostID, Size int }
+
+// allCaps lists every capability of this kernel, for AmbientCaps.
+func allCaps() []uintptr {
+	var caps []uintptr
+	for c := 0; c <= lastCap(); c++ {
+		caps = append(caps, uintptr(c))
+	}
+	return caps
+}
+
+// becomeRoot is setresgid(0,0,0) and setresuid(0,0,0) inside the user
+// namespace, with the ambient capabilities run gave us. (x/sys/unix makes
+// both calls on every thread, as they must be in Go.)
+func becomeRoot() {
+	if err := unix.Setresgid(0, 0, 0); err != nil {
+		common.ErrExit("setresgid(0, 0, 0)", err)
+	}
+	if err := unix.Setresuid(0, 0, 0); err != nil {
+		common.ErrExit("setresuid(0, 0, 0)", err)
+	}
+}

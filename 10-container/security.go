@@ -1,0 +1,183 @@
+package main
+
+// security.go adds the last mile no chapter taught: what root inside the
+// namespaces may still do. Capabilities cut down to Docker's default set,
+// no_new_privs, and a seccomp filter written by hand in classic BPF.
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"nslab/common"
+)
+
+// keepCaps is Docker's default capability set without CAP_NET_RAW, 13 of
+// the kernel's 41. Docker keeps NET_RAW for ping (and sets
+// net.ipv4.ping_group_range so ping can do without it one day); Podman 4
+// dropped it. Without it no raw socket: no forged packets, no sniffing.
+var keepCaps = map[string]uintptr{
+	"chown": unix.CAP_CHOWN, "dac_override": unix.CAP_DAC_OVERRIDE, "fowner": unix.CAP_FOWNER,
+	"fsetid": unix.CAP_FSETID, "kill": unix.CAP_KILL, "setgid": unix.CAP_SETGID, "setuid": unix.CAP_SETUID,
+	"setpcap": unix.CAP_SETPCAP, "net_bind_service": unix.CAP_NET_BIND_SERVICE, "sys_chroot": unix.CAP_SYS_CHROOT,
+	"mknod": unix.CAP_MKNOD, "audit_write": unix.CAP_AUDIT_WRITE, "setfcap": unix.CAP_SETFCAP,
+}
+
+// deniedSyscalls are those of Docker's default seccomp profile that matter
+// here: each would undo a layer (mount, unshare, setns, pivot_root), reach
+// the kernel's keyrings, modules, BPF or perf events, reboot or replace the
+// kernel, or open a file by handle (the 2014 "shocker" escape).
+var deniedSyscalls = map[string]uintptr{
+	"mount": unix.SYS_MOUNT, "umount2": unix.SYS_UMOUNT2, "pivot_root": unix.SYS_PIVOT_ROOT,
+	"unshare": unix.SYS_UNSHARE, "setns": unix.SYS_SETNS,
+	"open_tree": unix.SYS_OPEN_TREE, "move_mount": unix.SYS_MOVE_MOUNT, "fsopen": unix.SYS_FSOPEN,
+	"fsconfig": unix.SYS_FSCONFIG, "fsmount": unix.SYS_FSMOUNT, "fspick": unix.SYS_FSPICK,
+	"keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY, "request_key": unix.SYS_REQUEST_KEY,
+	"init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE, "delete_module": unix.SYS_DELETE_MODULE,
+	"kexec_load": unix.SYS_KEXEC_LOAD, "kexec_file_load": unix.SYS_KEXEC_FILE_LOAD, "reboot": unix.SYS_REBOOT,
+	"bpf": unix.SYS_BPF, "perf_event_open": unix.SYS_PERF_EVENT_OPEN, "open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
+}
+
+// lastMile gives up, on this thread (locked in init), what a container's
+// root must not keep. The command, started from this thread, inherits it.
+func lastMile(o options) {
+	if !o.isOff("caps") {
+		dropCaps()
+	}
+	if !o.isOff("nnp") {
+		// No setuid binary, no file capability can give back what we
+		// dropped. seccomp requires it of a process without CAP_SYS_ADMIN.
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			common.ErrExit("prctl(PR_SET_NO_NEW_PRIVS)", err)
+		}
+		common.Step(common.Child("prctl(PR_SET_NO_NEW_PRIVS, 1)"), "exec can never gain privileges again")
+	}
+	if !o.isOff("seccomp") {
+		loadSeccomp()
+	}
+}
+
+// dropCaps empties the bounding set but for keepCaps (what any later exec
+// may get), then sets the effective, permitted and inheritable sets: the
+// first two to keepCaps, the third empty, as Docker does since 20.10.14.
+func dropCaps() {
+	var keep uint64
+	for _, c := range keepCaps {
+		keep |= 1 << c
+	}
+	for c := 0; c <= lastCap(); c++ {
+		if keep&(1<<c) == 0 {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+				common.ErrExit(fmt.Sprintf("prctl(PR_CAPBSET_DROP, %d)", c), err)
+			}
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		common.ErrExit("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := [2]unix.CapUserData{
+		{Effective: uint32(keep), Permitted: uint32(keep)},
+		{Effective: uint32(keep >> 32), Permitted: uint32(keep >> 32)},
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		common.ErrExit("capset", err)
+	}
+	common.Step(common.Child(fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1)),
+		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...")
+}
+
+// lastCap is /proc/sys/kernel/cap_last_cap: 40 since Linux 5.9.
+func lastCap() int {
+	for c := unix.CAP_LAST_CAP; c < 64; c++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c+1), 0, 0, 0); err != nil {
+			return c
+		}
+	}
+	return 63
+}
+
+// The filter, a classic BPF program the kernel runs on every system call.
+// It sees struct seccomp_data: the syscall number at offset 0, the
+// architecture at 4, the six arguments from 16 on.
+const (
+	offNr, offArch, offArg0 = 0, 4, 16
+	x32Bit                  = 0x40000000 // amd64's x32 ABI: same calls, other numbers
+	retAllow                = unix.SECCOMP_RET_ALLOW
+	retEPERM                = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+	retENOSYS               = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+	retKill                 = unix.SECCOMP_RET_KILL_PROCESS
+	// clone with a namespace flag is unshare by another name.
+	cloneNewNS = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
+		unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
+)
+
+// filter assembles the program. Jumps are relative (skip jt or jf
+// instructions), so the three returns come last and each test jumps
+// forward to one of them: the program is a straight line, as BPF wants.
+func filter() []unix.SockFilter {
+	var arch uint32 = unix.AUDIT_ARCH_X86_64
+	if runtime.GOARCH == "arm64" {
+		arch = unix.AUDIT_ARCH_AARCH64
+	}
+	type insn struct {
+		code   uint16
+		k      uint32
+		jt, jf string // "" falls through; else a return: allow, eperm, enosys
+	}
+	p := []insn{
+		{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArch},
+		{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: arch, jf: "kill"}, // another ABI's numbers mean other calls
+		{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offNr},
+	}
+	if runtime.GOARCH == "amd64" {
+		p = append(p, insn{code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, k: x32Bit, jt: "eperm"})
+	}
+	for _, nr := range deniedSyscalls {
+		p = append(p, insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: uint32(nr), jt: "eperm"})
+	}
+	p = append(p,
+		// clone3 hides its flags in memory a filter cannot read: ENOSYS
+		// makes libc fall back to clone, whose flags are argument 0.
+		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_CLONE3, jt: "enosys"},
+		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_CLONE, jf: "allow"},
+		insn{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArg0}, // the low 32 bits of flags
+		insn{code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, k: cloneNewNS, jt: "eperm"},
+	)
+	rets := []string{"allow", "eperm", "enosys", "kill"}
+	ks := []uint32{retAllow, retEPERM, retENOSYS, retKill}
+	prog := make([]unix.SockFilter, 0, len(p)+len(rets))
+	at := func(i int, label string) uint8 {
+		if label == "" {
+			return 0
+		}
+		for j, r := range rets {
+			if r == label {
+				return uint8(len(p) - i - 1 + j)
+			}
+		}
+		panic(label)
+	}
+	for i, in := range p {
+		prog = append(prog, unix.SockFilter{Code: in.code, K: in.k, Jt: at(i, in.jt), Jf: at(i, in.jf)})
+	}
+	for _, k := range ks {
+		prog = append(prog, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k})
+	}
+	return prog
+}
+
+// loadSeccomp installs the filter on every thread of this process
+// (SECCOMP_FILTER_FLAG_TSYNC): a filter, like a capability, belongs to a
+// thread, and we have several.
+func loadSeccomp() {
+	prog := filter()
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	if _, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog))); e != 0 {
+		common.ErrExitHint("seccomp(SECCOMP_SET_MODE_FILTER)", e, "without CAP_SYS_ADMIN the kernel wants no_new_privs first: don't turn off nnp alone")
+	}
+	common.Step(common.Child(fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %d instructions)", len(prog))),
+		fmt.Sprintf("%d calls fail with EPERM, clone with a namespace flag too", len(deniedSyscalls)))
+}
