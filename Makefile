@@ -121,7 +121,7 @@ check:
 # make check-02: the chapter's exercises, checked on what the kernel shows.
 check-%:
 	@if [ -f lab/checks/$*.sh ]; then bash lab/checks/$*.sh; \
-	else echo "no exercises for chapter $* (lab/checks/NN.sh, NN = 01..09)" >&2; exit 2; fi
+	else echo "no exercises for chapter $* (lab/checks/NN.sh, NN = 01..10)" >&2; exit 2; fi
 
 # ARCH=arm64: the same in an arm64 guest (qemu-system-aarch64, TCG), with the
 # tests and programs cross-compiled here (lab/vm-arch.sh).

@@ -97,7 +97,11 @@ func run(o options) {
 	// Wait for PID 1 of the container. Its status is the command's: what
 	// `docker run` returns, 137 for a command the OOM killer ended.
 	status := common.ExitStatus(child.Wait())
-	fmt.Println(common.Parent(fmt.Sprintf("container exited: %s (status %d)", child.Cmd.ProcessState, status)))
+	how := child.Cmd.ProcessState.String()
+	if status > 128 && child.Cmd.ProcessState.Exited() { // init passes on a signal as 128+N, as a shell does
+		how = "the command was killed by " + unix.SignalName(unix.Signal(status-128))
+	}
+	fmt.Println(common.Parent(fmt.Sprintf("container exited: %s (status %d)", how, status)))
 	common.Exit(status)
 }
 
@@ -166,7 +170,11 @@ func containerInit(args []string) int {
 	cmd := exec.Command(o.argv[0], o.argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root", "TERM=" + os.Getenv("TERM")}
-	step("exec "+strings.Join(o.argv, " "), fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
+	shown := strings.Join(o.argv, " ")
+	if first, _, _ := strings.Cut(shown, "\n"); first != shown || len(shown) > 60 {
+		shown = first[:min(len(first), 60)] + " ..."
+	}
+	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
 	common.DoneTellingParent()
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting "+o.argv[0], err)

@@ -240,6 +240,32 @@ step 09-setns "clone(CLONE_NEWUTS|NEWNS|NEWPID|NEWUSER|NEWIPC) bash; the setns j
   "setns moves the caller, except for PID namespaces: only the forked child is inside; user (and time) need a single-threaded process, so a C constructor joins them before Go starts; mnt needs only an unshared fs_struct (unshare(CLONE_FS) on a locked thread)" -- \
   setns_demo "$bin/09-setns"
 
+# A throwaway rootfs; one container with every layer on tries three escapes,
+# then a second one runs out of memory.
+container_demo() {
+  local prog=$1 mk=$2 dir='' rc=0 st
+  trap '[ -n "$dir" ] && rm -rf --one-file-system "$dir"; trap - INT TERM; exit 130' INT TERM
+  # Named nslab-rootfs.*: sudo make reset finds it after a crash.
+  dir=$(mktemp -d /tmp/nslab-rootfs.XXXXXX) || return 1
+  "$mk" mkrootfs "$dir/r" >/dev/null || rc=1
+  printf '%s$ %s%s
+' "$bold" "10-container run -rootfs $dir/r -net -- sh -c '...'" "$off"
+  "$prog" run -rootfs "$dir/r" -net -- sh -c 'echo "inside: $(hostname), PID $$, $(id -u)"; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
+    mount -t proc proc /mnt; unshare -U true; ping -c 1 -W 1 127.0.0.1 >/dev/null; true' || rc=1
+  printf '%s$ %s%s
+' "$bold" "10-container run -rootfs $dir/r -memory 32M -- tail /dev/zero" "$off"
+  "$prog" run -rootfs "$dir/r" -memory 32M -- tail /dev/zero 2>&1 | grep -E '^(container exited|10-container:)'
+  st=${PIPESTATUS[0]}
+  [ "$st" -eq 137 ] || { echo "tour: tail /dev/zero ended with status $st, not 137 (killed by the OOM killer)"; rc=1; }
+  rm -rf "$dir"
+  trap - INT TERM
+  return $rc
+}
+chapter 10-container "the nine chapters in one container, hardened and limited"
+step 10-container "all of the above, composed (runc is the peer)" "a container with every layer on: escapes that fail, and an OOM kill inside" \
+  "namespaces hide, cgroups limit, and the last mile (capabilities, no_new_privs, seccomp) takes away what root inside could still do: each escape fails with EPERM" -- \
+  container_demo "$bin/10-container" "$bin/05-mount"
+
 [ -n "$list_only" ] && exit 0
 if [ -n "$one_step" ]; then
   echo "tour: no step $one_step" >&2
