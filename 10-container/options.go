@@ -86,12 +86,12 @@ func parseOptions(args []string) options {
 	case o.net && o.rootless:
 		common.UsageError("", "-net needs real root: a rootless container has lo only (rootless runtimes use slirp4netns or pasta)")
 	}
-	o.rootfs = checkRootfs(o.rootfs)
 	if o.rootless {
 		o.uid, o.gid = invokingUser()
 	} else {
-		common.RequireRoot("creating a container (or try -rootless)")
+		common.RequireRoot("creating a container without -rootless")
 	}
+	o.rootfs = checkRootfs(o.rootfs)
 	common.RequireNamespaces(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP)
 	return o
 }

@@ -93,6 +93,16 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "not root", chapter: "08-cgroup", args: []string{"quota"}, nobody: true, code: 1, want: `needs root.*sudo`},
 		{name: "not root", chapter: "01-clone", args: []string{"ns_child_exec", "-u", "true"}, nobody: true, code: 1, prog: "ns_child_exec", want: `EPERM.*sudo`},
 		{name: "no permission", chapter: "09-setns", args: []string{"-t", p(rootPID), "-u", "true"}, nobody: true, code: 1, want: `EACCES.*sudo`},
+		// 10-container
+		{name: "no sub-command", chapter: "10-container", code: 2, want: `want the sub-command run`},
+		{name: "unknown flag", chapter: "10-container", args: []string{"run", "-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "memory too small", chapter: "10-container", args: []string{"run", "-memory", "1k"}, code: 2, want: `-memory 1k: want a size from 16M to 4G`},
+		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 8 to 4096`},
+		{name: "negative cpus", chapter: "10-container", args: []string{"run", "-cpus", "-1"}, code: 2, want: `-cpus -1: want 0`},
+		{name: "unknown layer", chapter: "10-container", args: []string{"run", "-off", "caps,bogus"}, code: 2, want: `no layer "bogus"; the layers are pivot,masks,caps,nnp,seccomp`},
+		{name: "rootless net", chapter: "10-container", args: []string{"run", "-net", "-rootless"}, code: 2, want: `-net needs real root`},
+		{name: "no rootfs", chapter: "10-container", args: []string{"run", "-rootfs", "/nonexistent-nslab"}, code: 1, want: `no root filesystem at /nonexistent-nslab.*05-mount mkrootfs /nonexistent-nslab`},
+		{name: "not root", chapter: "10-container", args: []string{"run"}, nobody: true, code: 1, want: `without -rootless needs root`},
 		// state
 		{name: "name in use", chapter: "06-net", args: []string{"add", taken}, code: 1, want: taken + ` exists: 06-net del ` + taken + ` first`},
 		{name: "unknown name", chapter: "06-net", args: []string{"del", "nslab-none-" + p(os.Getpid())}, code: 1, want: `no such network namespace in /run/netns \(06-net list shows them\)`},
