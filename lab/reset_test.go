@@ -102,6 +102,11 @@ func TestReset(t *testing.T) {
 	}
 	t.Cleanup(func() { plain.Process.Kill(); plain.Wait() })
 
+	rootfs := filepath.Join(t.TempDir(), "rootfs") // for 10-container
+	if out, err := exec.Command(prog("05-mount"), "mkrootfs", rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("05-mount mkrootfs: %v\n%s", err, out)
+	}
+
 	before := takeSnapshot(t, marker)
 
 	// The crashes: each program killed, with its whole process group, once
@@ -113,6 +118,9 @@ func TestReset(t *testing.T) {
 	killAt(t, marker, "dispatching hogs", prog("08-cgroup"), "quota", "-seconds", "60")
 	killAt(t, marker, "unshare -Cm", prog("08-cgroup"), "ns", "-hold", "60s")
 	killAt(t, marker, "ready", prog("05-mount"), "-tmpfs", tmpfs, "sh", "-c", "echo ready; exec sleep 60")
+	// The shell prints up-2 once it runs: its command line, which
+	// 10-container prints first, says up-$((1+1)).
+	killAt(t, marker, "up-2", prog("10-container"), "run", "-rootfs", rootfs, "-net", "--", "sh", "-c", "echo up-$((1+1)); exec sleep 60")
 	// A name is meant to outlive 06-net add; an orphan that left the
 	// process group and the parent-death signal behind outlives a kill.
 	runMarked(t, marker, prog("06-net"), "add", nsName)
