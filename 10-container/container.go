@@ -43,11 +43,11 @@ func main() {
 
 // run is the parent, on the host.
 func run(o options) {
-	// 8. cgroup (08-cgroup): cpu, memory and pids limits, made first, so
+	// cgroup (08-cgroup): cpu, memory and pids limits, made first, so
 	// that the child can be placed in it before it runs anything of its own.
 	g := makeLimits(o)
 
-	// 1. clone with a new namespace of each kind the chapters taught: UTS
+	// clone with a new namespace of each kind the chapters taught: UTS
 	// (02), IPC (03), PID (04), mount (05), net (06), and with -rootless
 	// user (07). The cgroup namespace (08) comes later, from inside: see
 	// containerInit. Go cannot clone into a function: the child is this
@@ -58,7 +58,7 @@ func run(o options) {
 	cmd.ExtraFiles = hs.ChildFiles()
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
 	if o.rootless {
-		// 7. user (07-user): root inside is the invoking user outside. Go
+		// user (07-user): root inside is the invoking user outside. Go
 		// writes uid_map and gid_map itself, between clone and exec.
 		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUSER
 		cmd.SysProcAttr.UidMappings = append(cmd.SysProcAttr.UidMappings, idMap{ContainerID: 0, HostID: o.uid, Size: 1})
@@ -120,17 +120,17 @@ func containerInit(args []string) int {
 		becomeRoot() // under sudo: see run
 	}
 
-	// 2. UTS (02-uts): our own hostname.
+	// UTS (02-uts): our own hostname.
 	if err := unix.Sethostname([]byte(o.hostname)); err != nil {
 		common.ErrExit("sethostname", err)
 	}
 	step("hostname "+o.hostname, "UTS: the host keeps its name")
 
-	// 3. IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
+	// IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
 	// inside shows none of the host's queues, semaphores or segments.
 	step("ipcs", "IPC: empty, the host's objects are elsewhere")
 
-	// 8. cgroup namespace (08-cgroup ns): /proc/self/cgroup shows "/" for
+	// cgroup namespace (08-cgroup ns): /proc/self/cgroup shows "/" for
 	// the cgroup we are in now. The root of a cgroup namespace is the
 	// cgroup its creator is in at the time: made at clone, it would be the
 	// parent's. So, like runc, unshare it now that the parent has moved us.
@@ -141,7 +141,7 @@ func containerInit(args []string) int {
 	}
 	step("unshare --cgroup", "cgroup: our cgroup is / in here")
 
-	// 5. mount (05-mount): nothing propagates back; the rootfs becomes /.
+	// mount (05-mount): nothing propagates back; the rootfs becomes /.
 	if err := common.MakeMountsPrivate(); err != nil {
 		common.ErrExit("mount --make-rprivate /", err)
 	}
@@ -156,14 +156,14 @@ func containerInit(args []string) int {
 		maskPaths() // runc's masked and read-only /proc and /sys paths
 	}
 
-	// 6. net (06-net): loopback up; eth0 came from the parent with -net.
+	// net (06-net): loopback up; eth0 came from the parent with -net.
 	loUp()
 	step("ip link set lo up", "net: lo only, unless -net gave an eth0")
 
 	// The last mile (security.go): what root in here may still do.
 	lastMile(o)
 
-	// 4. PID (04-pid): we are PID 1. Start the command as our child, and
+	// PID (04-pid): we are PID 1. Start the command as our child, and
 	// reap every process that ends in the namespace: orphans are ours.
 	// Started from this locked thread, it inherits its capabilities,
 	// no_new_privs and seccomp filter.

@@ -6,7 +6,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -89,14 +92,18 @@ func dropCaps() {
 		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...")
 }
 
-// lastCap is /proc/sys/kernel/cap_last_cap: 40 since Linux 5.9.
+// lastCap is the highest capability this kernel knows,
+// /proc/sys/kernel/cap_last_cap (40 since Linux 5.9).
 func lastCap() int {
-	for c := unix.CAP_LAST_CAP; c < 64; c++ {
-		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c+1), 0, 0, 0); err != nil {
-			return c
-		}
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		common.ErrExit("reading /proc/sys/kernel/cap_last_cap", err)
 	}
-	return 63
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		common.Fatalf("/proc/sys/kernel/cap_last_cap: %q is not a number", b)
+	}
+	return n
 }
 
 // The filter, a classic BPF program the kernel runs on every system call.
