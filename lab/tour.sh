@@ -170,7 +170,7 @@ step 07-user "unshare --user; uid_map/gid_map (parent writes the maps)" "a child
   "root inside a user namespace is an unprivileged uid outside: full capabilities, over nothing the host owns" -- \
   "$bin/07-user"
 
-chapter 08-cgroup "cgroup namespaces, a CPU quota, the freezer"
+chapter 08-cgroup "cgroup namespaces, a CPU quota, the freezer, memory and pids limits"
 step 08-cgroup "unshare -C; cat /proc/PID/cgroup (the freezer sub1/sub2 demo)" "two cgroups, and /proc/PID/cgroup read from inside and outside a new cgroup namespace" \
   "a cgroup namespace shows paths relative to its own cgroup: itself as /, a sibling as ../sub2" -- \
   "$bin/08-cgroup" ns
@@ -180,6 +180,12 @@ step 08-cgroup "cgcreate; cgset -r cpu.cfs_quota_us=30000; cgexec stress -c 1" "
 step 08-cgroup "echo FROZEN > freezer.state (v1) / echo 1 > cgroup.freeze (v2)" "a spinning process frozen and thawed" \
   "a frozen cgroup's processes get no CPU at all until thawed; /proc/PID/status shows it" -- \
   "$bin/08-cgroup" freeze
+step 08-cgroup "echo 64M > memory.max (v1: memory.limit_in_bytes)" "a process that allocates past its cgroup's memory limit" \
+  "the OOM killer acts inside the cgroup only: the hog dies with SIGKILL, memory.events counts it, the host is untouched" -- \
+  "$bin/08-cgroup" memory
+step 08-cgroup "echo 20 > pids.max; a fork loop" "a fork loop in a cgroup that may hold 20 tasks" \
+  "past pids.max fork fails with EAGAIN inside, while the host goes on forking" -- \
+  "$bin/08-cgroup" pids
 
 # end_target PID: kill PID (09-setns clone-bash) and its child. Its
 # parent-death signal alone is not enough: the child asks for it only after
