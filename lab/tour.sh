@@ -256,6 +256,7 @@ container_demo() {
   "$mk" mkrootfs "$dir/r" >/dev/null || rc=1
   printf '%s$ %s%s
 ' "$bold" "10-container run -rootfs $dir/r -net -- sh -c '...'" "$off"
+  # shellcheck disable=SC2016 # expanded by the shell inside the container
   "$prog" run -rootfs "$dir/r" -net -- sh -c 'echo "inside: $(hostname), PID $$, $(id -u)"; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
     mount -t proc proc /mnt; unshare -U true; ping -c 1 -W 1 127.0.0.1 >/dev/null; true' || rc=1
   printf '%s$ %s%s
