@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"nslab/common/nstest"
+)
+
+// Escapes that fail: each runs once with every layer on, where it must
+// fail, and again with the layer (or layers) under test turned off with
+// -off, where it must succeed. So each test shows which layer stops it;
+// where two layers do, turning off either one alone is not enough.
+
+// attempt is one escape run with some layers off.
+type attempt struct {
+	off  string // -off value; "" for every layer on
+	ok   bool   // the command must succeed (exit 0); else fail with msg
+	msg  string // on stdout or stderr when it fails: busybox's words for the errno
+	want string // on stdout when it succeeds ("" for nothing to check)
+}
+
+func tryEscape(t *testing.T, root string, argv []string, attempts []attempt) {
+	t.Helper()
+	for _, a := range attempts {
+		args := []string{}
+		if a.off != "" {
+			args = append(args, "-off", a.off)
+		}
+		r := runIn(t, root, append(append(args, "--"), argv...)...)
+		out := r.Stdout + r.Stderr
+		name := fmt.Sprintf("-off %q: %s", a.off, strings.Join(argv, " "))
+		switch {
+		case a.ok && (r.Code != 0 || !strings.Contains(r.Stdout, a.want)):
+			t.Errorf("%s: exit %d, want 0 and %q:\n%s", name, r.Code, a.want, out)
+		case !a.ok && (r.Code == 0 || !strings.Contains(out, a.msg)):
+			t.Errorf("%s: exit %d, want a failure saying %q:\n%s", name, r.Code, a.msg, out)
+		default:
+			t.Logf("%s: exit %d, as it should", name, r.Code)
+		}
+	}
+}
+
+// The classic chroot breakout: mkdir x; chroot x without cd x (the working
+// directory is now outside the root), cd .. until / stops moving, chroot
+// . . It needs the working directory kept across chroot(2), which no shell
+// command can do (chroot(1) runs its command with cwd inside): 05-mount,
+// which mkrootfs puts in every rootfs as /bin/05-mount, does it with
+// `05-mount escape CMD`, then runs CMD. CMD reads a file the test made on
+// the host, outside the rootfs. After pivot_root there is no outside to
+// climb to; with -off pivot the container is only chroot'ed, and the host's
+// file is read.
+func TestChrootBreakout(t *testing.T) {
+	root := rootfs(t)
+	secret := filepath.Join(filepath.Dir(root), "secret")
+	marker := fmt.Sprintf("only on the host %d", time.Now().UnixNano())
+	if err := os.WriteFile(secret, []byte(marker+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tryEscape(t, root, []string{"/bin/05-mount", "escape", "cat", secret}, []attempt{
+		{off: "", msg: "No such file or directory"},
+		{off: "masks,caps,nnp,seccomp", msg: "No such file or directory"}, // pivot_root alone stops it
+		{off: "pivot", ok: true, want: marker},
+	})
+}
+
+// mount -t proc: needs CAP_SYS_ADMIN (dropped) and the mount call
+// (seccomp: EPERM). Either layer alone stops it.
+func TestMountProc(t *testing.T) {
+	root := rootfs(t)
+	tryEscape(t, root, []string{"sh", "-c", "mount -t proc proc /tmp && echo mounted"}, []attempt{
+		{off: "", msg: "permission denied"},
+		{off: "caps", msg: "permission denied"},
+		{off: "seccomp", msg: "permission denied"},
+		{off: "caps,seccomp", ok: true, want: "mounted"},
+	})
+}
+
+// unshare -U needs no capability: only seccomp (unshare: EPERM) stops a
+// new user namespace, where root would get every capability back.
+func TestUnshareUser(t *testing.T) {
+	root := rootfs(t)
+	tryEscape(t, root, []string{"sh", "-c", "unshare -U readlink /proc/self/ns/user"}, []attempt{
+		{off: "", msg: "Operation not permitted"},
+		{off: "caps", msg: "Operation not permitted"},
+		{off: "seccomp", ok: true, want: "user:["},
+	})
+}
+
+// reboot -f: CAP_SYS_BOOT (dropped) and seccomp (reboot: EPERM). With
+// both off, reboot(2) in a PID namespace does not reboot the machine: the
+// kernel kills the namespace's init with SIGHUP ("restart"), and the
+// container's status is 128+1. The guard refuses to run reboot anywhere
+// but as a child of a PID 1, i.e. inside the PID namespace.
+func TestReboot(t *testing.T) {
+	root := rootfs(t)
+	argv := []string{"sh", "-c", "[ $PPID = 1 ] || exit 99; reboot -f"}
+	tryEscape(t, root, argv, []attempt{
+		{off: "", msg: "Operation not permitted"},
+		{off: "caps", msg: "Operation not permitted"},
+		{off: "seccomp", msg: "Operation not permitted"},
+	})
+	r := runIn(t, root, append([]string{"-off", "caps,seccomp", "--"}, argv...)...)
+	if r.Code != 129 {
+		t.Errorf("-off caps,seccomp: reboot -f: exit %d, want 129 (init killed by SIGHUP)\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// A raw socket (busybox ping opens one) needs CAP_NET_RAW, which Docker
+// keeps and we drop: socket(SOCK_RAW) fails with EPERM.
+func TestRawSocket(t *testing.T) {
+	root := rootfs(t)
+	tryEscape(t, root, []string{"ping", "-c", "1", "-W", "2", "127.0.0.1"}, []attempt{
+		{off: "", msg: "permission denied"},
+		{off: "seccomp", msg: "permission denied"},
+		{off: "caps", ok: true, want: "1 packets received"},
+	})
+}
+
+// /proc/kcore, the host's memory as an ELF core file: masked (a bind mount
+// of /dev/null: it reads empty) and, unmasked, open needs CAP_SYS_RAWIO
+// (EPERM). With both off its first bytes are the ELF magic. A kernel
+// without /proc/kcore gets /proc/timer_list, masked too, readable by
+// anyone: there only the mask stops it.
+func TestKcore(t *testing.T) {
+	root := rootfs(t)
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		tryEscape(t, root, []string{"sh", "-c", "head -c 4 /proc/kcore | tail -c 3; echo \"[$(wc -c < /proc/kcore)]\""}, []attempt{
+			{off: "", ok: true, want: "[0]"},
+			{off: "caps", ok: true, want: "[0]"},
+			{off: "masks", msg: "Operation not permitted"},
+			{off: "masks,caps", ok: true, want: "ELF"},
+		})
+		return
+	}
+	t.Log("no /proc/kcore on this kernel: /proc/timer_list instead, which only the mask hides")
+	tryEscape(t, root, []string{"sh", "-c", "echo \"[$(wc -c < /proc/timer_list)]\"; head -c 40 /proc/timer_list"}, []attempt{
+		{off: "", ok: true, want: "[0]"},
+		{off: "caps", ok: true, want: "[0]"},
+		{off: "masks", ok: true, want: "Timer List"},
+	})
+}
+
+// hostProcs counts the processes in the host's /proc.
+func hostProcs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if e.Name()[0] >= '0' && e.Name()[0] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// A fork bomb under -pids 64: the kernel's pids.events counts the forks it
+// refused, pids.current never passes pids.max, and when the command ends
+// PID 1 exits and the kernel kills the rest: the host has the processes it
+// had (give or take other tests' own).
+func TestForkBomb(t *testing.T) {
+	root := rootfs(t)
+	before := hostProcs(t)
+	cmd := nstest.Program(t, prog, "run", "-rootfs", root, "-pids", "64", "--", "sh", "-c", "b() { b | b & }; b; sleep 2")
+	s := nstest.Start(t, cmd)
+	s.Expect(t, `exec sh`)
+	pid := initPid(t, cmd.Process.Pid)
+	dir := cgroupDir(t, pid, "pids")
+	pidns := nstest.KeepNS(t, pid, "pid")
+	refused := false
+	for deadline := time.Now().Add(nstest.Patience(1500 * time.Millisecond)); time.Now().Before(deadline) && !refused; {
+		if cur, err := os.ReadFile(filepath.Join(dir, "pids.current")); err == nil {
+			if n, _ := strconv.Atoi(strings.TrimSpace(string(cur))); n > 64 {
+				t.Errorf("pids.current %d > pids.max 64", n)
+			}
+		}
+		ev, _ := os.ReadFile(filepath.Join(dir, "pids.events"))
+		refused = strings.HasPrefix(string(ev), "max ") && strings.TrimSpace(string(ev)) != "max 0"
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !refused {
+		t.Errorf("%s/pids.events: no fork refused", dir)
+	}
+	r := s.Wait(t)
+	nstest.NoPanic(t, r.Stderr)
+	if r.Code != 0 {
+		t.Errorf("exit %d, want 0 (the sh, not the bomb)\nstderr:\n%s", r.Code, r.Stderr)
+	}
+	nstest.WaitReaped(t, pid)
+	if left := nstest.ProcsInNS("pid", pidns); len(left) > 0 {
+		t.Errorf("processes of the container still on the host: %v", left)
+	}
+	after := hostProcs(t)
+	t.Logf("host processes: %d before, %d after", before, after)
+	if after > before+10 {
+		t.Errorf("host processes: %d before, %d after", before, after)
+	}
+	noCgroupLeft(t, cmd.Process.Pid)
+}
+
+// tail /dev/zero looks for a last line in an endless stream and keeps it
+// all: under -memory 32M the OOM killer ends it with SIGKILL, and the
+// container's status is 128+9, as docker run's.
+func TestOOM(t *testing.T) {
+	root := rootfs(t)
+	r := runIn(t, root, "-memory", "32M", "--", "tail", "/dev/zero")
+	if r.Code != 137 {
+		t.Errorf("exit %d, want 137 (SIGKILL from the OOM killer)\nstderr:\n%s", r.Code, r.Stderr)
+	}
+}
