@@ -78,7 +78,12 @@ func pidsMain(args []string) {
 		len(strings.Fields(readTrim(filepath.Join(dir, threads)))))
 
 	// The host goes on: outside the cgroup, we still start processes.
-	if err := exec.Command("true").Run(); err != nil {
+	// (StartChild: a Ctrl-C meanwhile kills and reaps it before we exit.)
+	t, err := common.StartChild(exec.Command("true"))
+	if err == nil {
+		err = t.Wait()
+	}
+	if err != nil {
 		common.ErrExit("true, outside the cgroup", err)
 	}
 	self, _ := common.ReadStat(0)

@@ -103,7 +103,12 @@ func veth(pid int) {
 		c := exec.Command("ping", "-c", "1", "-W", "2", containerAddr.IP.String())
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
 		common.Step(common.Parent("ip netns exec PEER ping -c 1 "+containerAddr.IP.String()), "from the peer to the container")
-		if err := c.Run(); err != nil {
+		// StartChild: a Ctrl-C meanwhile kills and reaps it before we exit.
+		p, err := common.StartChild(c)
+		if err == nil {
+			err = p.Wait()
+		}
+		if err != nil {
 			common.ErrExitHint("ping "+containerAddr.IP.String(), err, "apt-get install iputils-ping")
 		}
 		return 0
