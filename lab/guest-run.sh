@@ -13,8 +13,8 @@ work=/tmp/nslab-tests
 # Per-package limit: the binary's own -test.timeout plus a margin, so a
 # wedged binary is killed here and the other packages still run. The host
 # sets both in limits on the share (more for an emulated arm64 guest).
-test_timeout=10m
-pkg_limit=660
+test_timeout=20m
+pkg_limit=1260
 patience=1
 # shellcheck source=/dev/null
 [ -f "$share/limits" ] && . "$share/limits"

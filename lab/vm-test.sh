@@ -18,7 +18,8 @@
 #
 # Fails if a step fails, a test fails or is skipped (NSLAB_REQUIRE_PRIVILEGED=1
 # in the guest), a binary crashes, a test the binary lists never ran, or the
-# guest does not finish within NSLAB_VM_TIMEOUT seconds (default 1200).
+# guest does not finish within NSLAB_VM_TIMEOUT seconds (default 1800; arm64
+# 3600).
 #
 # Usage: lab/vm-test.sh [PACKAGE...]   packages as for go list (default ./...)
 #        lab/vm-test.sh --shell        boot the image with a root shell on this
@@ -40,9 +41,13 @@ share=$run/share
 console=$run/console.log
 # An emulated arm64 guest runs about 2-3 times slower than an emulated amd64
 # one on an amd64 host: more time for the whole run and for each package.
+# The limits are hang guards, well above a normal run (amd64: about 15 min
+# in the guest, the lab package about 8; arm64 about twice that).
 slow=1
 [ "$VM_ARCH" = amd64 ] || slow=3
-timeout_s=${NSLAB_VM_TIMEOUT:-$((1200 * slow))}
+guest_limit=1800
+[ "$VM_ARCH" = amd64 ] || guest_limit=3600
+timeout_s=${NSLAB_VM_TIMEOUT:-$guest_limit}
 GO=${GO:-$(command -v go 2>/dev/null || echo /usr/local/go/bin/go)}
 mode="test"
 if [ "${1:-}" = --shell ]; then
@@ -189,7 +194,7 @@ cp "$lab/guest-run.sh" "$share/run.sh"
 # Limits for the guest's runner (lab/guest-run.sh reads this file): each
 # binary's -test.timeout, the runner's own limit a minute above it, and
 # NSLAB_PATIENCE for the tests' hang guards (nstest.Patience).
-printf 'test_timeout=%dm\npkg_limit=%d\npatience=%d\n' $((10 * slow)) $((600 * slow + 60)) "$slow" >"$share/limits"
+printf 'test_timeout=%dm\npkg_limit=%d\npatience=%d\n' $((20 * slow)) $((1200 * slow + 60)) "$slow" >"$share/limits"
 
 # ---------------------------------------------------------------------------
 step "boot" "$VM_QEMU_SYSTEM (TCG, 2 CPUs, 2 GB), tests as root in the guest"
