@@ -74,7 +74,11 @@ func mkrootfs(args []string) {
 
 	if busybox != "" {
 		r.copyBinary(busybox, "bin/busybox")
-		applets, err := exec.Command(busybox, "--list").Output()
+		var list bytes.Buffer
+		cmd := exec.Command(busybox, "--list")
+		cmd.Stdout = &list
+		err := runHelper(cmd)
+		applets := list.Bytes()
 		if err != nil {
 			common.ErrExit(busybox+" --list", err)
 		}
@@ -217,7 +221,7 @@ func sharedLibs(bin string) []string {
 	var out, errb bytes.Buffer
 	cmd := exec.Command(ldd, bin)
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
+	err = runHelper(cmd)
 	if strings.Contains(out.String()+errb.String(), "not a dynamic executable") {
 		return nil
 	}
@@ -238,4 +242,15 @@ func sharedLibs(bin string) []string {
 		}
 	}
 	return libs
+}
+
+// runHelper runs cmd (busybox --list, ldd) to its end. Started by
+// common.StartChild, it is killed and reaped if a Ctrl-C ends us
+// meanwhile, rather than left running on its own after we exit.
+func runHelper(cmd *exec.Cmd) error {
+	c, err := common.StartChild(cmd)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
 }
