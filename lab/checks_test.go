@@ -781,14 +781,17 @@ func TestCheck10(t *testing.T) {
 	background(t, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", prog, "run", "-rootless", "-rootfs", rootfs, "--", "sleep", "600")
 	c.expectText(t, 2, "done", `uid_map: 0 65534 1\), uid 65534 on the host`)
 
+	// The stand-ins' commands die with them (--pdeathsig): background
+	// kills the stand-in alone.
+
 	// Exercise 1's end: Docker's 14, cap_net_raw among them.
 	docker14 := "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap"
 	background(t, "env", "NSLAB_PROG=10-container", "bash", "-c",
-		`exec -a containerInit bash -c "`+setpriv+` --bounding-set=`+docker14+` sleep 600 & wait"`)
+		`exec -a containerInit bash -c "`+setpriv+` --pdeathsig KILL --bounding-set=`+docker14+` sleep 600 & wait"`)
 	c.expectText(t, 1, "done", `Docker's 14 capabilities \(00000000a80425fb\)`)
 
 	// Exercise 3's end: /proc/cmdline a mount in the command's namespace.
 	background(t, "env", "NSLAB_PROG=10-container", "bash", "-c",
-		`exec -a containerInit bash -c "unshare -m --propagation private sh -c 'mount --bind /dev/null /proc/cmdline && exec sleep 600' & wait"`)
+		`exec -a containerInit bash -c "`+setpriv+` --pdeathsig KILL unshare -m --propagation private sh -c 'mount --bind /dev/null /proc/cmdline && exec sleep 600' & wait"`)
 	c.expectText(t, 3, "done", `/proc/cmdline is a mount in its namespace`)
 }
