@@ -13,13 +13,14 @@ set -uo pipefail
 
 share=/mnt/nslab
 repo=/nslab
-tty=/dev/ttyS0
 say() { echo "nslab-vm: $*"; }
 
-# vm.env, written by lab/vm.sh: the host's TERM and window size.
-TERM=vt100 ROWS='' COLS=''
+# vm.env, written by lab/vm.sh: the host's TERM and window size, and the
+# serial console (TTY).
+TERM=vt100 ROWS='' COLS='' TTY=/dev/ttyS0
 # shellcheck disable=SC1091 # written by lab/vm.sh at run time
 [ -f "$share/vm.env" ] && . "$share/vm.env"
+tty=$TTY
 # The host's terminal type, if the guest knows it.
 [ -n "$(find /usr/share/terminfo /lib/terminfo -name "$TERM" 2>/dev/null | head -n 1)" ] || TERM=vt100
 export TERM

@@ -6,10 +6,13 @@
 # built on this host (make vm runs make build c first). `exit` powers the
 # guest off; this script then removes its run directory.
 #
-#   1. host tools  qemu-system-x86, qemu-utils (apt-get, when missing)
-#   2. image       lab/vm-image.sh: the cached vm-test image (built once)
-#   3. accel       KVM if it really runs guest code within seconds, else TCG
-#   4. boot        a throwaway qcow2 overlay of the image; the guest runs
+#   1. guest arch  that of the programs in bin/: amd64 or arm64, as on the
+#                  host that built them (an arm64 Linux machine gets the
+#                  arm64 guest of `make vm-test ARCH=arm64`)
+#   2. host tools  qemu-system-x86 or -arm, qemu-utils (apt-get, when missing)
+#   3. image       lab/vm-image.sh: the cached vm-test image (built once)
+#   4. accel       KVM if it really runs guest code within seconds, else TCG
+#   5. boot        a throwaway qcow2 overlay of the image; the guest runs
 #                  lab/vm-guest.sh, which mounts the checkout and starts the
 #                  shell on the serial console (this terminal)
 #
@@ -58,10 +61,24 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # ---------------------------------------------------------------------------
-declare -A pkg_of=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils)
+# The guest runs the programs in bin/, so it has their architecture: byte 18
+# of an ELF header is e_machine's low byte, 0x3e for x86-64, 0xb7 for
+# aarch64. A plain `make build` gives this machine's.
+case $(od -An -tx1 -j18 -N1 "$repo/bin/01-clone" | tr -d ' ') in
+  3e) guest_arch=amd64 ;;
+  b7) guest_arch=arm64 ;;
+  *) die "bin/01-clone is built for neither amd64 nor arm64, the two guests make vm has: run sudo make build c" ;;
+esac
+# shellcheck source=lab/vm-arch.sh
+. "$lab/vm-arch.sh"
+nslab_vm_arch "$guest_arch" || exit 2
+export NSLAB_VM_ARCH=$VM_ARCH # for lab/vm-image.sh
+
+# ---------------------------------------------------------------------------
 missing=()
-for t in qemu-system-x86_64 qemu-img; do
-  command -v "$t" >/dev/null 2>&1 || missing+=("${pkg_of[$t]}")
+command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
+for tp in "${VM_PKGS[@]}"; do
+  command -v "${tp%%:*}" >/dev/null 2>&1 || missing+=("${tp#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (apt-get, --no-install-recommends): make vm boots its guest with qemu"
@@ -87,23 +104,36 @@ rm -rf "$run"
 mkdir -p "$run/share"
 
 # ---------------------------------------------------------------------------
-# KVM only if it really runs guest code: a 512-byte boot sector (mov al,0x10;
-# out 0xf4,al; hlt) that writes to qemu's isa-debug-exit port, which makes
-# qemu exit with status (0x10 << 1) | 1 = 33. A working KVM does that in well
-# under a second; a missing one fails at once; one that cannot run guests
-# (e.g. broken nested virtualisation, where qemu hangs) is stopped after 5 s.
+# KVM only if it really runs guest code, a few instructions that make qemu
+# exit with a known status. A working KVM does that in well under a second;
+# a missing one fails at once; one that cannot run guests (e.g. broken
+# nested virtualisation, where qemu hangs) is stopped after 5 s.
+#   amd64: a 512-byte boot sector (mov al,0x10; out 0xf4,al; hlt) writes to
+#          qemu's isa-debug-exit port: status (0x10 << 1) | 1 = 33.
+#   arm64: a raw kernel image (movz x0,#8; movk x0,#0x8400,lsl #16; hvc #0)
+#          asks the firmware interface PSCI for SYSTEM_OFF (0x84000008):
+#          qemu powers off, status 0.
 probe_kvm() {
   if [ ! -w /dev/kvm ]; then
     why="no /dev/kvm"
     return 1
   fi
-  { printf '\xb0\x10\xe6\xf4\xf4\xeb\xfd'; head -c 503 /dev/zero; printf '\x55\xaa'; } >"$run/probe.img"
-  local rc=0
-  timeout -k 1 5 qemu-system-x86_64 -accel kvm -machine pc -m 16 -nodefaults -display none \
-    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -drive "file=$run/probe.img,format=raw,if=floppy" </dev/null >"$run/probe.log" 2>&1 || rc=$?
+  local rc=0 ok
+  if [ "$VM_ARCH" = amd64 ]; then
+    { printf '\xb0\x10\xe6\xf4\xf4\xeb\xfd'; head -c 503 /dev/zero; printf '\x55\xaa'; } >"$run/probe.img"
+    ok=33
+    timeout -k 1 5 qemu-system-x86_64 -accel kvm -machine pc -m 16 -nodefaults -display none \
+      -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+      -drive "file=$run/probe.img,format=raw,if=floppy" </dev/null >"$run/probe.log" 2>&1 || rc=$?
+  else
+    printf '\x00\x01\x80\xd2\x00\x80\xb0\xf2\x02\x00\x00\xd4\x00\x00\x00\x14' >"$run/probe.img"
+    ok=0
+    timeout -k 1 5 qemu-system-aarch64 -accel kvm -machine virt -cpu host \
+      -m 64 -nodefaults -display none -no-reboot \
+      -kernel "$run/probe.img" </dev/null >"$run/probe.log" 2>&1 || rc=$?
+  fi
   case $rc in
-    33) return 0 ;;
+    "$ok") return 0 ;;
     124 | 137) why="KVM did not run a test boot sector within 5 s" ;;
     *) why="qemu -accel kvm failed: $(grep -m 1 . "$run/probe.log" || echo "exit $rc")" ;;
   esac
@@ -112,7 +142,15 @@ probe_kvm() {
 why=''
 case ${NSLAB_VM_ACCEL:-} in
   kvm | tcg) accel=$NSLAB_VM_ACCEL why="NSLAB_VM_ACCEL" ;;
-  '') if probe_kvm; then accel=kvm why="a test boot sector ran under KVM"; else accel=tcg; fi ;;
+  '')
+    if [ "$VM_FOREIGN" -eq 1 ]; then
+      accel=tcg why="an $VM_ARCH guest on an $(uname -m) machine"
+    elif probe_kvm; then
+      accel=kvm why="a test program ran under KVM"
+    else
+      accel=tcg
+    fi
+    ;;
   *) die "NSLAB_VM_ACCEL=$NSLAB_VM_ACCEL: use kvm or tcg, or leave it unset to probe" ;;
 esac
 if [ "$accel" = kvm ]; then
@@ -125,13 +163,17 @@ fi
 cp "$lab/vm-guest.sh" "$run/share/run.sh"
 # The terminal type and size, for the guest's serial console.
 size=$(stty size 2>/dev/null || echo '')
-printf 'TERM=%q\nROWS=%q\nCOLS=%q\n' "${TERM:-vt100}" "${size% *}" "${size#* }" >"$run/share/vm.env"
+printf 'TERM=%q\nROWS=%q\nCOLS=%q\nTTY=/dev/%q\n' "${TERM:-vt100}" "${size% *}" "${size#* }" "$VM_CONSOLE" >"$run/share/vm.env"
 qemu-img create -q -f qcow2 -b "$img/root.ext4" -F raw "$run/overlay.qcow2"
 # Like vm-test's boot, but with nslab.test running lab/vm-guest.sh (the
 # shell) instead of the tests, and the checkout as a second share.
-append="root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 quiet nslab.test"
-say "booting the guest; the checkout $repo is /nslab in it; 'exit' powers it off (Ctrl-A x kills it)"
-qemu-system-x86_64 -name nslab-vm -machine q35 -accel "$accel" -smp 2 -m 2048 \
+append="root=/dev/vda rw console=$VM_CONSOLE systemd.unified_cgroup_hierarchy=1 quiet nslab.test"
+machine=("${VM_MACHINE[@]}")
+# Under KVM an arm64 guest runs on the host's own CPU model (vm-test's
+# cortex-a72 is for TCG).
+[ "$VM_ARCH:$accel" = arm64:kvm ] && machine=(-machine virt -cpu host)
+say "booting the $VM_ARCH guest; the checkout $repo is /nslab in it; 'exit' powers it off (Ctrl-A x kills it)"
+"$VM_QEMU_SYSTEM" -name nslab-vm "${machine[@]}" -accel "$accel" -smp 2 -m 2048 \
   -nographic -vga none -no-reboot -nic none \
   -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$append" \
   -drive "file=$run/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
