@@ -370,17 +370,24 @@ func TestSeedC(t *testing.T) {
 }
 
 // seedLines keeps the lines the article's program prints before ps, with
-// numbers made N; PID 1's first line may come before or after cpid.
+// numbers made N, and the parent's cpid line second: the parent prints it
+// while PID 1 prints its own lines, so it may come anywhere among them.
 func seedLines(out string) []string {
 	var lines []string
+	cpid := 0
 	seed := regexp.MustCompile(`^(Out of the container, my pid is: |cpid: |In the container, my pid is: |pid of my child is )\d+$`)
 	for _, l := range strings.Split(out, "\n") {
-		if seed.MatchString(l) {
-			lines = append(lines, regexp.MustCompile(`\d+`).ReplaceAllString(l, "N"))
+		if !seed.MatchString(l) {
+			continue
 		}
+		if strings.HasPrefix(l, "cpid: ") {
+			cpid++
+			continue
+		}
+		lines = append(lines, regexp.MustCompile(`\d+`).ReplaceAllString(l, "N"))
 	}
-	if len(lines) > 2 && strings.HasPrefix(lines[2], "cpid") {
-		lines[1], lines[2] = lines[2], lines[1]
+	for ; cpid > 0 && len(lines) > 0; cpid-- {
+		lines = slices.Insert(lines, 1, "cpid: N")
 	}
 	return lines
 }
