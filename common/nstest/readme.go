@@ -21,6 +21,7 @@ import (
 type Doc struct {
 	Name string // the chapter, e.g. "02-uts": what `go run ./02-uts` and bin/02-uts run
 	Text string // README.md, embedded by the chapter's test
+	Ko   string // README.ko.md, its Korean translation, embedded too when it exists
 	C    fs.FS  // the chapter's c/*.c, for commands that run bin/c/NAME (may be nil)
 }
 
@@ -62,7 +63,8 @@ type Doc struct {
 var docMarker = regexp.MustCompile(`^<!--\s*doctest\b(.*?)-->\s*$`)
 
 type docBlock struct {
-	line     int // of the opening fence, 1-based
+	file     string // README.md or README.ko.md
+	line     int    // of the opening fence, 1-based
 	unorder  bool
 	digits   bool
 	hex      bool
@@ -77,6 +79,9 @@ type docBlock struct {
 
 // Readme runs every marked block of d's README and compares the output, so
 // the commands and outputs a learner reads are what the code does today.
+// The blocks of the Korean translation run too (subtests ko_lineN), so that
+// it cannot drift from the code either (the top level's TestTranslations
+// keeps them identical to the English ones).
 func Readme(t *testing.T, d Doc) {
 	t.Helper()
 	blocks, err := parseDoc(d.Text)
@@ -86,11 +91,34 @@ func Readme(t *testing.T, d Doc) {
 	if len(blocks) == 0 {
 		t.Fatalf("%s/README.md has no <!-- doctest --> block", d.Name)
 	}
+	for i := range blocks {
+		blocks[i].file = "README.md"
+	}
+	if d.Ko == "" {
+		// In the package's directory, as `go test ./NN-x/` runs it (the
+		// guest runs the binary elsewhere, with what was embedded).
+		if _, err := os.Stat("README.ko.md"); err == nil {
+			t.Fatalf("%s/README.ko.md exists but the test does not run it: embed it (//go:embed README.ko.md) into Doc.Ko", d.Name)
+		}
+	} else {
+		ko, err := parseDoc(d.Ko)
+		if err != nil {
+			t.Fatalf("%s/README.ko.md: %v", d.Name, err)
+		}
+		for _, b := range ko {
+			b.file = "README.ko.md"
+			blocks = append(blocks, b)
+		}
+	}
 	RequireRoot(t)
 	RequireTool(t, "bash", "bash")
 	dir := docDir(t, d)
 	for _, b := range blocks {
-		t.Run(fmt.Sprintf("line%d", b.line), func(t *testing.T) {
+		name := fmt.Sprintf("line%d", b.line)
+		if b.file != "README.md" {
+			name = "ko_" + name
+		}
+		t.Run(name, func(t *testing.T) {
 			if b.cgroup != "" && b.cgroup != cgroupVersion() {
 				// Not a skip: the block is checked on the other kind of
 				// machine (this host or the lab's guest).
@@ -188,7 +216,8 @@ func docDir(t *testing.T, d Doc) string {
 		t.Fatal(err)
 	}
 	// Whatever else the text runs: bin/c/NAME, bin/MM-other, go run ./MM-other.
-	for _, m := range regexp.MustCompile(`bin/c/([A-Za-z0-9_]+)`).FindAllStringSubmatch(d.Text, -1) {
+	text := d.Text + "\n" + d.Ko
+	for _, m := range regexp.MustCompile(`bin/c/([A-Za-z0-9_]+)`).FindAllStringSubmatch(text, -1) {
 		if d.C == nil {
 			t.Fatalf("the README runs bin/c/%s but the test gave no C sources", m[1])
 		}
@@ -197,7 +226,7 @@ func docDir(t *testing.T, d Doc) string {
 			os.Symlink(BuildC(t, d.C, m[1]), dst)
 		}
 	}
-	for _, m := range regexp.MustCompile(`(?:bin/|go run \./)([0-9][0-9]-[a-z]+)`).FindAllStringSubmatch(d.Text, -1) {
+	for _, m := range regexp.MustCompile(`(?:bin/|go run \./)([0-9][0-9]-[a-z]+)`).FindAllStringSubmatch(text, -1) {
 		dst := filepath.Join(dir, "bin", m[1])
 		if _, err := os.Stat(dst); err != nil {
 			os.Symlink(Chapter(t, m[1]), dst)
@@ -246,7 +275,7 @@ go() {
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Run() // each command's status is part of its output (go run) or not shown
 	if ctx.Err() != nil {
-		t.Fatalf("README block at line %d did not finish in 60 s:\n%s", b.line, out.String())
+		t.Fatalf("%s block at line %d did not finish in 60 s:\n%s", b.file, b.line, out.String())
 	}
 	got := make([][]string, len(b.commands))
 	cur := -1
@@ -264,8 +293,8 @@ go() {
 		want := normDoc(b.expected[i], b, "")
 		have := normDoc(got[i], b, host)
 		if !slices.Equal(want, have) {
-			t.Errorf("README line %d: `%s` prints something else now (normalised):\n--- README\n%s\n--- now\n%s",
-				b.line, c, strings.Join(want, "\n"), strings.Join(have, "\n"))
+			t.Errorf("%s line %d: `%s` prints something else now (normalised):\n--- %s\n%s\n--- now\n%s",
+				b.file, b.line, c, b.file, strings.Join(want, "\n"), strings.Join(have, "\n"))
 		}
 	}
 }
