@@ -23,9 +23,13 @@ var cSources embed.FS
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: "02-uts", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "02-uts", Text: readme, Ko: readmeKo, C: cSources})
 }
 
 func TestMain(m *testing.M) { nstest.Main(m, main) }
