@@ -474,11 +474,15 @@ func TestNotRoot(t *testing.T) {
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 // The main run happens in an IPC namespace of its own, so that other
 // processes' segments (parallel tests, a desktop) do not show in its
 // listing, and with /dev/mqueue empty, as on the machine the README was
 // made on.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: "03-ipc", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "03-ipc", Text: readme, Ko: readmeKo, C: cSources})
 }
