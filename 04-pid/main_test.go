@@ -709,9 +709,14 @@ func TestNotRoot(t *testing.T) {
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
-// Parallel: the C block sleeps 20 s, as the article's program does.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
+// Parallel: the C block sleeps 20 s, as the article's program does (twice:
+// the translation has the same block).
 func TestReadme(t *testing.T) {
 	t.Parallel()
-	nstest.Readme(t, nstest.Doc{Name: "04-pid", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "04-pid", Text: readme, Ko: readmeKo, C: cSources})
 }
