@@ -112,8 +112,16 @@ func Readme(t *testing.T, d Doc) {
 	}
 	RequireRoot(t)
 	RequireTool(t, "bash", "bash")
-	dir := docDir(t, d)
+	// Each file's blocks run in a scratch directory of their own, as a
+	// reader runs them, in order: a block may use what an earlier block of
+	// the same README made (05-mount's rootfs), and the translation repeats
+	// those blocks.
+	dirs := map[string]string{}
 	for _, b := range blocks {
+		if dirs[b.file] == "" {
+			dirs[b.file] = docDir(t, d)
+		}
+		dir := dirs[b.file]
 		name := fmt.Sprintf("line%d", b.line)
 		if b.file != "README.md" {
 			name = "ko_" + name
