@@ -610,7 +610,11 @@ func TestNotRoot(t *testing.T) {
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: "05-mount", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "05-mount", Text: readme, Ko: readmeKo, C: cSources})
 }
