@@ -949,11 +949,15 @@ func sameNames(a, b []os.DirEntry) bool {
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 // The named namespaces are made under an empty /run of the block's own
 // (tmpfs=/run), so that the first add is the machine's first, as shown,
 // and no other name on the machine shows in the lists.
 func TestReadme(t *testing.T) {
 	nstest.LockNetns(t) // its ip netns blocks use the host's /run/netns
-	nstest.Readme(t, nstest.Doc{Name: "06-net", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "06-net", Text: readme, Ko: readmeKo, C: cSources})
 }
