@@ -525,7 +525,11 @@ func badInput(t *testing.T, r nstest.Result, want string) {
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: "07-user", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "07-user", Text: readme, Ko: readmeKo, C: cSources})
 }
