@@ -29,10 +29,13 @@ var cSources embed.FS
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today:
-// the v1 blocks on this host, the v2 ones in the lab's guest.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today: the v1 blocks on this host, the v2 ones in the lab's guest.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: "08-cgroup", Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: "08-cgroup", Text: readme, Ko: readmeKo, C: cSources})
 }
 
 func TestMain(m *testing.M) { nstest.Main(m, main) }
