@@ -24,13 +24,16 @@ var cSources embed.FS
 //go:embed README.md
 var readme string
 
+//go:embed README.ko.md
+var readmeKo string
+
 func TestMain(m *testing.M) { nstest.Main(m, main) }
 
-// TestReadme: the commands and outputs README.md shows are what the code
-// does today.
+// TestReadme: the commands and outputs README.md and its translation show
+// are what the code does today.
 func TestReadme(t *testing.T) {
 	t.Parallel()
-	nstest.Readme(t, nstest.Doc{Name: prog, Text: readme, C: cSources})
+	nstest.Readme(t, nstest.Doc{Name: prog, Text: readme, Ko: readmeKo, C: cSources})
 }
 
 const prog = "09-setns"
