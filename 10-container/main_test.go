@@ -21,9 +21,13 @@ import (
 //go:embed README.md
 var readme string
 
-// The commands and outputs README.md shows are what the code does today.
+//go:embed README.ko.md
+var readmeKo string
+
+// The commands and outputs README.md and its translation show are what the
+// code does today.
 func TestReadme(t *testing.T) {
-	nstest.Readme(t, nstest.Doc{Name: prog, Text: readme})
+	nstest.Readme(t, nstest.Doc{Name: prog, Text: readme, Ko: readmeKo})
 }
 
 func TestMain(m *testing.M) { nstest.Main(m, main) }
