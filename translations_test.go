@@ -18,10 +18,11 @@ import (
 //go:embed README*.md */README*.md
 var readmes embed.FS
 
-// requireAllTranslations makes a README.md without a README.ko.md a failure.
-// False while the translations are being written (issue 17): a missing one
-// is only logged. Turn it on when every README has its translation.
-const requireAllTranslations = false
+// requireAllTranslations makes a README.md without a README.ko.md a failure:
+// every README has its translation (issue 17), so a new one needs one too.
+// Set it to false only to land a README before its translation (a missing
+// one is then only logged).
+const requireAllTranslations = true
 
 // TestTranslations: each README.ko.md has its README.md's sections (## and
 // ###) in the same order and at the same levels, and every fenced block
