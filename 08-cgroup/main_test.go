@@ -167,15 +167,6 @@ func cgPath(text string, v2 bool, ctl string) string {
 	return "?"
 }
 
-func readTrimT(t *testing.T, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // ticks is utime+stime of pid (/proc/PID/stat, in 1/100 s).
 func ticks(t *testing.T, pid int) int {
 	t.Helper()
@@ -188,7 +179,7 @@ func ticks(t *testing.T, pid int) int {
 
 func state(t *testing.T, pid int) string {
 	t.Helper()
-	for _, line := range strings.Split(readTrimT(t, fmt.Sprintf("/proc/%d/status", pid)), "\n") {
+	for _, line := range strings.Split(nstest.ReadTrim(t, fmt.Sprintf("/proc/%d/status", pid)), "\n") {
 		if v, ok := strings.CutPrefix(line, "State:"); ok {
 			return strings.TrimSpace(v)
 		}
@@ -427,7 +418,7 @@ func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 	found := false
 	for _, d := range dirs {
 		if v2 {
-			if got := readTrimT(t, filepath.Join(d, "cpu.max")); got != fmt.Sprintf("%d 100000", quota) {
+			if got := nstest.ReadTrim(t, filepath.Join(d, "cpu.max")); got != fmt.Sprintf("%d 100000", quota) {
 				t.Errorf("%s/cpu.max = %q, want \"%d 100000\"", d, got, quota)
 			}
 			found = true
@@ -435,7 +426,7 @@ func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 			if got := strings.TrimSpace(string(b)); got != strconv.Itoa(quota) {
 				t.Errorf("%s/cpu.cfs_quota_us = %q, want %d", d, got, quota)
 			}
-			if got := readTrimT(t, filepath.Join(d, "cpu.cfs_period_us")); got != "100000" {
+			if got := nstest.ReadTrim(t, filepath.Join(d, "cpu.cfs_period_us")); got != "100000" {
 				t.Errorf("%s/cpu.cfs_period_us = %q, want 100000", d, got)
 			}
 			found = true
@@ -698,7 +689,7 @@ func TestOwnCgroup(t *testing.T) {
 	rootCtl := "/sys/fs/cgroup/cgroup.subtree_control"
 	var rootBefore string
 	if v2 {
-		rootBefore = readTrimT(t, rootCtl)
+		rootBefore = nstest.ReadTrim(t, rootCtl)
 	}
 
 	// bash moves itself into the cgroup, then becomes the program.
@@ -716,12 +707,12 @@ func TestOwnCgroup(t *testing.T) {
 			t.Errorf("created %s, want it directly under one of %q", d, parents)
 		}
 	}
-	cg := readTrimT(t, fmt.Sprintf("/proc/%d/cgroup", loadPid))
+	cg := nstest.ReadTrim(t, fmt.Sprintf("/proc/%d/cgroup", loadPid))
 	if p, want := cgPath(cg, v2, "cpu"), "/"+name+"/"; !strings.Contains(p, want) {
 		t.Errorf("the load is in %s, not below %s", p, want)
 	}
 	if v2 {
-		if has := strings.Fields(readTrimT(t, filepath.Join(parents[0], "cgroup.subtree_control"))); !slices.Contains(has, "cpu") {
+		if has := strings.Fields(nstest.ReadTrim(t, filepath.Join(parents[0], "cgroup.subtree_control"))); !slices.Contains(has, "cpu") {
 			t.Errorf("%s/cgroup.subtree_control = %q while it runs: no cpu", parents[0], has)
 		}
 	}
@@ -733,10 +724,10 @@ func TestOwnCgroup(t *testing.T) {
 	}
 	noLeftovers(t, cmd.Process.Pid)
 	if v2 {
-		if has := readTrimT(t, filepath.Join(parents[0], "cgroup.subtree_control")); has != "" {
+		if has := nstest.ReadTrim(t, filepath.Join(parents[0], "cgroup.subtree_control")); has != "" {
 			t.Errorf("%s/cgroup.subtree_control = %q after the run, want it empty again", parents[0], has)
 		}
-		if after := readTrimT(t, rootCtl); after != rootBefore {
+		if after := nstest.ReadTrim(t, rootCtl); after != rootBefore {
 			t.Errorf("%s = %q after the run, %q before", rootCtl, after, rootBefore)
 		}
 	}
@@ -761,10 +752,10 @@ func TestFreeze(t *testing.T) {
 
 	s.Expect(t, `^frozen:`)
 	if v2 {
-		if ev := readTrimT(t, filepath.Join(dir, "cgroup.events")); !strings.Contains(ev, "frozen 1") {
+		if ev := nstest.ReadTrim(t, filepath.Join(dir, "cgroup.events")); !strings.Contains(ev, "frozen 1") {
 			t.Errorf("cgroup.events = %q, want frozen 1", ev)
 		}
-	} else if fst := readTrimT(t, filepath.Join(dir, "freezer.state")); fst != "FROZEN" {
+	} else if fst := nstest.ReadTrim(t, filepath.Join(dir, "freezer.state")); fst != "FROZEN" {
 		t.Errorf("freezer.state = %q, want FROZEN", fst)
 	}
 	st := state(t, pid)
@@ -834,7 +825,9 @@ func TestNS(t *testing.T) {
 		}
 	}
 	// From the host: full paths, ending in the two cgroups.
-	fromHost := func(pid int) string { return cgPath(readTrimT(t, fmt.Sprintf("/proc/%d/cgroup", pid)), v2, "freezer") }
+	fromHost := func(pid int) string {
+		return cgPath(nstest.ReadTrim(t, fmt.Sprintf("/proc/%d/cgroup", pid)), v2, "freezer")
+	}
 	for pid, want := range map[int]string{parent: sub1, child: sub1, sleeper: sub2} {
 		if p := fromHost(pid); !strings.HasSuffix(p, "/"+want) {
 			t.Errorf("host view of pid %d: %s, want …/%s", pid, p, want)

@@ -16,7 +16,7 @@ import (
 // keyed is one "key value" line of a cgroup file or /proc/vmstat.
 func keyed(t *testing.T, file, key string) int64 {
 	t.Helper()
-	for _, line := range strings.Split(readTrimT(t, file), "\n") {
+	for _, line := range strings.Split(nstest.ReadTrim(t, file), "\n") {
 		if v, ok := strings.CutPrefix(line, key+" "); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			return n
@@ -55,7 +55,7 @@ func TestMemory(t *testing.T) {
 	if v2 {
 		limit, events, peak = "memory.max", "memory.events", "memory.peak"
 	}
-	if got := readTrimT(t, filepath.Join(dir, limit)); got != "33554432" {
+	if got := nstest.ReadTrim(t, filepath.Join(dir, limit)); got != "33554432" {
 		t.Errorf("%s = %s, want 33554432 (32 MiB)", limit, got)
 	}
 	for _, swap := range []string{"memory.swap.max", "memory.memsw.limit_in_bytes"} {
@@ -86,7 +86,7 @@ func TestMemory(t *testing.T) {
 	}
 	if !nstest.Alive(cmd.Process.Pid) {
 		t.Errorf("the program (pid %d), outside the cgroup, is gone", cmd.Process.Pid)
-	} else if p := cgPath(readTrimT(t, fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid)), v2, "memory"); filepath.Base(p) == filepath.Base(dir) {
+	} else if p := cgPath(nstest.ReadTrim(t, fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid)), v2, "memory"); filepath.Base(p) == filepath.Base(dir) {
 		t.Errorf("the program is in the hog's cgroup %s", p)
 	}
 

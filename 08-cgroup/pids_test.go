@@ -65,10 +65,10 @@ func TestPids(t *testing.T) {
 	if !strings.Contains(m[0], "Resource temporarily unavailable") {
 		t.Errorf("bash said %q, want strerror(EAGAIN): Resource temporarily unavailable", m[0])
 	}
-	if got := readTrimT(t, filepath.Join(dir, "pids.max")); got != "12" {
+	if got := nstest.ReadTrim(t, filepath.Join(dir, "pids.max")); got != "12" {
 		t.Errorf("pids.max = %s, want 12", got)
 	}
-	if got := readTrimT(t, filepath.Join(dir, "pids.current")); got != "12" {
+	if got := nstest.ReadTrim(t, filepath.Join(dir, "pids.current")); got != "12" {
 		t.Errorf("pids.current = %s with the loop stopped, want 12: the cgroup full", got)
 	}
 	if n := keyed(t, filepath.Join(dir, "pids.events"), "max"); n < 1 {

@@ -215,7 +215,7 @@ func TestOOM(t *testing.T) {
 // oomKills is the kernel's count of OOM kills since boot (/proc/vmstat).
 func oomKills(t *testing.T) int {
 	t.Helper()
-	for _, line := range strings.Split(readTrim(t, "/proc/vmstat"), "\n") {
+	for _, line := range strings.Split(nstest.ReadTrim(t, "/proc/vmstat"), "\n") {
 		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
 			n, _ := strconv.Atoi(v)
 			return n

@@ -132,21 +132,12 @@ func cgroupDir(t *testing.T, pid int, ctl string) string {
 	return ""
 }
 
-func readTrim(t *testing.T, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // mountsOf counts the host's mounts under dir (the rootfs): the container
 // mounts its /proc, /sys and /dev there, in its own mount namespace only.
 func mountsOf(t *testing.T, dir string) int {
 	t.Helper()
 	n := 0
-	for _, line := range strings.Split(readTrim(t, "/proc/self/mountinfo"), "\n") {
+	for _, line := range strings.Split(nstest.ReadTrim(t, "/proc/self/mountinfo"), "\n") {
 		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir) {
 			n++
 		}
@@ -177,7 +168,7 @@ func TestLimitsThenCtrlC(t *testing.T) {
 		if !strings.HasPrefix(filepath.Base(dir), "nslab-10-") {
 			t.Errorf("PID 1 (%d) is in %s, not an nslab-10-* cgroup", pid, dir)
 		}
-		if got := readTrim(t, filepath.Join(dir, l.file)); got != l.want {
+		if got := nstest.ReadTrim(t, filepath.Join(dir, l.file)); got != l.want {
 			t.Errorf("%s/%s = %q, want %q", dir, l.file, got, l.want)
 		}
 	}
@@ -304,7 +295,7 @@ func TestRootless(t *testing.T) {
 	sudo.Env = append(sudo.Env, "SUDO_USER=nobody")
 	s := nstest.Start(t, sudo)
 	s.Expect(t, `^\s*0\s+65534\s+1\s*$`)
-	if got := readTrim(t, filepath.Join(cgroupDir(t, initPid(t, sudo.Process.Pid), "pids"), "pids.max")); got != "16" {
+	if got := nstest.ReadTrim(t, filepath.Join(cgroupDir(t, initPid(t, sudo.Process.Pid), "pids"), "pids.max")); got != "16" {
 		t.Errorf("under sudo: pids.max %q, want 16", got)
 	}
 	if r := s.Wait(t); r.Code != 0 {

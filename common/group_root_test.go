@@ -67,7 +67,7 @@ func TestGroupAddAndRemove(t *testing.T) {
 		file, value = "cpu.max", "50000 100000"
 	}
 	g.Echo("cpu", file, value, "")
-	if got := readTrim(t, filepath.Join(g.Dir("cpu"), file)); got != value {
+	if got := nstest.ReadTrim(t, filepath.Join(g.Dir("cpu"), file)); got != value {
 		t.Errorf("%s = %q after Echo, want %q", file, got, value)
 	}
 
@@ -87,7 +87,7 @@ func TestGroupAddAndRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range dirs {
-		if procs := strings.Fields(readTrim(t, filepath.Join(d, "cgroup.procs"))); !slices.Equal(procs, []string{strconv.Itoa(pid)}) {
+		if procs := strings.Fields(nstest.ReadTrim(t, filepath.Join(d, "cgroup.procs"))); !slices.Equal(procs, []string{strconv.Itoa(pid)}) {
 			t.Errorf("%s/cgroup.procs = %q after Add(%d)", d, procs, pid)
 		}
 	}
@@ -96,7 +96,7 @@ func TestGroupAddAndRemove(t *testing.T) {
 	}
 	// /proc/PID/cgroup: the cpu and cpuacct lines (v1) or the 0:: line (v2).
 	in := 0
-	for _, line := range strings.Split(readTrim(t, fmt.Sprintf("/proc/%d/cgroup", pid)), "\n") {
+	for _, line := range strings.Split(nstest.ReadTrim(t, fmt.Sprintf("/proc/%d/cgroup", pid)), "\n") {
 		f := strings.SplitN(line, ":", 3)
 		if len(f) != 3 {
 			continue
@@ -148,13 +148,4 @@ func subtreeControls(t *testing.T, dir string) []string {
 		out = append(out, d+": "+strings.TrimSpace(string(b)))
 	}
 	return out
-}
-
-func readTrim(t *testing.T, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
 }

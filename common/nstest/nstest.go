@@ -372,6 +372,17 @@ func Exec(t testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
+// ReadTrim reads a small kernel file (a cgroup's cpu.max, a /proc entry)
+// without its trailing newline; a file that cannot be read fails the test.
+func ReadTrim(t testing.TB, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
 // Hostname is the host's (the test's own UTS namespace's) hostname.
 func Hostname(t testing.TB) string {
 	t.Helper()
