@@ -169,6 +169,7 @@ func (g *Group) Create() error {
 		}
 		for _, d := range dirs {
 			file := filepath.Join(d, "cgroup.subtree_control")
+			g.note(d, ctl)
 			Step("echo +"+ctl+" > "+file, "v2: "+ctl+" for the cgroups below")
 			if err := WriteCgroupFile(file, "+"+ctl); err != nil {
 				return fmt.Errorf("echo +%s > %s: %w", ctl, file, err)
@@ -210,14 +211,37 @@ func (g *Group) Remove() {
 		}
 	}
 	g.created = nil
+	off := true
 	for i := len(g.enabled) - 1; i >= 0; i-- {
 		file, ctl := filepath.Join(g.enabled[i][0], "cgroup.subtree_control"), g.enabled[i][1]
 		Step("echo -"+ctl+" > "+file, "off again: we switched it on")
 		if err := WriteCgroupFile(file, "-"+ctl); err != nil {
 			Leftf("echo -%s > %s: %v", ctl, file, err)
+			off = false
 		}
 	}
 	g.enabled = nil
+	if off {
+		os.Remove(g.notePath())
+	}
+}
+
+// notePath is where a run on v2 notes each controller it switches on in a
+// cgroup.subtree_control, before it does: a run killed before Remove
+// leaves it on, and make reset (lab/reset.sh) switches off what the note
+// lists. The name is the group's, unique to the run.
+func (g *Group) notePath() string { return "/run/nslab-subtree." + g.Name }
+
+// note adds "DIR CONTROLLER" to the note. Without root (10-container
+// -rootless in a tree delegated to the user) there is none: the tree is
+// the user's, and reset does not touch it.
+func (g *Group) note(dir, ctl string) {
+	f, err := os.OpenFile(g.notePath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "%s %s\n", dir, ctl)
+	f.Close()
 }
 
 // rmdirWait removes a cgroup directory. rmdir fails with EBUSY while a

@@ -17,6 +17,9 @@
 #              veths live only in namespaces of their own, which die with them)
 #   SysV shm   key 0x6e73XXXX ("ns") and 1000 bytes (03-ipc)
 #   mqueues    /nslab-* (03-ipc: /nslab-03-ipc-PID)
+#   controllers  on v2, those a killed run had switched on in the
+#              cgroup.subtree_control of the cgroups above its own, as its
+#              note /run/nslab-subtree.NAME lists them (common/group.go)
 #   files      empty /mnt/nslab-* (05-mount -tmpfs), /tmp/nslab-rootfs.* (the tour)
 # In this order: first what runs (it holds the rest), then mounts, names,
 # links, cgroups, IPC objects, files. Each removal is one line; on a clean
@@ -175,6 +178,34 @@ for cg in "${cgroups[@]}"; do
     if [ -d "$d" ]; then fail "rmdir $d: failed (processes still in it: $(tr '\n' ' ' <"$d/cgroup.procs" 2>/dev/null))"
     else did "removed cgroup $d"; fi
   done < <(find "$cg" -depth -type d 2>/dev/null)
+done
+
+# Then what a killed run had switched on above its cgroups (v2), the last
+# first. The kernel refuses to switch a controller off while a cgroup below
+# still passes it on: that one is someone else's, and it stays.
+# passes CTL FILE...: CTL is among the controllers the files list.
+passes() {
+  local ctl=$1
+  shift
+  cat "$@" 2>/dev/null | tr ' ' '\n' | grep -qx -- "$ctl"
+}
+for note in /run/nslab-subtree.*; do
+  [ -f "$note" ] || continue
+  ok=1
+  while read -r line; do
+    ctl=${line##* } dir=${line% *}
+    file=$dir/cgroup.subtree_control
+    passes "$ctl" "$file" || continue
+    if echo "-$ctl" 2>/dev/null >"$file"; then
+      did "switched $ctl off in $file (a killed run had switched it on: $note)"
+    elif passes "$ctl" "$dir"/*/cgroup.subtree_control; then
+      echo "reset: kept $ctl on in $file: cgroups below, not nslab's, pass it on"
+    else
+      ok=0
+      fail "echo -$ctl > $file: failed"
+    fi
+  done < <(tac "$note")
+  if [ $ok -eq 1 ]; then rm -f "$note" && did "removed $note"; fi
 done
 
 # 6. IPC: 03-ipc's segments (key 0x6e73XXXX, 1000 bytes) and queues.

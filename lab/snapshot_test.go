@@ -43,6 +43,7 @@ func takeSnapshot(t testing.TB, marker string) snapshot {
 		s["sysvipc "+kind] = sysvipc(kind)
 	}
 	s["cgroups named nslab*"] = nslabCgroups(t)
+	s["v2 subtree_control above us"] = subtreeControls(t)
 	s["processes of ours"] = ourProcesses(marker)
 	for k, v := range s {
 		slices.Sort(v)
@@ -180,6 +181,48 @@ func nslabCgroups(t testing.TB) []string {
 		})
 	}
 	return found
+}
+
+// subtreeControls reads cgroup.subtree_control in every cgroup of a v2
+// hierarchy from its root down to our own, where 08-cgroup and
+// 10-container switch cpu, memory and pids on for the cgroups they make
+// (common/group.go) and off again.
+func subtreeControls(t testing.TB) []string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil
+	}
+	own := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			own = p
+		}
+	}
+	var out []string
+	for _, l := range mountinfoLines(t) {
+		f := strings.Fields(l)
+		i := slices.Index(f, "-")
+		if i < 0 || i+1 >= len(f) || f[i+1] != "cgroup2" || own == "" {
+			continue
+		}
+		// The mount's root within the hierarchy (f[1], "/" unless a
+		// cgroup namespace or a bind mount) down to our cgroup.
+		rel, err := filepath.Rel(f[1], own)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		d := f[2]
+		for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
+			if part == "." {
+				continue
+			}
+			d = filepath.Join(d, part)
+			if c, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control")); err == nil {
+				out = append(out, d+": "+strings.TrimSpace(string(c)))
+			}
+		}
+	}
+	return out
 }
 
 // ourProcesses lists the processes, anywhere on the host, that carry
