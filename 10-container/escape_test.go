@@ -201,6 +201,9 @@ func TestForkBomb(t *testing.T) {
 // OOM kills grows (the cgroup is gone by then: its memory.events or
 // memory.oom_control cannot be read afterwards).
 func TestOOM(t *testing.T) {
+	// Not beside 08-cgroup's TestMemory, which counts the host's OOM
+	// kills (make test saw two there, one of them this one).
+	nstest.LockCgroups(t)
 	root := rootfs(t)
 	before := oomKills(t)
 	r := runIn(t, root, "-memory", "32M", "--", "tail", "/dev/zero")

@@ -27,6 +27,9 @@ var readmeKo string
 // The commands and outputs README.md and its translation show are what the
 // code does today.
 func TestReadme(t *testing.T) {
+	// Its memory hog is an OOM kill, which 08-cgroup's TestMemory must not
+	// count as one outside its cgroup (/proc/vmstat counts them all).
+	nstest.LockCgroups(t)
 	nstest.Readme(t, nstest.Doc{Name: prog, Text: readme, Ko: readmeKo})
 }
 
