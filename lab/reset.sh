@@ -180,32 +180,42 @@ for cg in "${cgroups[@]}"; do
   done < <(find "$cg" -depth -type d 2>/dev/null)
 done
 
-# Then what a killed run had switched on above its cgroups (v2), the last
-# first. The kernel refuses to switch a controller off while a cgroup below
-# still passes it on: that one is someone else's, and it stays.
+# Then what killed runs had switched on above their cgroups (v2), as their
+# notes list it: all notes together, the deepest cgroups first, since the
+# kernel refuses to switch a controller off while a cgroup below still
+# passes it on. One that is still refused after that is passed on by a
+# cgroup that is not ours: it stays.
 # passes CTL FILE...: CTL is among the controllers the files list.
 passes() {
   local ctl=$1
   shift
   cat "$@" 2>/dev/null | tr ' ' '\n' | grep -qx -- "$ctl"
 }
+declare -A note_ok=()
+entries=()
 for note in /run/nslab-subtree.*; do
   [ -f "$note" ] || continue
-  ok=1
+  note_ok[$note]=1
   while read -r line; do
-    ctl=${line##* } dir=${line% *}
-    file=$dir/cgroup.subtree_control
-    passes "$ctl" "$file" || continue
-    if echo "-$ctl" 2>/dev/null >"$file"; then
-      did "switched $ctl off in $file (a killed run had switched it on: $note)"
-    elif passes "$ctl" "$dir"/*/cgroup.subtree_control; then
-      echo "reset: kept $ctl on in $file: cgroups below, not nslab's, pass it on"
-    else
-      ok=0
-      fail "echo -$ctl > $file: failed"
-    fi
-  done < <(tac "$note")
-  if [ $ok -eq 1 ]; then rm -f "$note" && did "removed $note"; fi
+    dir=${line% *} slashes=${line//[^\/]/}
+    entries+=("${#slashes}"$'\t'"$note"$'\t'"$dir"$'\t'"${line##* }")
+  done <"$note"
+done
+while IFS=$'\t' read -r _ note dir ctl; do
+  [ -n "$dir" ] || continue
+  file=$dir/cgroup.subtree_control
+  passes "$ctl" "$file" || continue
+  if echo "-$ctl" 2>/dev/null >"$file"; then
+    did "switched $ctl off in $file (a killed run had switched it on: $note)"
+  elif passes "$ctl" "$dir"/*/cgroup.subtree_control; then
+    echo "reset: kept $ctl on in $file: cgroups below, not nslab's, pass it on"
+  else
+    note_ok[$note]=0
+    fail "echo -$ctl > $file: failed"
+  fi
+done < <(printf '%s\n' "${entries[@]}" | sort -t$'\t' -k1,1nr)
+for note in "${!note_ok[@]}"; do
+  if [ "${note_ok[$note]}" -eq 1 ]; then rm -f "$note" && did "removed $note"; fi
 done
 
 # 6. IPC: 03-ipc's segments (key 0x6e73XXXX, 1000 bytes) and queues.

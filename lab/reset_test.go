@@ -107,6 +107,24 @@ func TestReset(t *testing.T) {
 		t.Fatalf("05-mount mkrootfs: %v\n%s", err, out)
 	}
 
+	// cgroup v2: a cgroup not of ours whose subtree_control passes no cpu
+	// down, and a leaf in it for a run of 08-cgroup quota, which must
+	// then switch cpu on there itself (in the lab's guest systemd already
+	// has cpu on above the test's own cgroup). Killed, the run leaves it
+	// on: reset must switch it off.
+	var st unix.Statfs_t
+	v2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	cpuParent := filepath.Join("/sys/fs/cgroup", fmt.Sprintf("subtree-%d", id))
+	leaf := filepath.Join(cpuParent, "leaf")
+	if v2 {
+		for _, d := range []string{cpuParent, leaf} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() { unix.Rmdir(leaf); unix.Rmdir(cpuParent) })
+	}
+
 	before := takeSnapshot(t, marker)
 
 	// The crashes: each program killed, with its whole process group, once
@@ -117,6 +135,13 @@ func TestReset(t *testing.T) {
 	killAt(t, marker, "frozen:", prog("08-cgroup"), "freeze", "-hold", "60s")
 	killAt(t, marker, "dispatching hogs", prog("08-cgroup"), "quota", "-seconds", "60")
 	killAt(t, marker, "unshare -Cm", prog("08-cgroup"), "ns", "-hold", "60s")
+	if v2 {
+		killAt(t, marker, "dispatching hogs", "sh", "-c", `echo $$ > "$1"/cgroup.procs && exec "$2" quota -seconds 60`,
+			"-", leaf, prog("08-cgroup"))
+		if !passesCPU(t, cpuParent) {
+			t.Errorf("%s/cgroup.subtree_control has no cpu after the kill: 08-cgroup quota did not switch it on there", cpuParent)
+		}
+	}
 	killAt(t, marker, "ready", prog("05-mount"), "-tmpfs", tmpfs, "sh", "-c", "echo ready; exec sleep 60")
 	// The shell prints up-2 once it runs: its command line, which
 	// 10-container prints first, says up-$((1+1)).
@@ -156,6 +181,14 @@ func TestReset(t *testing.T) {
 	if d := before.diff(takeSnapshot(t, marker)); d != "" {
 		t.Errorf("after reset the host differs from before the crashes:\n%s", d)
 	}
+	if v2 {
+		if passesCPU(t, cpuParent) {
+			t.Errorf("%s/cgroup.subtree_control: cpu still on after reset", cpuParent)
+		}
+		if want := "reset: switched cpu off in " + cpuParent + "/cgroup.subtree_control"; !strings.Contains(string(out), want) {
+			t.Errorf("reset's output has no %q", want)
+		}
+	}
 	for _, cg := range lookCgs {
 		if _, err := os.Stat(cg); err != nil {
 			t.Errorf("reset removed the cgroup %s, which is not nslab's: %v", cg, err)
@@ -169,6 +202,11 @@ func TestReset(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "reset: nothing to remove") || strings.Contains(string(out), "removed") {
 		t.Errorf("a second reset: %v\n%s\nwant: reset: nothing to remove", err, out)
 	}
+}
+
+// passesCPU: the cgroup passes the cpu controller on to its children.
+func passesCPU(t *testing.T, dir string) bool {
+	return slices.Contains(strings.Fields(nstest.ReadTrim(t, filepath.Join(dir, "cgroup.subtree_control"))), "cpu")
 }
 
 // firstCgroupMount is the mount point of a cgroup hierarchy (v2's, if any).
