@@ -80,19 +80,33 @@ func heldNetns(path string) string {
 // iproute2 leaves that set-up for good. We write down what we set up in
 // setupNote, and the del of the last name undoes it (undoRunDir): a host
 // that had no /run/netns before 06-net add has none after 06-net del.
-func makeRunDirShared() {
+//
+// It runs under u's lock: a Ctrl-C meanwhile waits until what is done is
+// noted, and the undo then undoes exactly that (the soak once caught the
+// undo reading the note between the bind mount and its line).
+func makeRunDirShared(u *addUndo) {
+	u.Lock()
+	what, err := setUpRunDir()
+	u.Unlock()
+	if err != nil {
+		common.ErrExit(what, err)
+	}
+}
+
+// setUpRunDir is makeRunDirShared's work; on failure it says which step.
+func setUpRunDir() (string, error) {
 	if err := os.Mkdir(netnsRunDir, 0o755); err == nil {
 		common.Step("mkdir "+netnsRunDir, "")
 		noteSetup("mkdir")
 	} else if !errors.Is(err, fs.ErrExist) {
-		common.ErrExit("mkdir "+netnsRunDir, err)
+		return "mkdir " + netnsRunDir, err
 	}
 	// Making a directory that is not a mount point shared fails with
 	// EINVAL: then bind it onto itself first, and try again.
 	err := unix.Mount("", netnsRunDir, "none", unix.MS_SHARED|unix.MS_REC, "")
 	if errors.Is(err, unix.EINVAL) {
 		if err := unix.Mount(netnsRunDir, netnsRunDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			common.ErrExit("mount --bind "+netnsRunDir+" "+netnsRunDir, err)
+			return "mount --bind " + netnsRunDir + " " + netnsRunDir, err
 		}
 		noteSetup("bind")
 		common.Step("mount --bind "+netnsRunDir+" "+netnsRunDir, "a mount point of its own, so that it can be shared")
@@ -102,8 +116,9 @@ func makeRunDirShared() {
 		}
 	}
 	if err != nil {
-		common.ErrExit("mount --make-shared "+netnsRunDir, err)
+		return "mount --make-shared " + netnsRunDir, err
 	}
+	return "", nil
 }
 
 // setupNote lists what makeRunDirShared did ("mkdir", "bind"), one a line;
