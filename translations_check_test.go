@@ -43,6 +43,8 @@ func TestTranslationsCatch(t *testing.T) {
 			[]string{"02-uts/README.md: ", "[한국어](README.ko.md)"}},
 		{"no link back", en, strings.Replace(ko, "[English](README.md)", "", 1), none,
 			[]string{"02-uts/README.ko.md: ", "[English](README.md)"}},
+		{"a figure changed in English only", strings.Replace(en, "Intro.", "Intro, 918 lines.", 1), strings.Replace(ko, "소개.", "소개, 913줄.", 1), none,
+			[]string{"02-uts/README.ko.md: ", "before the first section", "has 918", "figure changed in English only"}},
 		{"English README linked where a Korean one exists", en, ko, func(d string) bool { return d == "03-ipc" },
 			[]string{"02-uts/README.ko.md: line 24", "../03-ipc/README.ko.md"}},
 	} {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -180,6 +181,29 @@ func checkTranslation(koPath, en, ko string, hasKo func(dir string) bool) []stri
 		bad("the code block at line %d has no counterpart in README.md", koBlocks[len(enBlocks)].line)
 	}
 
+	// Every number of an English section's prose (a line count, a time, a
+	// test count) is in the translation's section too: a figure changed in
+	// English and not in Korean shows here.
+	if len(koHeads) == len(enHeads) {
+		enProse, koProse := proseBySection(en), proseBySection(ko)
+		for i := range enProse {
+			have := map[string]bool{}
+			for _, n := range numbersIn(koProse[i]) {
+				have[n] = true
+			}
+			var missing []string
+			for _, n := range numbersIn(enProse[i]) {
+				if !have[n] && !slices.Contains(missing, n) {
+					missing = append(missing, n)
+				}
+			}
+			if len(missing) > 0 {
+				bad("%s: README.md's text has %s, the translation's does not: a figure changed in English only?",
+					section(i-1), strings.Join(missing, ", "))
+			}
+		}
+	}
+
 	// Outside code blocks, a link to another README goes to its translation
 	// when there is one.
 	inBlock := false
@@ -197,6 +221,53 @@ func checkTranslation(koPath, en, ko string, hasKo func(dir string) bool) []stri
 		}
 	}
 	return problems
+}
+
+// proseBySection splits a README's text outside code blocks, doctest
+// markers, inline code and link targets by ## and ### headings: [0] is
+// before the first heading.
+func proseBySection(text string) []string {
+	out := []string{""}
+	inBlock := false
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "```"):
+			inBlock = !inBlock
+		case inBlock || markerRE.MatchString(strings.TrimSpace(l)):
+		case headingRE.MatchString(l):
+			out = append(out, "")
+		default:
+			l = inlineCodeRE.ReplaceAllString(l, "")
+			out[len(out)-1] += linkTargetRE.ReplaceAllString(l, "]") + "\n"
+		}
+	}
+	return out
+}
+
+var (
+	inlineCodeRE = regexp.MustCompile("`[^`]*`")
+	linkTargetRE = regexp.MustCompile(`\]\([^)]*\)`)
+	numberRE     = regexp.MustCompile(`[0-9]+(?:[.,][0-9]+)*`)
+)
+
+// numbersIn lists the numbers of a text that stand alone, as written
+// (1,100 and 6.1 whole): not part of a word such as x86_64 or go1.26,
+// whatever script the word around them is in (12초 is 12).
+func numbersIn(text string) []string {
+	word := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var nums []string
+	for _, m := range numberRE.FindAllStringIndex(text, -1) {
+		if m[0] > 0 && (word(text[m[0]-1]) || text[m[0]-1] == '.' || text[m[0]-1] == ',') {
+			continue
+		}
+		if m[1] < len(text) && word(text[m[1]]) {
+			continue
+		}
+		nums = append(nums, text[m[0]:m[1]])
+	}
+	return nums
 }
 
 // linkedAtTop reports whether the first line after the title that is not
