@@ -172,7 +172,7 @@ machine=("${VM_MACHINE[@]}")
 # Under KVM an arm64 guest runs on the host's own CPU model (vm-test's
 # cortex-a72 is for TCG).
 [ "$VM_ARCH:$accel" = arm64:kvm ] && machine=(-machine virt -cpu host)
-say "booting the $VM_ARCH guest; the checkout $repo is /nslab in it; 'exit' powers it off (Ctrl-A x kills it)"
+say "booting the guest ($VM_ARCH); the checkout $repo is /nslab in it; 'exit' powers it off (Ctrl-A x kills it)"
 "$VM_QEMU_SYSTEM" -name nslab-vm "${machine[@]}" -accel "$accel" -smp 2 -m 2048 \
   -nographic -vga none -no-reboot -nic none \
   -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$append" \
