@@ -455,6 +455,12 @@ func TestRootfs(t *testing.T) {
 				m := s.Expect(t, childPidRE)
 				child, _ := strconv.Atoi(m[1])
 				s.Expect(t, `^\+ exec sleep 30$`)
+				if !nstest.Alive(child) {
+					// Seen once in CI (nsenter found no /proc/PID/ns/mnt
+					// 30 s in): say what the program said.
+					r := s.Wait(t)
+					t.Fatalf("the child (pid %d) is gone before nsenter: exit %d\nstdout:\n%s\nstderr:\n%s", child, r.Code, r.Stdout, r.Stderr)
+				}
 				nsRoot := strings.Fields(nstest.Exec(t, "nsenter", "-t", m[1], "-m", "ls", "-a", "/"))
 				slices.Sort(nsRoot)
 				catErr := exec.Command("nsenter", "-t", m[1], "-m", "cat", marker).Run()
