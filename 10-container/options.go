@@ -25,7 +25,7 @@ const defaultRootfs = "/tmp/nslab-rootfs"
 
 // layers can be turned off with -off, one by one, to see which one stops
 // an escape (what `docker run --privileged` does to all of them at once).
-var layers = []string{"pivot", "masks", "caps", "nnp", "seccomp"}
+var layers = []string{"overlay", "pivot", "masks", "devices", "caps", "nnp", "seccomp", "fds"}
 
 type options struct {
 	rootfs, hostname string

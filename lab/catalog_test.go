@@ -99,7 +99,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "memory too small", chapter: "10-container", args: []string{"run", "-memory", "1k"}, code: 2, want: `-memory 1k: want a size from 16M to 4G`},
 		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 16 to 4096`},
 		{name: "negative cpus", chapter: "10-container", args: []string{"run", "-cpus", "-1"}, code: 2, want: `-cpus -1: want 0`},
-		{name: "unknown layer", chapter: "10-container", args: []string{"run", "-off", "caps,bogus"}, code: 2, want: `no layer "bogus"; the layers are pivot,masks,caps,nnp,seccomp`},
+		{name: "unknown layer", chapter: "10-container", args: []string{"run", "-off", "caps,bogus"}, code: 2, want: `no layer "bogus"; the layers are overlay,pivot,masks,devices,caps,nnp,seccomp,fds`},
 		{name: "rootless net", chapter: "10-container", args: []string{"run", "-net", "-rootless"}, code: 2, want: `-net needs real root`},
 		{name: "no rootfs", chapter: "10-container", args: []string{"run", "-rootfs", "/nonexistent-nslab"}, code: 1, want: `no root filesystem at /nonexistent-nslab.*05-mount mkrootfs /nonexistent-nslab`},
 		{name: "not root", chapter: "10-container", args: []string{"run"}, nobody: true, code: 1, want: `without -rootless needs root`},
