@@ -2,7 +2,8 @@
 // with every switch turned on, read top to bottom in the chapters' order.
 //
 //	sudo ./bin/10-container run [-rootfs DIR] [-hostname NAME] [-cpus F]
-//	     [-memory SIZE] [-pids N] [-net] [-rootless] [-off LAYERS] [-- cmd [args]]
+//	     [-memory SIZE] [-pids N] [-net] [-rootless] [-keep DIR] [-off LAYERS]
+//	     [-- cmd [args]]
 //
 // The parent (run, on the host) makes the cgroup, starts the child in new
 // namespaces and, while the child waits, places it in the cgroup and wires
@@ -12,6 +13,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,9 +45,19 @@ func main() {
 
 // run is the parent, on the host.
 func run(o options) {
+	// Descriptors (security.go): what the caller left open stops here.
+	// The child gets 0, 1, 2 and the handshake pipes, nothing else.
+	if !o.isOff("fds") {
+		closeOnExec()
+		common.Step(common.Parent("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)"), "the caller's descriptors stay outside")
+	}
+
 	// cgroup (08-cgroup): cpu, memory and pids limits, made first, so
 	// that the child can be placed in it before it runs anything of its own.
 	g := makeLimits(o)
+	// overlayfs (05-mount overlay): the rootfs stays as it is; the
+	// container writes to a layer of this run (overlay.go).
+	o.layer = makeLayer(o)
 
 	// clone with a new namespace of each kind the chapters taught: UTS
 	// (02), IPC (03), PID (04), mount (05), net (06), and with -rootless
@@ -56,6 +68,13 @@ func run(o options) {
 	hs := common.NewHandshake()
 	cmd := common.Command("containerInit", o.childArgs()...)
 	cmd.ExtraFiles = hs.ChildFiles()
+	if !o.isOff("fds") {
+		// Go 1.25 and later keep the cpu.max (v1: cpu.cfs_quota_us) of
+		// the cgroup they start in open, to follow its limit: for PID 1
+		// that is the host's cgroup, and a command could write it through
+		// /proc/1/fd. This asks the runtime to read it once and close it.
+		cmd.Env = append(cmd.Env, "GODEBUG=containermaxprocs=0,"+os.Getenv("GODEBUG"))
+	}
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
 	if o.rootless {
 		// user (07-user): root inside is the invoking user outside. Go
@@ -102,11 +121,15 @@ func run(o options) {
 		how = "the command was killed by " + unix.SignalName(unix.Signal(status-128))
 	}
 	fmt.Println(common.Parent(fmt.Sprintf("container exited: %s (status %d)", how, status)))
+	if o.keep != "" {
+		fmt.Println(common.Parent("what it wrote is kept in " + o.keep + "/upper"))
+	}
 	common.Exit(status)
 }
 
 // containerInit is PID 1 of the container. Each step below is one chapter.
-// args: rootfs, hostname, the layers turned off, then the command.
+// args: rootfs, the overlay's directory, hostname, the layers turned off,
+// rootless, then the command.
 func containerInit(args []string) int {
 	o := initOptions(args)
 	// The terminal's Ctrl-C reaches the whole process group: the parent
@@ -115,6 +138,7 @@ func containerInit(args []string) int {
 	if !common.WaitForParent() { // placed in the cgroup, network wired
 		common.Fatalf("the parent ended before releasing the container")
 	}
+	unix.Close(common.ReleaseFD)
 	step := func(cmd, why string) { common.Step(common.Child(cmd), why) }
 	if o.rootless && os.Getuid() != 0 {
 		becomeRoot() // under sudo: see run
@@ -146,6 +170,9 @@ func containerInit(args []string) int {
 		common.ErrExit("mount --make-rprivate /", err)
 	}
 	step("mount --make-rprivate /", "no mount propagates to the host")
+	if o.layer != "" {
+		o.rootfs = mountLayer(o) // from here on, the root is the overlay
+	}
 	buildRoot(o) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
 	if o.isOff("pivot") {
 		common.ChrootInto(o.rootfs) // the host's tree stays reachable
@@ -174,12 +201,25 @@ func containerInit(args []string) int {
 	if first, _, _ := strings.Cut(shown, "\n"); first != shown || len(shown) > 60 {
 		shown = first[:min(len(first), 60)] + " ..."
 	}
-	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
 	common.DoneTellingParent()
+	if !o.isOff("fds") {
+		closeOnExec()
+		step("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", "the command gets 0, 1 and 2 only")
+	}
+	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
 	if err := cmd.Start(); err != nil {
-		common.ErrExit("starting "+o.argv[0], err)
+		notStarted(o.argv[0], err)
 	}
 	return reap(cmd.Process.Pid)
+}
+
+// notStarted exits as a shell and `docker run` do when the command cannot
+// run: 127 when there is no such command, 126 when it is not executable.
+func notStarted(name string, err error) {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
+		common.Failf(127, "%s: command not found in the container (PATH=/bin:/sbin:/usr/bin:/usr/sbin)", name)
+	}
+	common.Failf(126, "%s", common.Describe(name, err, "found, but the container cannot execute it: its mode or format"))
 }
 
 // reap is PID 1's loop: wait for any child, forward the signals a

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"nslab/common/nstest"
 )
 
@@ -149,6 +151,108 @@ func TestKcore(t *testing.T) {
 	})
 }
 
+// An open descriptor is a way out of any root (runc's CVE-2024-21626): the
+// caller holds a directory of the host open as fd 7, as `exec 7</etc` in a
+// shell does, and the command reads a file through /proc/self/fd/7. With
+// every layer on, the command has 0, 1 and 2 only, and PID 1 holds nothing
+// of the host's that the command could reach through /proc/1/fd; with -off
+// fds, the host's file is read.
+func TestInheritedFD(t *testing.T) {
+	root := rootfs(t)
+	hostDir := t.TempDir()
+	marker := fmt.Sprintf("behind fd 7 %d", time.Now().UnixNano())
+	if err := os.WriteFile(filepath.Join(hostDir, "secret"), []byte(marker+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.Open(hostDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	script := "cat /proc/self/fd/7/secret; echo fds: $(ls /proc/self/fd); for f in /proc/1/fd/*; do echo pid1: $(readlink $f); done"
+	for _, off := range []string{"", "fds"} {
+		args := []string{"run", "-rootfs", root}
+		if off != "" {
+			args = append(args, "-off", off)
+		}
+		cmd := nstest.Program(t, prog, append(args, "--", "sh", "-c", script)...)
+		cmd.ExtraFiles = []*os.File{nil, nil, nil, nil, d} // fd 7; 3 to 6 closed
+		r := nstest.Run(t, cmd)
+		nstest.NoPanic(t, r.Stderr)
+		read := strings.Contains(r.Stdout, marker)
+		// ls lists its own descriptor for /proc/self/fd too: 3.
+		if fds := grepLine(r.Stdout, "fds: "); off == "" && fds != "fds: 0 1 2 3" {
+			t.Errorf("every layer on: the command's descriptors are %q, want 0 1 2 (and ls's 3)", fds)
+		}
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if target, ok := strings.CutPrefix(l, "pid1: /"); off == "" && ok && target != "dev/null" {
+				t.Errorf("every layer on: PID 1 holds /%s open, which the command can open again through /proc/1/fd", target)
+			}
+		}
+		switch {
+		case off == "" && read:
+			t.Errorf("every layer on: the command read the host's file through fd 7:\n%s", r.Stdout)
+		case off == "fds" && !read:
+			t.Errorf("-off fds: the command did not read the host's file through fd 7 (exit %d):\n%s%s", r.Code, r.Stdout, r.Stderr)
+		default:
+			t.Logf("-off %q: fd 7 read: %v, as it should", off, read)
+		}
+	}
+}
+
+// grepLine is the first line of out that starts with prefix ("" if none).
+func grepLine(out, prefix string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+// Writes to the root filesystem: with its overlay the container writes to
+// a layer of its own run, so a file, a device node or a deleted binary
+// leaves the rootfs directory on the host as it was, and the next run
+// starts from the same files. The layer (/run/nslab-10-PID) is gone
+// afterwards. With -off overlay the rootfs directory is the container's
+// root itself: all three reach the host, and a device node made inside
+// stays there for any user of the host to open.
+func TestRootfsWrites(t *testing.T) {
+	root := rootfs(t)
+	script := "echo planted > /etc/planted && mknod /tmp/node b 7 0 && rm /bin/sleep && echo wrote"
+	for _, off := range []string{"", "overlay"} {
+		args := []string{"-hostname", "w"}
+		if off != "" {
+			args = append(args, "-off", off)
+		}
+		cmd := nstest.Program(t, prog, append([]string{"run", "-rootfs", root}, append(args, "--", "sh", "-c", script)...)...)
+		r := nstest.Run(t, cmd)
+		nstest.NoPanic(t, r.Stderr)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "wrote") {
+			t.Fatalf("-off %q: the writes inside failed (exit %d):\n%s%s", off, r.Code, r.Stdout, r.Stderr)
+		}
+		if off == "" {
+			if m := grepLine(r.Stdout, "+ mount -t overlay overlay -o lowerdir="+root+","); m == "" {
+				t.Errorf("no overlay mount with lowerdir=%s in the output", root)
+			}
+		}
+		_, planted := os.Stat(filepath.Join(root, "etc/planted"))
+		var node unix.Stat_t
+		nodeErr := unix.Stat(filepath.Join(root, "tmp/node"), &node)
+		_, sleep := os.Stat(filepath.Join(root, "bin/sleep"))
+		layer := fmt.Sprintf("/run/nslab-10-%d", cmd.Process.Pid)
+		if _, err := os.Stat(layer); err == nil {
+			t.Errorf("-off %q: %s is still there after the run", off, layer)
+		}
+		reached := []bool{planted == nil, nodeErr == nil && node.Mode&unix.S_IFMT == unix.S_IFBLK, sleep != nil}
+		for i, what := range []string{"the file /etc/planted", "the block device /tmp/node", "the removal of /bin/sleep"} {
+			if want := off == "overlay"; reached[i] != want {
+				t.Errorf("-off %q: %s reached the rootfs directory on the host: %v, want %v", off, what, reached[i], want)
+			}
+		}
+	}
+}
+
 // A fork bomb under -pids 64: the kernel's pids.events counts the forks it
 // refused, the cgroup never holds more tasks than pids.max, and when the
 // command ends PID 1 exits and the kernel kills the rest: no process of the
@@ -226,4 +330,27 @@ func oomKills(t *testing.T) int {
 	}
 	t.Fatal("/proc/vmstat has no oom_kill")
 	return 0
+}
+
+// mknod of a disk, then a read of it: CAP_MKNOD is kept (Docker keeps it
+// too), and mknod of any device is allowed, so only the devices layer
+// stands between root inside and the host's raw disk: on v1 the devices
+// cgroup's list, on v2 its eBPF program, let the container open /dev/null
+// and runc's other defaults, not this (EPERM). With -off devices, the
+// bytes at 1080 come out, as the host reads them. The disk is the one /
+// is on where root may open it (the qemu guests' /dev/vda), else a loop
+// device the test sets up.
+func TestDevices(t *testing.T) {
+	root := rootfs(t)
+	d := testDisk(t)
+	t.Logf("the disk: %s (%d:%d), bytes at 1080:%s", d.path, d.major, d.minor, d.bytes)
+	script := fmt.Sprintf("mknod /tmp/disk b %d %d || exit 1; dd if=/tmp/disk of=/tmp/bytes bs=1 skip=1080 count=2 || exit 1; od -An -tx1 /tmp/bytes", d.major, d.minor)
+	tryEscape(t, root, []string{"sh", "-c", script}, []attempt{
+		{off: "", msg: "can't open '/tmp/disk': Operation not permitted"},
+		{off: "caps,seccomp", msg: "can't open '/tmp/disk': Operation not permitted"},
+		{off: "devices", ok: true, want: d.bytes},
+	})
+	tryEscape(t, root, []string{"sh", "-c", "echo x > /dev/null && head -c 4 /dev/zero | od -An -tx1"}, []attempt{
+		{off: "", ok: true, want: " 00 00 00 00"},
+	})
 }

@@ -328,3 +328,23 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// A command the container cannot run: 127 when there is no such command,
+// 126 when there is one but it cannot be executed, as a shell and `docker
+// run` say; one line on stderr, the errno named once.
+func TestCommandNotRun(t *testing.T) {
+	root := rootfs(t)
+	for _, c := range []struct {
+		argv string
+		code int
+		msg  string
+	}{
+		{"nosuch", 127, "10-container: nosuch: command not found in the container"},
+		{"/etc/passwd", 126, "10-container: /etc/passwd: EACCES: permission denied (found, but the container cannot execute it"},
+	} {
+		r := runIn(t, root, "--", c.argv)
+		if r.Code != c.code || !strings.Contains(r.Stderr, c.msg) {
+			t.Errorf("run -- %s: exit %d, want %d and %q on stderr:\n%s", c.argv, r.Code, c.code, c.msg, r.Stderr)
+		}
+	}
+}

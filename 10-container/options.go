@@ -29,6 +29,8 @@ var layers = []string{"overlay", "pivot", "masks", "devices", "caps", "nnp", "se
 
 type options struct {
 	rootfs, hostname string
+	keep             string  // -keep: the overlay's directory, kept
+	layer            string  // the overlay's directory of this run; "" with -off overlay
 	cpus             float64 // 0: no cpu limit
 	memory           int64   // bytes; 0: no memory limit
 	pids             int     // 0: no pids limit
@@ -39,7 +41,7 @@ type options struct {
 }
 
 func usageLine() string {
-	return common.Prog + " run [-rootfs DIR] [-hostname NAME] [-cpus F] [-memory SIZE] [-pids N] [-net] [-rootless] [-off LAYERS] [-- cmd [args]]"
+	return common.Prog + " run [-rootfs DIR] [-hostname NAME] [-cpus F] [-memory SIZE] [-pids N] [-net] [-rootless] [-keep DIR] [-off LAYERS] [-- cmd [args]]"
 }
 
 func parseOptions(args []string) options {
@@ -59,6 +61,7 @@ func parseOptions(args []string) options {
 	f.IntVar(&o.pids, "pids", 64, "pids.max: processes and threads inside, PID 1 included; 0: no limit")
 	f.BoolVar(&o.net, "net", false, "a veth to a namespace of our own, addresses on both ends, a ping between them")
 	f.BoolVar(&o.rootless, "rootless", false, "a user namespace: root inside is the invoking user outside")
+	f.StringVar(&o.keep, "keep", "", "keep the container's writable layer in `DIR` (made, must not exist): DIR/upper holds what it wrote")
 	off := f.String("off", "", "layers to turn off, comma-separated: "+strings.Join(layers, ","))
 	o.argv = common.ParseFlagsArgs(f, usageLine(), args[1:])
 	if len(o.argv) == 0 {
@@ -93,6 +96,14 @@ func parseOptions(args []string) options {
 		common.RequireRoot("creating a container without -rootless")
 	}
 	o.rootfs = checkRootfs(o.rootfs)
+	checkLayerPath("-rootfs", o.rootfs)
+	if o.keep != "" {
+		if o.isOff("overlay") {
+			common.UsageError("", "-keep keeps the overlay's upper layer: it does not go with -off overlay")
+		}
+		o.keep, _ = filepath.Abs(o.keep)
+		checkLayerPath("-keep", o.keep)
+	}
 	common.RequireNamespaces(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP)
 	return o
 }
@@ -126,17 +137,17 @@ func (o options) isOff(layer string) bool { return slices.Contains(o.off, layer)
 
 // childArgs and initOptions carry what the child needs across the exec.
 func (o options) childArgs() []string {
-	return append([]string{o.rootfs, o.hostname, strings.Join(o.off, ","), strconv.FormatBool(o.rootless)}, o.argv...)
+	return append([]string{o.rootfs, o.layer, o.hostname, strings.Join(o.off, ","), strconv.FormatBool(o.rootless)}, o.argv...)
 }
 
 func initOptions(args []string) options {
-	if len(args) < 5 {
-		common.Fatalf("want rootfs hostname off rootless cmd..., got %q", args)
+	if len(args) < 6 {
+		common.Fatalf("want rootfs layer hostname off rootless cmd..., got %q", args)
 	}
-	o := options{rootfs: args[0], hostname: args[1], argv: args[4:]}
-	o.rootless = args[3] == "true"
-	if args[2] != "" {
-		o.off = strings.Split(args[2], ",")
+	o := options{rootfs: args[0], layer: args[1], hostname: args[2], argv: args[5:]}
+	o.rootless = args[4] == "true"
+	if args[3] != "" {
+		o.off = strings.Split(args[3], ",")
 	}
 	return o
 }

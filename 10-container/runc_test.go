@@ -41,7 +41,9 @@ func TestRuncPeer(t *testing.T) {
 	}
 
 	ours := runOurs(t, rootfs)
+	survived(ours, rootfs)
 	theirs := runRunc(t, runc, dir, bundle)
+	survived(theirs, rootfs)
 	compareWithRunc(t, ours, theirs)
 }
 
@@ -57,6 +59,10 @@ echo "@PID 1=$(cat /proc/1/comm)"
 echo "@lo flags=$(cat /sys/class/net/lo/flags)"
 echo "@links=$(ls /sys/class/net | tr '\n' ' ')"
 echo "@ulimit -n=$(ulimit -n)"
+echo "@descriptors=$(ls /proc/self/fd | tr '\n' ' ')"
+mknod /dev/probe-loop b 7 0 2>/dev/null
+if [ -b /dev/probe-loop ]; then echo "@open b 7:0=$( (head -c 1 /dev/probe-loop > /dev/null) 2>&1 | sed 's/.*: //')"; else echo "@open b 7:0=no mknod"; fi
+echo "@write /etc=$( (echo x > /etc/nslab-probe && echo written) 2>&1 | sed 's/.*: //')"
 echo "@echo x > /proc/sys/kernel/hostname=$( (echo x > /proc/sys/kernel/hostname) 2>&1 | sed 's/.*: //')"
 for p in ` + "MASKED" + `; do
 	if [ ! -e $p ]; then s=absent
@@ -72,6 +78,15 @@ sed 's/^/@mountinfo=/' /proc/self/mountinfo
 func probeScript() string {
 	r := strings.NewReplacer("MASKED", strings.Join(maskedPaths, " "), "READONLY", strings.Join(readonlyPaths, " "))
 	return r.Replace(probe)
+}
+
+// survived adds whether the file the probe wrote is in the rootfs
+// directory once the run is over, and removes it for the next run.
+func survived(f map[string]string, rootfs string) {
+	file := filepath.Join(rootfs, "etc", "nslab-probe")
+	_, err := os.Stat(file)
+	f["/etc/nslab-probe on the host after the run"] = map[bool]string{true: "there", false: "gone"}[err == nil]
+	os.Remove(file)
 }
 
 // runOurs is `10-container run -rootfs ROOTFS -- sh -c PROBE`, defaults
@@ -354,7 +369,9 @@ func runcDifferences(v2 bool) []runcDiff {
 		{"probe's PID", "[2-9]*", "1", "runc execs the command as PID 1; our PID 1 is an init that starts it and reaps (docker run --init)"},
 		{"PID 1", "exe", "sh", "our init is 10-container run again, from /proc/self/exe (common.Command)"},
 		{"ulimit -n", "*", "1024", "runc spec sets RLIMIT_NOFILE to 1024; we keep the caller's limits"},
-		{"mount /", "* rw", "* ro", "runc spec sets root.readonly (docker run --read-only); ours is writable, Docker's default"},
+		{"mount /", "overlay rw", "* ro", "runc spec sets root.readonly (docker run --read-only); ours is a writable overlay thrown away with the run, as Docker's"},
+		{"write /etc", "written", "Read-only file system", "the same: runc's root refuses the write, ours takes it in the run's own layer (gone after it in both)"},
+		{"open b 7:0", "Operation not permitted", "no mknod", "runc spec drops CAP_MKNOD; we keep it, as Docker does, and the devices layer refuses the open"},
 		{"mount /dev/pts", "-", "devpts rw", "runc spec mounts a devpts for a terminal; we have no terminal of our own (the command uses the caller's)"},
 		{"mount /dev/mqueue", "-", "mqueue rw", "runc spec mounts the IPC namespace's POSIX message queues; we do not"},
 		{"mount /sys/fs/cgroup", "-", "*", "runc mounts the container's cgroups read-only; our limits are set from outside and not shown"},
@@ -415,6 +432,13 @@ func compareWithRunc(t *testing.T, ours, theirs map[string]string) {
 	if ours["NoNewPrivs"] != "1" {
 		t.Errorf("NoNewPrivs: %q in both, want 1", ours["NoNewPrivs"])
 	}
+	// ls's own descriptor for /proc/self/fd is 3.
+	if ours["descriptors"] != "0 1 2 3" {
+		t.Errorf("descriptors: %q in both, want 0 1 2 (and ls's 3)", ours["descriptors"])
+	}
+	if ours["/etc/nslab-probe on the host after the run"] != "gone" {
+		t.Errorf("a file written inside is on the host after the run, in both")
+	}
 	masked, absent := 0, []string{}
 	for _, p := range maskedPaths {
 		switch ours["masked "+p] {
@@ -471,7 +495,7 @@ func match(pattern, s string) bool {
 // fieldOrder sorts the table as the brief lists the fields: namespaces,
 // credentials, mounts, hostname, processes.
 func fieldOrder(k string) string {
-	for i, p := range []string{"ns ", "id", "Cap", "NoNewPrivs", "Seccomp", "mount ", "masked ", "read-only ", "echo ", "hostname", "lo ", "links", "probe", "PID", "ulimit"} {
+	for i, p := range []string{"ns ", "id", "Cap", "NoNewPrivs", "Seccomp", "mount ", "masked ", "read-only ", "echo ", "write ", "/etc", "open ", "descriptors", "hostname", "lo ", "links", "probe", "PID", "ulimit"} {
 		if strings.HasPrefix(k, p) {
 			return fmt.Sprintf("%02d %s", i, k)
 		}

@@ -2,7 +2,8 @@ package main
 
 // security.go adds the last mile no chapter taught: what root inside the
 // namespaces may still do. Capabilities cut down to Docker's default set,
-// no_new_privs, and a seccomp filter written by hand in classic BPF.
+// no_new_privs, a seccomp filter written by hand in classic BPF, and no
+// file descriptor from outside.
 
 import (
 	"fmt"
@@ -41,6 +42,11 @@ var deniedSyscalls = map[string]uintptr{
 	"init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE, "delete_module": unix.SYS_DELETE_MODULE,
 	"kexec_load": unix.SYS_KEXEC_LOAD, "kexec_file_load": unix.SYS_KEXEC_FILE_LOAD, "reboot": unix.SYS_REBOOT,
 	"bpf": unix.SYS_BPF, "perf_event_open": unix.SYS_PERF_EVENT_OPEN, "open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
+	// The kernel's log holds the host's messages and kernel addresses
+	// (a way round KASLR). Docker allows syslog only with CAP_SYSLOG,
+	// which no container of ours keeps; sysctl kernel.dmesg_restrict=0
+	// would otherwise let any root read it.
+	"syslog": unix.SYS_SYSLOG,
 }
 
 // lastMile gives up, on this thread (locked in init), what a container's
@@ -187,4 +193,28 @@ func loadSeccomp() {
 	}
 	common.Step(common.Child(fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %d instructions)", len(prog))),
 		fmt.Sprintf("%d calls fail with EPERM, clone with a namespace flag too", len(deniedSyscalls)))
+}
+
+// closeOnExec marks every file descriptor from 3 up close-on-exec, so that
+// a program started from here gets 0, 1 and 2 and nothing else. One
+// descriptor to a host directory is a way out of any root: `cd
+// /proc/self/fd/7` is outside. That was runc's CVE-2024-21626 ("Leaky
+// Vessels"): its own descriptor to the host's /sys/fs/cgroup reached the
+// container as a working directory. Go opens its own files close-on-exec,
+// but what the caller left open stays open across exec unless we say so.
+// close_range(2) does it in one call since Linux 5.11; older kernels get
+// the loop runc uses, over /proc/self/fd.
+func closeOnExec() {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		common.ErrExit("reading /proc/self/fd", err)
+	}
+	for _, f := range fds {
+		if fd, _ := strconv.Atoi(f.Name()); fd > 2 {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC) // the directory's own fd is gone: EBADF
+		}
+	}
 }

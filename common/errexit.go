@@ -25,7 +25,6 @@ var errnoHints = map[unix.Errno]string{
 	unix.EUSERS: "too many nested user namespaces (the limit is 32)",
 	unix.ENOSYS: "this kernel does not have this system call",
 	unix.ESRCH:  "no such process: check the PID (it may have exited)",
-	unix.ENOENT: "no such file or directory",
 	unix.EBUSY:  "busy: something still uses it",
 	unix.EEXIST: "it already exists: remove it first",
 }
@@ -77,11 +76,15 @@ func Describe(what string, err error, hint string) string {
 
 // Fatalf prints one red line "prog: message" on stderr, runs the registered
 // cleanups and exits with status 1 (a runtime failure).
-func Fatalf(format string, args ...any) {
+func Fatalf(format string, args ...any) { Failf(1, format, args...) }
+
+// Failf is Fatalf with another exit status, such as a shell's 127 for a
+// command not found.
+func Failf(code int, format string, args ...any) {
 	line := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
 	errColor.Fprintf(os.Stderr, "%s: %s", Prog, line)
 	fmt.Fprintln(os.Stderr)
-	Exit(1)
+	Exit(code)
 }
 
 // UsageError prints "prog: message" and a one-line usage hint on stderr and

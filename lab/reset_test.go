@@ -153,7 +153,8 @@ func TestReset(t *testing.T) {
 
 	left := before.diff(takeSnapshot(t, marker))
 	for _, want := range []string{"processes of ours: +", "cgroups named nslab*: +", "sysvipc shm: +",
-		"POSIX message queues: +", "/run/netns: + " + nsName, "nslab files: + " + tmpfs} {
+		"POSIX message queues: +", "/run/netns: + " + nsName, "nslab files: + " + tmpfs,
+		"nslab files: + /run/nslab-10-"} {
 		if !strings.Contains(left, want) {
 			t.Errorf("after the kills the photograph lacks %q: the crash left less than the test means to reset:\n%s", want, left)
 		}
@@ -167,7 +168,7 @@ func TestReset(t *testing.T) {
 	}
 	wants := []string{"reset: killed process ", "reset: removed cgroup ", "reset: removed SysV shared memory segment ",
 		"reset: removed POSIX message queue /nslab-03-ipc-", "reset: removed network namespace name /run/netns/" + nsName,
-		"reset: removed directory " + tmpfs}
+		"reset: removed directory " + tmpfs, "reset: removed directory /run/nslab-10-"}
 	// On v2, where 08-cgroup quota had to switch cpu on above its cgroup
 	// (it was off there), the kill left it on.
 	if strings.Contains(left, "v2 subtree_control above us: +") {
