@@ -746,6 +746,7 @@ func TestCheck10(t *testing.T) {
 	c.expect(t, 1, "not yet")
 	c.expect(t, 2, "not yet")
 	c.expect(t, 3, "not yet")
+	c.expect(t, 4, "not yet")
 
 	// What nobody can run: a copy of the program and a rootfs, under a
 	// directory anyone may enter.
@@ -776,6 +777,28 @@ func TestCheck10(t *testing.T) {
 	s.Expect(t, `^\+ exec sleep 600`)
 	c.expectText(t, 1, "not yet", `CapEff 00000000a80405fb, not Docker's`)
 	c.expectText(t, 3, "not yet", `can read the host's kernel command line`)
+	c.expectText(t, 4, "not yet", `started by a 10-container run that holds no directory open`)
+
+	// Exercise 4: a shell's `exec 7< DIR`, then the container with -off
+	// fds (the directory reaches the command), then without.
+	held, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	withFD := func(args ...string) *nstest.Started {
+		cmd := exec.Command(nstest.Chapter(t, "10-container"), append([]string{"run", "-rootfs", rootfs}, args...)...)
+		cmd.ExtraFiles = []*os.File{nil, nil, nil, nil, held} // fd 7
+		s := nstest.Start(t, cmd)
+		s.Expect(t, `^\+ exec sleep 600`)
+		return s
+	}
+	leak := withFD("-off", "fds", "--", "sleep", "600")
+	c.expectText(t, 4, "not yet", `holds fd 7 -> `+regexp.QuoteMeta(dir)+`, a directory of the host`)
+	leak.Cmd.Process.Signal(unix.SIGINT)
+	leak.Wait(t)
+	interrupt(t, withFD("--", "sleep", "600"))
+	c.expectText(t, 4, "done", `the caller held fd 7 -> `+regexp.QuoteMeta(dir)+` \(PID [0-9]+, 10-container run\)`)
 
 	// Rootless, as nobody: uid 0 inside is 65534 outside.
 	background(t, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", prog, "run", "-rootless", "-rootfs", rootfs, "--", "sleep", "600")

@@ -75,4 +75,39 @@ else
   not_yet "$seen" "add /proc/cmdline to maskedPaths in 10-container/mounts.go, make build, and run the container again"
 fi
 
+exercise 4 "a descriptor from outside stays outside"
+# dirs_held PID: "N -> TARGET" for each descriptor from 3 up that is a
+# directory (Go's own descriptors never are; a shell's `exec 7< /etc` is).
+dirs_held() {
+  local fd n
+  for fd in /proc/"$1"/fd/*; do
+    n=${fd##*/}
+    [ "$n" -ge 3 ] 2>/dev/null && [ -d "$fd" ] && echo "$n -> $(readlink "$fd")"
+  done
+}
+found='' seen='' leaked=''
+for init in "${inits[@]}"; do
+  parent=$(status_field "$init" PPid)
+  held=$(dirs_held "$parent" 2>/dev/null | head -1)
+  for pid in $(children_of "$init"); do
+    reached=$(dirs_held "$pid" 2>/dev/null | head -1)
+    if [ -n "$reached" ]; then
+      leaked="PID $pid holds fd $reached, a directory of the host: the caller's descriptor reached the container"
+    elif [ -n "$held" ]; then
+      found="the caller held fd $held (PID $parent, 10-container run), and its container's command, PID $pid, has none of it"
+    else
+      seen="PID $pid was started by a 10-container run that holds no directory open"
+    fi
+  done
+done
+if [ -n "$found" ]; then
+  done_ "$found"
+elif [ -n "$leaked" ]; then
+  not_yet "$leaked" "run it again without -off fds, from the same shell"
+elif [ -z "$seen" ]; then
+  not_yet "no command runs in a 10-container container" "in a root shell: exec 7< /etc; ./bin/10-container run -off fds -- sleep 600"
+else
+  not_yet "$seen" "in a root shell: exec 7< /etc, then ./bin/10-container run -off fds -- sleep 600 from that shell"
+fi
+
 finish
