@@ -348,3 +348,24 @@ func TestCommandNotRun(t *testing.T) {
 		}
 	}
 }
+
+// A rootfs whose dev is a symbolic link to a directory of the host: PID 1
+// would mount its /dev there, outside the root. It is refused before
+// anything is made, in one line.
+func TestRootfsSymlink(t *testing.T) {
+	root := rootfs(t)
+	target := t.TempDir()
+	if err := os.Remove(filepath.Join(root, "dev")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(root, "dev")); err != nil {
+		t.Fatal(err)
+	}
+	r := runIn(t, root, "--", "true")
+	if want := root + "/dev is a symbolic link"; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("exit %d, want 1 and %q:\n%s", r.Code, want, r.Stderr)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) > 0 {
+		t.Errorf("%s, the symbolic link's target on the host, got %d entries", target, len(ents))
+	}
+}

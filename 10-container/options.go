@@ -87,6 +87,8 @@ func parseOptions(args []string) options {
 		common.UsageError("", "-pids %d: want 16 to 4096, or 0 for none", o.pids)
 	case len(o.hostname) == 0 || len(o.hostname) > 64:
 		common.UsageError("", "-hostname %q: want 1 to 64 bytes", o.hostname)
+	case o.keep != "" && (o.isOff("overlay") || o.rootless):
+		common.UsageError("", "-keep keeps the overlay's upper layer: it goes with neither -off overlay nor -rootless (no overlay)")
 	case o.net && o.rootless:
 		common.UsageError("", "-net needs real root: a rootless container has lo only (rootless runtimes use slirp4netns or pasta)")
 	}
@@ -98,9 +100,6 @@ func parseOptions(args []string) options {
 	o.rootfs = checkRootfs(o.rootfs)
 	checkLayerPath("-rootfs", o.rootfs)
 	if o.keep != "" {
-		if o.isOff("overlay") {
-			common.UsageError("", "-keep keeps the overlay's upper layer: it does not go with -off overlay")
-		}
 		o.keep, _ = filepath.Abs(o.keep)
 		checkLayerPath("-keep", o.keep)
 	}
@@ -109,7 +108,10 @@ func parseOptions(args []string) options {
 }
 
 // checkRootfs wants a directory with a shell in it, or exits with how to
-// make one.
+// make one. Its proc, sys and dev must be directories: PID 1 mounts there
+// before pivot_root, with the host's tree still in reach, and a symbolic
+// link (dev -> /etc) would send a mount outside the root. runc resolves
+// such paths inside the rootfs instead (securejoin, CVE-2021-30465).
 func checkRootfs(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -117,6 +119,17 @@ func checkRootfs(dir string) string {
 	}
 	if _, err := os.Stat(filepath.Join(abs, "bin", "sh")); errors.Is(err, fs.ErrNotExist) {
 		common.Fatalf("no root filesystem at %s (no bin/sh): make one with `sudo ./bin/05-mount mkrootfs %s`", abs, abs)
+	}
+	for _, d := range []string{"proc", "sys", "dev"} {
+		st, err := os.Lstat(filepath.Join(abs, d))
+		switch {
+		case err != nil:
+			common.ErrExitHint(filepath.Join(abs, d), err, "the root filesystem needs the directory: mkdir it")
+		case st.Mode()&fs.ModeSymlink != 0:
+			common.Fatalf("%s/%s is a symbolic link: a mount there could land outside the root (rm it, then mkdir it)", abs, d)
+		case !st.IsDir():
+			common.Fatalf("%s/%s is not a directory: rm it, then mkdir it", abs, d)
+		}
 	}
 	return abs
 }

@@ -100,6 +100,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 16 to 4096`},
 		{name: "negative cpus", chapter: "10-container", args: []string{"run", "-cpus", "-1"}, code: 2, want: `-cpus -1: want 0`},
 		{name: "unknown layer", chapter: "10-container", args: []string{"run", "-off", "caps,bogus"}, code: 2, want: `no layer "bogus"; the layers are overlay,pivot,masks,devices,caps,nnp,seccomp,fds`},
+		{name: "keep without overlay", chapter: "10-container", args: []string{"run", "-off", "overlay", "-keep", "/tmp/nslab-keep"}, code: 2, want: `-keep keeps the overlay's upper layer: it goes with neither -off overlay`},
 		{name: "rootless net", chapter: "10-container", args: []string{"run", "-net", "-rootless"}, code: 2, want: `-net needs real root`},
 		{name: "no rootfs", chapter: "10-container", args: []string{"run", "-rootfs", "/nonexistent-nslab"}, code: 1, want: `no root filesystem at /nonexistent-nslab.*05-mount mkrootfs /nonexistent-nslab`},
 		{name: "not root", chapter: "10-container", args: []string{"run"}, nobody: true, code: 1, want: `without -rootless needs root`},
