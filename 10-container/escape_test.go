@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -249,6 +250,59 @@ func TestRootfsWrites(t *testing.T) {
 			if want := off == "overlay"; reached[i] != want {
 				t.Errorf("-off %q: %s reached the rootfs directory on the host: %v, want %v", off, what, reached[i], want)
 			}
+		}
+	}
+}
+
+// TIOCSTI pushes characters into a terminal's input as if they were typed.
+// The container's command shares the caller's terminal, so what it pushes
+// is read by the caller's shell, on the host, once the container is gone:
+// bubblewrap's CVE-2017-5226. A static C probe (busybox has no applet for
+// it) pushes "echo INJECTED" into its standard input, a pseudo-terminal
+// that script(1) gives the container. seccomp refuses the ioctl. Since
+// Linux 6.2 the kernel can refuse it too, to all but CAP_SYS_ADMIN
+// (sysctl dev.tty.legacy_tiocsti=0): then -off seccomp alone is not enough.
+func TestTIOCSTI(t *testing.T) {
+	root := rootfs(t)
+	script := nstest.RequireTool(t, "script", "bsdutils")
+	gcc := nstest.RequireTool(t, "gcc", "gcc")
+	src := filepath.Join(t.TempDir(), "tiocsti.c")
+	code := `#include <sys/ioctl.h>
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+int main(void) {
+	for (const char *p = "echo INJECTED\n"; *p; p++)
+		if (ioctl(0, TIOCSTI, p) < 0) { printf("TIOCSTI: %s\n", strerror(errno)); return 1; }
+	printf("TIOCSTI: pushed\n");
+	return 0;
+}
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nstest.Exec(t, gcc, "-static", "-O2", "-o", filepath.Join(root, "bin", "tiocsti"), src)
+	legacy := true // no such sysctl before 6.2: always allowed
+	if b, err := os.ReadFile("/proc/sys/dev/tty/legacy_tiocsti"); err == nil {
+		legacy = strings.TrimSpace(string(b)) == "1"
+	}
+	prog := nstest.Chapter(t, prog)
+	for _, a := range []struct {
+		off    string
+		pushed bool
+	}{{"", false}, {"caps", false}, {"seccomp", legacy}, {"caps,seccomp", true}} {
+		line := prog + " run -rootfs " + root
+		if a.off != "" {
+			line += " -off " + a.off
+		}
+		r := nstest.Run(t, exec.Command(script, "-qec", line+" -- /bin/tiocsti", "/dev/null"))
+		pushed := strings.Contains(r.Stdout, "TIOCSTI: pushed")
+		if !pushed && !strings.Contains(r.Stdout, "TIOCSTI: Operation not permitted") {
+			t.Errorf("-off %q: the probe said neither pushed nor EPERM (exit %d):\n%s%s", a.off, r.Code, r.Stdout, r.Stderr)
+		} else if pushed != a.pushed {
+			t.Errorf("-off %q: pushed into the caller's terminal: %v, want %v (legacy_tiocsti %v):\n%s", a.off, pushed, a.pushed, legacy, r.Stdout)
+		} else {
+			t.Logf("-off %q: pushed %v, as it should", a.off, pushed)
 		}
 	}
 }

@@ -116,12 +116,12 @@ func lastCap() int {
 // It sees struct seccomp_data: the syscall number at offset 0, the
 // architecture at 4, the six arguments from 16 on.
 const (
-	offNr, offArch, offArg0 = 0, 4, 16
-	x32Bit                  = 0x40000000 // amd64's x32 ABI: same calls, other numbers
-	retAllow                = unix.SECCOMP_RET_ALLOW
-	retEPERM                = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-	retENOSYS               = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
-	retKill                 = unix.SECCOMP_RET_KILL_PROCESS
+	offNr, offArch, offArg0, offArg1 = 0, 4, 16, 24
+	x32Bit                           = 0x40000000 // amd64's x32 ABI: same calls, other numbers
+	retAllow                         = unix.SECCOMP_RET_ALLOW
+	retEPERM                         = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+	retENOSYS                        = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+	retKill                          = unix.SECCOMP_RET_KILL_PROCESS
 	// clone with a namespace flag is unshare by another name.
 	cloneNewNS = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 		unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
@@ -136,9 +136,10 @@ func filter() []unix.SockFilter {
 		arch = unix.AUDIT_ARCH_AARCH64
 	}
 	type insn struct {
+		label  string // a name for jumps to this instruction
 		code   uint16
 		k      uint32
-		jt, jf string // "" falls through; else a return: allow, eperm, enosys
+		jt, jf string // "" falls through; else a label, or a return: allow, eperm, enosys
 	}
 	p := []insn{
 		{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArch},
@@ -155,9 +156,17 @@ func filter() []unix.SockFilter {
 		// clone3 hides its flags in memory a filter cannot read: ENOSYS
 		// makes libc fall back to clone, whose flags are argument 0.
 		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_CLONE3, jt: "enosys"},
-		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_CLONE, jf: "allow"},
+		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_CLONE, jf: "ioctl"},
 		insn{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArg0}, // the low 32 bits of flags
-		insn{code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, k: cloneNewNS, jt: "eperm"},
+		insn{code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, k: cloneNewNS, jt: "eperm", jf: "allow"},
+		// TIOCSTI pushes characters into a terminal's input, as if typed:
+		// into the caller's shell, on the host, once the container is
+		// gone (bubblewrap's CVE-2017-5226). TIOCLINUX can do the same
+		// on a virtual console. Refused, as flatpak's filter does.
+		insn{label: "ioctl", code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.SYS_IOCTL, jf: "allow"},
+		insn{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArg1}, // the request, 32 bits
+		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCSTI, jt: "eperm"},
+		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCLINUX, jt: "eperm"},
 	)
 	rets := []string{"allow", "eperm", "enosys", "kill"}
 	ks := []uint32{retAllow, retEPERM, retENOSYS, retKill}
@@ -165,6 +174,11 @@ func filter() []unix.SockFilter {
 	at := func(i int, label string) uint8 {
 		if label == "" {
 			return 0
+		}
+		for j, in := range p[i+1:] { // forward only
+			if in.label == label {
+				return uint8(j)
+			}
 		}
 		for j, r := range rets {
 			if r == label {
@@ -192,7 +206,7 @@ func loadSeccomp() {
 		common.ErrExitHint("seccomp(SECCOMP_SET_MODE_FILTER)", e, "without CAP_SYS_ADMIN the kernel wants no_new_privs first: don't turn off nnp alone")
 	}
 	common.Step(common.Child(fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %d instructions)", len(prog))),
-		fmt.Sprintf("%d calls fail with EPERM, clone with a namespace flag too", len(deniedSyscalls)))
+		fmt.Sprintf("%d calls fail with EPERM, and so do clone with a namespace flag and ioctl(TIOCSTI)", len(deniedSyscalls)))
 }
 
 // closeOnExec marks every file descriptor from 3 up close-on-exec, so that
