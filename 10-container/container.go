@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,9 @@ import (
 
 	"nslab/common"
 )
+
+// containerPath is the PATH PID 1 looks the command up in, and its own.
+const containerPath = "/bin:/sbin:/usr/bin:/usr/sbin"
 
 func init() {
 	// Capabilities, no_new_privs and the seccomp filter belong to a thread,
@@ -68,12 +72,19 @@ func run(o options) {
 	hs := common.NewHandshake()
 	cmd := common.Command("containerInit", o.childArgs()...)
 	cmd.ExtraFiles = hs.ChildFiles()
+	// PID 1's environment can be read through /proc/1/environ: the
+	// caller's, with whatever tokens it holds, must stay outside. PID 1
+	// keeps nslab's own marks (common/reexec.go) and TERM, and looks the
+	// command up in the container's PATH.
+	cmd.Env = append(slices.DeleteFunc(cmd.Env, func(kv string) bool {
+		return !strings.HasPrefix(kv, "NSLAB_") && !strings.HasPrefix(kv, "TERM=")
+	}), "PATH="+containerPath)
 	if !o.isOff("fds") {
 		// Go 1.25 and later keep the cpu.max (v1: cpu.cfs_quota_us) of
 		// the cgroup they start in open, to follow its limit: for PID 1
 		// that is the host's cgroup, and a command could write it through
 		// /proc/1/fd. This asks the runtime to read it once and close it.
-		cmd.Env = append(cmd.Env, "GODEBUG=containermaxprocs=0,"+os.Getenv("GODEBUG"))
+		cmd.Env = append(cmd.Env, "GODEBUG=containermaxprocs=0")
 	}
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
 	if o.rootless {
@@ -196,7 +207,7 @@ func containerInit(args []string) int {
 	// no_new_privs and seccomp filter.
 	cmd := exec.Command(o.argv[0], o.argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = []string{"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root", "TERM=" + os.Getenv("TERM")}
+	cmd.Env = []string{"PATH=" + containerPath, "HOME=/root", "TERM=" + os.Getenv("TERM")}
 	shown := strings.Join(o.argv, " ")
 	if first, _, _ := strings.Cut(shown, "\n"); first != shown || len(shown) > 60 {
 		shown = first[:min(len(first), 60)] + " ..."
@@ -217,7 +228,7 @@ func containerInit(args []string) int {
 // run: 127 when there is no such command, 126 when it is not executable.
 func notStarted(name string, err error) {
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
-		common.Failf(127, "%s: command not found in the container (PATH=/bin:/sbin:/usr/bin:/usr/sbin)", name)
+		common.Failf(127, "%s: command not found in the container (PATH=%s)", name, containerPath)
 	}
 	common.Failf(126, "%s", common.Describe(name, err, "found, but the container cannot execute it: its mode or format"))
 }

@@ -369,3 +369,19 @@ func TestRootfsSymlink(t *testing.T) {
 		t.Errorf("%s, the symbolic link's target on the host, got %d entries", target, len(ents))
 	}
 }
+
+// The caller's environment stays outside: not in the command's, and not
+// in PID 1's either, which the command can read in /proc/1/environ (a
+// token in an administrator's shell, say).
+func TestEnvironment(t *testing.T) {
+	root := rootfs(t)
+	cmd := nstest.Program(t, prog, "run", "-rootfs", root, "--", "sh", "-c", `env; tr '\0' '\n' < /proc/1/environ`)
+	cmd.Env = append(cmd.Env, "TOKEN_OUTSIDE=hunter2")
+	r := nstest.Run(t, cmd)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "PATH=/bin:/sbin:/usr/bin:/usr/sbin") {
+		t.Fatalf("exit %d, want 0 and the container's PATH:\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if strings.Contains(r.Stdout, "hunter2") {
+		t.Errorf("the caller's variable is inside, in the command's or PID 1's environment:\n%s", r.Stdout)
+	}
+}
