@@ -307,6 +307,20 @@ int main(void) {
 	}
 }
 
+// PID 1 is a Go program: capabilities belong to a thread, and only the
+// thread that starts the command dropped them, so PID 1's other threads
+// keep every one. The command, same uid and the same set as that thread,
+// could open /proc/1/mem for writing and run code there. PID 1 is not
+// dumpable: that needs CAP_SYS_PTRACE, dropped. With -off caps it opens.
+func TestPID1Memory(t *testing.T) {
+	root := rootfs(t)
+	tryEscape(t, root, []string{"sh", "-c", "exec 3<>/proc/1/mem && echo opened"}, []attempt{
+		{off: "", msg: "Permission denied"},
+		{off: "seccomp,nnp", msg: "Permission denied"},
+		{off: "caps", ok: true, want: "opened"},
+	})
+}
+
 // A fork bomb under -pids 64: the kernel's pids.events counts the forks it
 // refused, the cgroup never holds more tasks than pids.max, and when the
 // command ends PID 1 exits and the kernel kills the rest: no process of the

@@ -371,17 +371,23 @@ func TestRootfsSymlink(t *testing.T) {
 }
 
 // The caller's environment stays outside: not in the command's, and not
-// in PID 1's either, which the command can read in /proc/1/environ (a
-// token in an administrator's shell, say).
+// in PID 1's either, which the command could read in /proc/1/environ (a
+// token in an administrator's shell, say) if PID 1 were dumpable, as it is
+// with -off caps.
 func TestEnvironment(t *testing.T) {
 	root := rootfs(t)
-	cmd := nstest.Program(t, prog, "run", "-rootfs", root, "--", "sh", "-c", `env; tr '\0' '\n' < /proc/1/environ`)
-	cmd.Env = append(cmd.Env, "TOKEN_OUTSIDE=hunter2")
-	r := nstest.Run(t, cmd)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "PATH=/bin:/sbin:/usr/bin:/usr/sbin") {
-		t.Fatalf("exit %d, want 0 and the container's PATH:\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	if strings.Contains(r.Stdout, "hunter2") {
-		t.Errorf("the caller's variable is inside, in the command's or PID 1's environment:\n%s", r.Stdout)
+	for _, off := range []string{"caps", ""} {
+		cmd := nstest.Program(t, prog, "run", "-rootfs", root, "-off", off, "--", "sh", "-c", `env; tr '\0' '\n' < /proc/1/environ && echo read PID 1s`)
+		cmd.Env = append(cmd.Env, "TOKEN_OUTSIDE=hunter2")
+		r := nstest.Run(t, cmd)
+		if !strings.Contains(r.Stdout, "PATH=/bin:/sbin:/usr/bin:/usr/sbin") {
+			t.Fatalf("-off %q: exit %d, no container PATH:\n%s%s", off, r.Code, r.Stdout, r.Stderr)
+		}
+		if read := strings.Contains(r.Stdout, "read PID 1s"); read != (off == "caps") {
+			t.Errorf("-off %q: /proc/1/environ read: %v, want %v\n%s", off, read, off == "caps", r.Stderr)
+		}
+		if strings.Contains(r.Stdout, "hunter2") {
+			t.Errorf("-off %q: the caller's variable is inside, in the command's or PID 1's environment:\n%s", off, r.Stdout)
+		}
 	}
 }

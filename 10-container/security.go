@@ -54,6 +54,16 @@ var deniedSyscalls = map[string]uintptr{
 func lastMile(o options) {
 	if !o.isOff("caps") {
 		dropCaps()
+		// Only this thread dropped them: Go's other threads of PID 1 keep
+		// every capability, and the command, same uid and same set as
+		// this thread, could write PID 1's memory through /proc/1/mem and
+		// run code on one of them. Not dumpable, PID 1's /proc/1/mem,
+		// fd, environ and ptrace need CAP_SYS_PTRACE, which the command
+		// lacks. runc's init does the same.
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			common.ErrExit("prctl(PR_SET_DUMPABLE, 0)", err)
+		}
+		common.Step(common.Child("prctl(PR_SET_DUMPABLE, 0)"), "PID 1's other threads keep their capabilities: its /proc is out of reach")
 	}
 	if !o.isOff("nnp") {
 		// No setuid binary, no file capability can give back what we
