@@ -1,7 +1,8 @@
 package main
 
 // limits.go adds the container's cgroup: 08-cgroup's cpu quota, memory
-// limit and pids limit on one cgroup (common/group.go), on v1 or v2.
+// limit and pids limit on one cgroup (common/group.go), on v1 or v2, and
+// the devices it may open (devices.go).
 
 import (
 	"errors"
@@ -19,11 +20,15 @@ import (
 // kernel's default, as docker run --cpus uses.
 const cpuPeriod = 100000
 
-// makeLimits creates cgroup nslab-10-PID with the limits asked for, or
-// returns nil when none is. Rootless, it needs a cgroup delegated to the
-// user; without one it says so in one line and the container runs
-// unlimited.
+// makeLimits creates cgroup nslab-10-PID with the limits asked for and
+// the devices layer, or returns nil when there is none of these. Rootless,
+// it needs a cgroup delegated to the user; without one it says so in one
+// line and the container runs unlimited.
 func makeLimits(o options) *common.Group {
+	// Rootless skips the devices layer: v1's devices files and a v2 eBPF
+	// program need real root, and a user namespace already refuses mknod
+	// of a device (CAP_MKNOD counts only in the host's user namespace).
+	devices := !o.isOff("devices") && !o.rootless
 	var ctls []string
 	if o.cpus > 0 {
 		ctls = append(ctls, "cpu")
@@ -33,6 +38,9 @@ func makeLimits(o options) *common.Group {
 	}
 	if o.pids > 0 {
 		ctls = append(ctls, "pids")
+	}
+	if devices {
+		ctls = append(ctls, "devices") // v1: a hierarchy; v2: no controller, a program
 	}
 	if len(ctls) == 0 {
 		return nil
@@ -74,6 +82,9 @@ func makeLimits(o options) *common.Group {
 	}
 	if o.pids > 0 {
 		g.Echo("pids", "pids.max", strconv.Itoa(o.pids), "fork fails with EAGAIN past it")
+	}
+	if devices {
+		allowDevices(g)
 	}
 	return g
 }

@@ -189,16 +189,17 @@ type MissingController struct{ What, Fix string }
 func (e *MissingController) Error() string { return e.What + " (" + e.Fix + ")" }
 
 // HierarchyFor is the hierarchy that has controller (v1), or the unified one
-// (v2) after checking that it offers the controller. On v2, "cpuacct" and
-// "freezer" are not controllers: cpu.stat's usage and cgroup.freeze are in
-// every cgroup but the root. "" asks for any hierarchy (the first one).
+// (v2) after checking that it offers the controller. On v2, "cpuacct",
+// "freezer" and "devices" are not controllers: cpu.stat's usage and
+// cgroup.freeze are in every cgroup but the root, and device rules are eBPF
+// programs attached to a cgroup. "" asks for any hierarchy (the first one).
 func (c *CgroupFS) HierarchyFor(controller string) (*Hierarchy, error) {
 	if c.V2 {
 		h := c.Hiers[0]
 		switch {
 		case controller == "freezer" && simulated("controller", controller):
 			return nil, &MissingController{"this kernel's cgroup v2 has no cgroup.freeze (it came in Linux 5.2)", "a newer kernel, such as the lab VM's"}
-		case controller == "" || controller == "cpuacct" || controller == "freezer":
+		case controller == "" || controller == "cpuacct" || controller == "freezer" || controller == "devices":
 			return h, nil
 		}
 		top := c.Dir(h, h.MountRoot)

@@ -88,7 +88,7 @@ func NewGroup(c *CgroupFS, name string, controllers ...string) (*Group, error) {
 		}
 		if c.V2 {
 			g.h, g.baseCg = h, b
-			if ctl != "cpuacct" && ctl != "freezer" { // no v2 controllers
+			if ctl != "cpuacct" && ctl != "freezer" && ctl != "devices" { // no v2 controllers
 				g.need = append(g.need, ctl) // cpu, memory, pids
 			}
 		}
@@ -262,9 +262,15 @@ func rmdirWait(d string) error {
 }
 
 // Echo writes value to the group's file for controller ctl, as
-// `echo VALUE > FILE` does, printing that command first; or exits.
+// `echo VALUE > FILE` does, printing that command first; or exits. A
+// value a shell would take for a file name pattern (devices.allow's
+// "c *:* m") is printed in quotes.
 func (g *Group) Echo(ctl, file, value, why string) {
-	cmd := fmt.Sprintf("echo %s > %s", value, filepath.Join(g.Dir(ctl), file))
+	shown := value
+	if strings.ContainsAny(value, "*?[") {
+		shown = "'" + value + "'"
+	}
+	cmd := fmt.Sprintf("echo %s > %s", shown, filepath.Join(g.Dir(ctl), file))
 	Step(cmd, why)
 	if err := WriteCgroupFile(filepath.Join(g.Dir(ctl), file), value); err != nil {
 		ErrExit(cmd, err)

@@ -265,3 +265,45 @@ func TestV2MemoryAndPids(t *testing.T) {
 		}
 	}
 }
+
+// devices (10-container): on v1 a hierarchy of its own, one more
+// directory; on v2 no controller (rules are eBPF programs attached to the
+// cgroup), so never a +devices to write, and no need for it in
+// cgroup.controllers.
+func TestDevices(t *testing.T) {
+	root := fakeTree(t, map[string]string{
+		"proc/self/mountinfo": v1Separate + "41 30 0:38 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n",
+		"proc/self/cgroup":    "5:devices:/\n1:cpu:/\n0::/\n",
+	})
+	c, err := ReadCgroups(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewGroup(c, "g", "cpu", "devices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root + "/sys/fs/cgroup/cpu/g", root + "/sys/fs/cgroup/devices/g"}
+	if !slices.Equal(g.dirs, want) || g.Dir("devices") != want[1] {
+		t.Errorf("v1: dirs %q (devices %q), want %q", g.dirs, g.Dir("devices"), want)
+	}
+
+	root = fakeTree(t, map[string]string{
+		"proc/self/mountinfo":                  v2Mountinfo,
+		"proc/self/cgroup":                     "0::/\n",
+		"sys/fs/cgroup/cgroup.controllers":     "cpu memory pids\n",
+		"sys/fs/cgroup/cgroup.subtree_control": "cpu\n",
+	})
+	if c, err = ReadCgroups(root, true); err != nil {
+		t.Fatal(err)
+	}
+	if g, err = NewGroup(c, "g", "pids", "devices"); err != nil {
+		t.Fatalf("v2: %v", err)
+	}
+	if want := root + "/sys/fs/cgroup/g"; !slices.Equal(g.dirs, []string{want}) || g.Dir("devices") != want {
+		t.Errorf("v2: dirs %q (devices %q), want one: %q", g.dirs, g.Dir("devices"), want)
+	}
+	if !slices.Equal(g.need, []string{"pids"}) {
+		t.Errorf("v2: need %v, want [pids] (devices is no v2 controller)", g.need)
+	}
+}
