@@ -22,7 +22,7 @@ help:
 	@echo "make lint    gofmt, go vet, shellcheck"
 	@echo "make check   preflight: kernel features, cgroups, tools (like Docker's check-config)"
 	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
-	@echo "make soak    every demo 100x, then 20x Ctrl-C and 20x SIGKILL + make reset at random: the host must not change (root)"
+	@echo "make soak    every demo 100x, then 20x Ctrl-C and 20x SIGKILL + make reset at random: the host must not change (root; SOAK_STEPS=06-net: those steps only)"
 	@echo "make reset   remove what a crashed or killed demo left behind, and nothing else (root)"
 	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu (ARCH=arm64: an arm64 guest)"
@@ -82,13 +82,19 @@ fresh-test:
 # SOAK_KILLS: runs of each demo killed with SIGKILL, each followed by
 # lab/reset.sh (TestReset tests reset itself, alone like the soak).
 # CI runs it short: make soak SOAK_ROUNDS=10 SOAK_INTERRUPTS=5 SOAK_KILLS=3.
+# SOAK_STEPS=06-net (chapters or tour step numbers, comma-separated): the
+# soak of those steps alone, without the catalog and reset. SOAK_PART=1 (with
+# one chapter in SOAK_STEPS): photograph only what that chapter changes, on a
+# host where other tests run meanwhile.
 SOAK_ROUNDS ?= 100
 SOAK_INTERRUPTS ?= 20
 SOAK_KILLS ?= 20
+SOAK_STEPS ?=
+SOAK_PART ?=
 soak: export GOFLAGS += -buildvcs=false
 soak:
-	$(GO) test -count=1 -timeout 120m -run '^(TestSoak|TestBadInputCatalog|TestReset)$$' -v ./lab -args \
-		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS) -soak.kills=$(SOAK_KILLS)
+	$(GO) test -count=1 -timeout 120m -run '^($(if $(SOAK_STEPS),TestSoak,TestSoak|TestBadInputCatalog|TestReset))$$' -v ./lab -args \
+		-soak.rounds=$(SOAK_ROUNDS) -soak.interrupts=$(SOAK_INTERRUPTS) -soak.kills=$(SOAK_KILLS) -soak.steps=$(SOAK_STEPS) $(if $(SOAK_PART),-soak.part)
 
 # After a crash (SIGKILL, OOM kill, power cut mid-demo): remove what the
 # programs left, listing each thing, and nothing that is not nslab's.

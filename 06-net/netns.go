@@ -213,6 +213,12 @@ func unmountName(path string) error {
 // netnsDel is `ip netns del NAME`. The namespace itself goes only when
 // nothing else holds it; a process still inside (say, a shell from
 // `ip netns exec`) keeps it, nameless.
+//
+// Once begun, del runs to its end: umount, rm, then the undo of
+// /run/netns's set-up if the name was the last. Killed by a Ctrl-C after
+// the rm, it would leave /run/netns mounted with no name left to del (the
+// soak caught the tour's Ctrl-C there), so the signal waits for the end
+// (common.HoldSignals) and then exits 130.
 func netnsDel(args []string) {
 	name, _ := nameArg(common.Prog+" del NAME", args, 1)
 	common.RequireRoot("deleting a network namespace")
@@ -220,10 +226,16 @@ func netnsDel(args []string) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		common.Fatalf("%s: no such network namespace in %s (%s list shows them)", name, netnsRunDir, common.Prog)
 	}
-	if err := unmountName(path); err != nil {
+	var err error
+	common.HoldSignals(func() {
+		if err = unmountName(path); err == nil {
+			common.PausePoint("del: name gone") // a test's Ctrl-C comes here (fault.go)
+			undoRunDir()
+		}
+	})
+	if err != nil {
 		common.ErrExit("ip netns del "+name, err)
 	}
-	undoRunDir()
 }
 
 // enterNetns joins the calling thread to the namespace held by path.

@@ -51,17 +51,54 @@ func AtExit(fn func()) {
 		return
 	}
 	cleanup.fns = append(cleanup.fns, fn)
-	if !cleanup.started {
-		cleanup.started = true
-		// Notify now, not in the goroutine: the signals must be caught
-		// from the moment the first undo step exists.
-		ch := make(chan os.Signal, 1)
-		// SIGPIPE too: `prog | head -3` closes our stdout, and Go would
-		// otherwise die of SIGPIPE on the next write, before any cleanup.
-		signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
-		go handleSignals(ch)
-	}
+	catchSignals()
 	cleanup.Unlock()
+}
+
+// catchSignals starts, once, the goroutine that turns a signal into Exit.
+// The caller holds cleanup's lock.
+func catchSignals() {
+	if cleanup.started {
+		return
+	}
+	cleanup.started = true
+	// Notify now, not in the goroutine: the signals must be caught from
+	// the moment the first undo step (or held section) exists.
+	ch := make(chan os.Signal, 1)
+	// SIGPIPE too: `prog | head -3` closes our stdout, and Go would
+	// otherwise die of SIGPIPE on the next write, before any cleanup.
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
+	go handleSignals(ch)
+}
+
+// held is taken for reading by each HoldSignals section, and for writing by
+// the signal goroutine before it starts the exit.
+var held sync.RWMutex
+
+// HoldSignals runs fn to its end: a signal that comes meanwhile (Ctrl-C)
+// takes effect, undo steps and exit 128+signal, only once fn has returned.
+// It is for a change of the host made in several steps that must all
+// happen once the first has, and that no undo step could finish instead
+// (06-net del: umount the name, rm its file, then undo the set-up of
+// /run/netns; killed between two of them, it would leave the host half
+// changed). C would block the signals with sigprocmask around the lines; Go
+// gives no process-wide mask, so the signal goroutine waits for fn instead.
+// SIGKILL cannot be held: what it leaves, make reset removes. fn may exit
+// (the exit does not wait), but must not call HoldSignals itself. In an
+// undo step it just runs fn: no signal interrupts the undo steps, as the
+// first one is all the signal goroutine reads.
+func HoldSignals(fn func()) {
+	cleanup.Lock()
+	catchSignals()
+	undoing := cleanup.done
+	cleanup.Unlock()
+	if undoing {
+		fn()
+		return
+	}
+	held.RLock()
+	defer held.RUnlock()
+	fn()
 }
 
 // RunCleanups runs the registered undo steps once, newest first. A second
@@ -128,6 +165,7 @@ func Exit(code int) {
 
 func handleSignals(ch chan os.Signal) {
 	sig := <-ch
+	held.Lock() // a HoldSignals section runs to its end first; never unlocked
 	Exit(128 + int(sig.(unix.Signal)))
 }
 

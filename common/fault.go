@@ -16,6 +16,16 @@ import (
 //	NSLAB_SIMULATE_USERNS_DISABLED=1                 clone(CLONE_NEWUSER) fails
 //	                                                 with EPERM, as when a sysctl
 //	                                                 forbids user namespaces
+//
+// Beside it, pause points, for the tests that must interrupt a program at
+// one exact moment (lab/soak_test.go TestInterruptAt): between two changes
+// of the host that must not be parted, where a random Ctrl-C hits only now
+// and then. A chapter calls common.PausePoint("name") there. In the
+// programs make build makes, pause.go's PausePoint is empty, and the call
+// compiles to nothing: no learner's binary holds a hook. A test builds the
+// chapter with -tags nslabpause (nstest.ChapterTags), whose PausePoint
+// (pause_nslabpause.go) stops the program there under NSLAB_PAUSE=name
+// until the test's signal comes.
 const (
 	simulateMissingEnv = "NSLAB_SIMULATE_MISSING"
 	simulateUserNSEnv  = "NSLAB_SIMULATE_USERNS_DISABLED"

@@ -75,6 +75,32 @@ func (a snapshot) diff(b snapshot) string {
 	return out.String()
 }
 
+// hasPart tells the chapters whose part of the photograph only knows.
+func hasPart(chapter string) bool { return chapter == "06-net" }
+
+// only keeps what the chapter changes on the host (06-net: its names, the
+// mounts at /run/netns and its note in /run, the host's links), for a run
+// that is not alone on the host: other tests change the rest meanwhile.
+// Processes of ours are always kept.
+func (a snapshot) only(chapter string) snapshot {
+	if !hasPart(chapter) {
+		panic("snapshot.only: no part for chapter " + chapter)
+	}
+	keep := func(l string) bool {
+		return strings.Contains(l, "/run/netns") || strings.Contains(l, "/run/nslab-netns")
+	}
+	b := snapshot{"processes of ours": a["processes of ours"], "/run/netns": a["/run/netns"], "links": a["links"]}
+	for _, k := range []string{"mountinfo", "nslab files"} {
+		b[k] = nil // a key, even if empty: diff compares a's keys
+		for _, l := range a[k] {
+			if keep(l) {
+				b[k] = append(b[k], l)
+			}
+		}
+	}
+	return b
+}
+
 // mountinfoLines is /proc/self/mountinfo without the mount IDs, which a
 // mount that is replaced by an identical one would change: what must not
 // change is what is mounted where, how, and its propagation.

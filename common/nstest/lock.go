@@ -16,6 +16,22 @@ import (
 // and its later cleanups are done.
 func LockHost(t testing.TB, what string) {
 	t.Helper()
+	f := lockHost(t, what)
+	t.Cleanup(func() { f.Close() })
+}
+
+// WithHostLock runs fn holding LockHost's lock, for a test that takes
+// turns with the others many times rather than once (make soak with
+// SOAK_PART=1, on a host where other tests run).
+func WithHostLock(t testing.TB, what string, fn func()) {
+	t.Helper()
+	f := lockHost(t, what)
+	defer f.Close()
+	fn()
+}
+
+func lockHost(t testing.TB, what string) *os.File {
+	t.Helper()
 	name := filepath.Join(os.TempDir(), "nslab-"+what+"-tests.lock")
 	f, err := os.OpenFile(name, os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
@@ -31,7 +47,7 @@ func LockHost(t testing.TB, what string) {
 		f.Close()
 		t.Fatalf("flock %s: %v", name, err)
 	}
-	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // LockCgroups is for the tests that make cgroups with the cpu controller

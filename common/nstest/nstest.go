@@ -480,17 +480,32 @@ var (
 // a directory Main removes.
 func Chapter(t testing.TB, name string) string {
 	t.Helper()
+	return chapter(t, name, "")
+}
+
+// ChapterTags is Chapter built with a build tag, for the one test that
+// needs it: "nslabpause" gives the program its pause points (common/fault.go).
+// The program is NAME in a directory named after the tag, $NSLAB_BIN/TAG/NAME
+// in the guest, so that its messages still say "06-net: ...".
+func ChapterTags(t testing.TB, name, tag string) string {
+	t.Helper()
+	return chapter(t, name, tag)
+}
+
+func chapter(t testing.TB, name, tag string) string {
+	t.Helper()
 	chapMu.Lock()
 	defer chapMu.Unlock()
-	if bin, ok := chapBuilt[name]; ok {
+	key := filepath.Join(tag, name)
+	if bin, ok := chapBuilt[key]; ok {
 		return bin
 	}
 	if dir := os.Getenv("NSLAB_BIN"); dir != "" {
-		bin := filepath.Join(dir, name)
+		bin := filepath.Join(dir, key)
 		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("NSLAB_BIN=%s has no %s: %v", dir, name, err)
+			t.Fatalf("NSLAB_BIN=%s has no %s: %v", dir, key, err)
 		}
-		chapBuilt[name] = bin
+		chapBuilt[key] = bin
 		return bin
 	}
 	src := filepath.Join("..", name)
@@ -510,11 +525,14 @@ func Chapter(t testing.TB, name string) string {
 		}
 		chapDir = d
 	}
-	bin := filepath.Join(chapDir, name)
-	out, err := exec.Command(goCmd, "build", "-buildvcs=false", "-o", bin, src).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	bin := filepath.Join(chapDir, key)
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	chapBuilt[name] = bin
+	out, err := exec.Command(goCmd, "build", "-buildvcs=false", "-tags", tag, "-o", bin, src).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -tags '%s' %s: %v\n%s", tag, name, err, out)
+	}
+	chapBuilt[key] = bin
 	return bin
 }

@@ -1,0 +1,56 @@
+//go:build nslabpause
+
+package common
+
+import (
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test build of PausePoint (go build -tags nslabpause; fault.go says
+// why). With NSLAB_PAUSE=NAME in the environment, PausePoint(NAME) writes
+// the program's PID to the file NSLAB_PAUSE_FILE and waits there, at most a
+// minute, for the test's SIGINT (or SIGTERM, SIGHUP). Then:
+//   - if the program catches the signals (AtExit, HoldSignals), they reached
+//     its own handler too, and the program goes on as it would have;
+//   - if it does not, it dies of the signal, as it would have right there.
+//
+// So whatever the program does with a signal at that moment, it does every
+// time, not when the timing happens to fall there.
+const (
+	pauseEnv     = "NSLAB_PAUSE"
+	pauseFileEnv = "NSLAB_PAUSE_FILE"
+)
+
+func PausePoint(name string) {
+	if os.Getenv(pauseEnv) != name {
+		return
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	defer signal.Stop(ch)
+	pid := strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(os.Getenv(pauseFileEnv), []byte(pid+"\n"), 0o644); err != nil {
+		Warnf("pause %s: %v", name, err)
+		return
+	}
+	select {
+	case sig := <-ch:
+		cleanup.Lock()
+		caught := cleanup.started
+		cleanup.Unlock()
+		if !caught {
+			// With ch stopped, nothing catches sig: Go's default for
+			// it is to die of it.
+			signal.Stop(ch)
+			unix.Kill(os.Getpid(), sig.(unix.Signal))
+			select {}
+		}
+	case <-time.After(time.Minute):
+		Warnf("pause %s: no signal came within a minute: going on", name)
+	}
+}
