@@ -24,7 +24,7 @@ help:
 	@echo "make check-02  check your work on a chapter's exercises (end of its README)"
 	@echo "make soak    every demo 100x, then 20x Ctrl-C and 20x SIGKILL + make reset at random: the host must not change (root; SOAK_STEPS=06-net: those steps only)"
 	@echo "make reset   remove what a crashed or killed demo left behind, and nothing else (root)"
-	@echo "make bench   what each namespace and a veth cost, C vs Go vs unshare (root; ROUNDS=100)"
+	@echo "make bench   what each namespace, a veth and a whole container cost: C vs Go vs unshare, 10-container vs runc (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu (ARCH=arm64: an arm64 guest)"
 	@echo "make vm-clean  drop the cached guest image"
 	@echo "make vm      that guest, interactively: a root shell in this checkout (Linux, no Vagrant)"

@@ -2,14 +2,16 @@
 // bench). Not a chapter: it times the chapters' programs and their C
 // counterparts against each other and against util-linux unshare.
 //
-// Three tables. "Spawning from a running program" times clone()+wait inside
+// Four tables. "Spawning from a running program" times clone()+wait inside
 // one process: C's clone() (c/clone_cost.c: the child returns, or execs
 // /bin/true), Go's exec.Cmd with Cloneflags running /bin/true, and Go
 // re-executing itself (what the chapters do to run Go code in the child).
 // "Whole commands" times a command from start to exit, as `time` would: C
 // ns_child_exec, Go ns_child_exec (01-clone) and `unshare --fork`, each
-// running /bin/true. The last times veth links between two network
-// namespaces of our own (06-net link's way and ip(8)'s).
+// running /bin/true. The third times veth links between two network
+// namespaces of our own (06-net link's way and ip(8)'s). "A whole
+// container" times 10-container run against runc run on one rootfs, and
+// 10-container with a layer or its limits off (container.go).
 //
 //	bench [-n ROUNDS] [-bin DIR]
 package main
@@ -87,8 +89,8 @@ func (s samples) quantile(q float64) time.Duration {
 func main() {
 	common.Dispatch() // the "Go re-exec self" child
 	fs := common.NewFlagSet()
-	rounds := fs.Int("n", 100, "rounds per namespace cell; the veth rows take a fifth as many (at least 5): a move or a delete waits ~15-30 ms in the kernel")
-	bin := fs.String("bin", "", "directory of the built programs: 01-clone, and c/ with clone_cost and ns_child_exec (default: this program's directory, where make bench puts them)")
+	rounds := fs.Int("n", 100, "rounds per namespace cell; the veth and container rows take a fifth as many (at least 5): a move or a delete waits ~15-30 ms in the kernel, a container runs ~100 ms")
+	bin := fs.String("bin", "", "directory of the built programs: 01-clone, 05-mount, 10-container, and c/ with clone_cost and ns_child_exec (default: this program's directory, where make bench puts them)")
 	common.ParseFlags(fs, usage, os.Args[1:])
 	if *rounds < 5 {
 		common.UsageError(usage, "-n %d: at least 5 rounds, for a median and a p90", *rounds)
@@ -101,9 +103,12 @@ func main() {
 		}
 		*bin = filepath.Dir(self)
 	}
+	containers := newContainerBench(*bin)
 	namespaces(*rounds, *bin)
 	fmt.Println()
 	veth(max(*rounds/5, 5))
+	fmt.Println()
+	containers.run(max(*rounds/5, 5))
 	common.Exit(0)
 }
 

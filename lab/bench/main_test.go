@@ -2,10 +2,12 @@ package main
 
 import (
 	"embed"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,9 +22,10 @@ var cSources embed.FS
 
 func TestMain(m *testing.M) { nstest.Main(m, main) }
 
-// programs lays out what make bench gives the benchmark: DIR/01-clone and
-// DIR/c/{clone_cost,ns_child_exec}. 01-clone and its C ns_child_exec come
-// from $NSLAB_BIN (the guest's built programs) or from the source tree.
+// programs lays out what make bench gives the benchmark: DIR/01-clone,
+// DIR/05-mount, DIR/10-container and DIR/c/{clone_cost,ns_child_exec}. The
+// Go programs and 01-clone's C ns_child_exec come from $NSLAB_BIN (the
+// guest's built programs) or from the source tree.
 func programs(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -35,12 +38,19 @@ func programs(t *testing.T) string {
 		}
 	}
 	link(nstest.BuildC(t, cSources, "clone_cost"), "c/clone_cost")
+	goPrograms := []string{"01-clone", "05-mount", "10-container"}
 	if bin := os.Getenv("NSLAB_BIN"); bin != "" {
-		link(filepath.Join(bin, "01-clone"), "01-clone")
+		for _, p := range goPrograms {
+			link(filepath.Join(bin, p), p)
+		}
 	} else {
-		out, err := exec.Command(goCmd(), "build", "-buildvcs=false", "-o", filepath.Join(dir, "01-clone"), "../../01-clone").CombinedOutput()
+		args := []string{"build", "-buildvcs=false", "-o", dir + "/"}
+		for _, p := range goPrograms {
+			args = append(args, "../../"+p)
+		}
+		out, err := exec.Command(goCmd(), args...).CombinedOutput()
 		if err != nil {
-			t.Fatalf("go build 01-clone: %v\n%s", err, out)
+			t.Fatalf("go build %s: %v\n%s", strings.Join(goPrograms, " "), err, out)
 		}
 	}
 	src := "../../01-clone/c/ns_child_exec.c"
@@ -72,11 +82,15 @@ func goCmd() string {
 
 // make bench's output: both namespace tables have a row per namespace set,
 // every cell a median and a p90 (p90 >= median), the verdict line names the
-// target, the veth table has its four operations, and no veth of the run is
-// left on the host. The numbers themselves are the benchmark's business,
-// not a test's.
+// target, the veth table has its four operations, the container table (with
+// runc installed) has runc's row and 10-container's, each of these with its
+// ratio to runc, and no veth, directory or runc cgroup of the run is left
+// on the host. The numbers themselves are the benchmark's business, not a
+// test's.
 func TestBench(t *testing.T) {
 	nstest.RequireRoot(t)
+	// 10-container and runc make cgroups with the cpu controller.
+	nstest.LockCgroups(t)
 	nstest.RequireTool(t, "unshare", "util-linux")
 	cmd := nstest.Program(t, "bench", "-n", "5", "-bin", programs(t))
 	r := nstest.Run(t, cmd)
@@ -128,6 +142,15 @@ func TestBench(t *testing.T) {
 			t.Errorf("%s: median %d, p90 %d", m[1], med, p90)
 		}
 	}
+	checkContainerTable(t, r.Stdout)
+	pid := cmd.Process.Pid
+	if _, err := os.Lstat(fmt.Sprintf("/tmp/nslab-rootfs.bench-%d", pid)); err == nil {
+		t.Errorf("the run's rootfs and bundle /tmp/nslab-rootfs.bench-%d are left", pid)
+	}
+	if left := runcCgroups(fmt.Sprintf("nslab-10-runc-%d", pid)); len(left) > 0 {
+		t.Errorf("runc's cgroups are left: %v", left)
+	}
+
 	links, err := netlink.LinkList()
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +160,57 @@ func TestBench(t *testing.T) {
 		if strings.HasPrefix(l.Attrs().Name, prefix) {
 			t.Errorf("veth %s of the run is on the host", l.Attrs().Name)
 		}
+	}
+}
+
+// checkContainerTable checks the container table's rows, in order, or the
+// one line that says it is skipped.
+func checkContainerTable(t *testing.T, out string) {
+	t.Helper()
+	if _, err := exec.LookPath("runc"); err != nil {
+		if !strings.Contains(out, "A whole container: skipped, runc is not installed") {
+			t.Errorf("runc is not installed, and no line says the container table is skipped:\n%s", out)
+		}
+		return
+	}
+	i := strings.Index(out, "A whole container running")
+	if i < 0 {
+		t.Fatalf("no container table:\n%s", out)
+	}
+	row := regexp.MustCompile(`^\s*(runc run|10-container.*?)\s+([\d.]+) / ([\d.]+)(\s+([\d.]+))?\s*$`)
+	want := []string{"runc run"}
+	for _, r := range ourRuns {
+		want = append(want, r.name)
+	}
+	var got []string
+	for _, line := range strings.Split(out[i:], "\n")[2:] {
+		if strings.TrimSpace(line) == "" {
+			break
+		}
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("container row %q: want NAME MEDIAN / P90 [RATIO]", line)
+			continue
+		}
+		got = append(got, m[1])
+		med, _ := strconv.ParseFloat(m[2], 64)
+		p90, _ := strconv.ParseFloat(m[3], 64)
+		if med <= 0 || p90 < med {
+			t.Errorf("%s: median %s ms, p90 %s ms: want 0 < median <= p90", m[1], m[2], m[3])
+		}
+		x, err := strconv.ParseFloat(m[5], 64)
+		switch {
+		case m[1] == "runc run" && m[4] != "":
+			t.Errorf("runc run: a ratio %q to itself", m[5])
+		case m[1] != "runc run" && (err != nil || x <= 0):
+			t.Errorf("%s: ratio to runc %q, want a number > 0", m[1], m[5])
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("container rows %q, want %q:\n%s", got, want, out[i:])
+	}
+	if !regexp.MustCompile(`10-container run: [\d.]+ ms = [\d.]+× runc run \(target ≤ 0.60×: (met|missed)\)`).MatchString(out) {
+		t.Errorf("no container verdict line:\n%s", out[i:])
 	}
 }
 
