@@ -42,9 +42,17 @@ type nestedExit struct{}
 
 // AtExit registers fn to run, in reverse order of registration, when the
 // program ends through Exit, ErrExit/Fatalf or a terminating signal. If the
-// program is already cleaning up, fn runs at once.
+// program is already exiting (a Ctrl-C came), the caller never returns: it
+// was about to make what fn undoes, and nobody would undo it any more. The
+// goroutine that is exiting ends the process. Called from an undo step, or
+// after RunCleanups without an exit, fn runs at once.
 func AtExit(fn func()) {
+	me := goid()
 	cleanup.Lock()
+	if cleanup.exiting && cleanup.cleaner != me {
+		cleanup.Unlock()
+		select {}
+	}
 	if cleanup.done {
 		cleanup.Unlock()
 		runStep(fn)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,6 +139,35 @@ func TestReadStatAgreesWithTheKernel(t *testing.T) {
 	}
 	if _, err := ReadStat(1 << 30); err == nil {
 		t.Error("ReadStat of a PID that cannot exist succeeded")
+	}
+}
+
+// A Ctrl-C while the program goes on making things: the signal goroutine
+// runs the undo steps while main registers the next step and makes its
+// resource. Registered after the undo began, the step would run at once,
+// before the resource exists, and the resource would be left: main must
+// stop at AtExit instead. Here the resource is a file, made only if
+// AtExit returns.
+func TestAtExitWhileExiting(t *testing.T) {
+	if dir := os.Getenv("NSLAB_TEST_EXITING_DIR"); dir != "" {
+		started := make(chan struct{})
+		AtExit(func() { close(started); time.Sleep(200 * time.Millisecond) })
+		go Exit(130) // as handleSignals does
+		<-started
+		file := filepath.Join(dir, "made")
+		AtExit(func() { os.Remove(file) })
+		os.WriteFile(file, nil, 0o644)
+		select {}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAtExitWhileExiting$")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_EXITING_DIR="+dir)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit status %d, want 130:\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "made")); err == nil {
+		t.Errorf("the file made after the undo steps began is still there: AtExit let main go on")
 	}
 }
 
