@@ -217,6 +217,7 @@ func containerInit(args []string) int {
 		closeOnExec()
 		step("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", "the command gets 0, 1 and 2 only")
 	}
+	spareThreads(8) // limits.go: none to ask for once the command runs
 	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
 	if err := cmd.Start(); err != nil {
 		notStarted(o.argv[0], err)

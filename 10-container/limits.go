@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -103,4 +105,26 @@ func startFailed(o options, err error) {
 			"this kernel refuses user namespaces to unprivileged users: see sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces")
 	}
 	common.ErrExit("starting the container", err)
+}
+
+// spareThreads has PID 1 hold n threads of its Go runtime's at once before
+// the command runs, and leaves them idle (PID 1 has about 14 then). pids.max counts PID 1's threads
+// too: a fork bomb inside takes every free one, and a Go runtime that
+// then wants a new thread (to run the garbage collector while PID 1 waits
+// in wait4, say) aborts (pthread_create: EAGAIN), PID 1 with it. Go keeps
+// an idle thread for the next time it needs one, and never ends it.
+func spareThreads(n int) {
+	var locked, release sync.WaitGroup
+	locked.Add(n)
+	release.Add(1)
+	for range n {
+		go func() {
+			runtime.LockOSThread() // a thread to itself, while all n are held
+			locked.Done()
+			release.Wait()
+			runtime.UnlockOSThread() // then idle, kept by the runtime
+		}()
+	}
+	locked.Wait()
+	release.Done()
 }

@@ -82,9 +82,10 @@ func parseOptions(args []string) options {
 	switch {
 	case o.cpus < 0 || o.cpus > 64:
 		common.UsageError("", "-cpus %g: want 0 (no limit) to 64, such as 0.5", o.cpus)
-	case o.pids != 0 && (o.pids < 16 || o.pids > 4096):
-		// PID 1 is a Go program: its threads count too, about 6.
-		common.UsageError("", "-pids %d: want 16 to 4096, or 0 for none", o.pids)
+	case o.pids != 0 && (o.pids < 32 || o.pids > 4096):
+		// PID 1 is a Go program: its threads count too, about 14 with
+		// its spare ones (limits.go).
+		common.UsageError("", "-pids %d: want 32 to 4096, or 0 for none", o.pids)
 	case len(o.hostname) == 0 || len(o.hostname) > 64:
 		common.UsageError("", "-hostname %q: want 1 to 64 bytes", o.hostname)
 	case o.keep != "" && (o.isOff("overlay") || o.rootless):

@@ -97,7 +97,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "no sub-command", chapter: "10-container", code: 2, want: `want the sub-command run`},
 		{name: "unknown flag", chapter: "10-container", args: []string{"run", "-x"}, code: 2, want: `flag provided but not defined: -x`},
 		{name: "memory too small", chapter: "10-container", args: []string{"run", "-memory", "1k"}, code: 2, want: `-memory 1k: want a size from 16M to 4G`},
-		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 16 to 4096`},
+		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 32 to 4096`},
 		{name: "negative cpus", chapter: "10-container", args: []string{"run", "-cpus", "-1"}, code: 2, want: `-cpus -1: want 0`},
 		{name: "unknown layer", chapter: "10-container", args: []string{"run", "-off", "caps,bogus"}, code: 2, want: `no layer "bogus"; the layers are overlay,pivot,masks,devices,caps,nnp,seccomp,fds`},
 		{name: "keep without overlay", chapter: "10-container", args: []string{"run", "-off", "overlay", "-keep", "/tmp/nslab-keep"}, code: 2, want: `-keep keeps the overlay's upper layer: it goes with neither -off overlay`},
