@@ -25,8 +25,8 @@ func usageLine() string {
 	return common.Prog + " [-hostname NAME] [-proc] [-tmpfs DIR] [-rootfs DIR -chroot|-pivot] [cmd [arg...]]"
 }
 
-// subcommand runs `05-mount mkrootfs ...` or `05-mount escape ...`, which
-// exit; anything else returns.
+// subcommand runs `05-mount mkrootfs ...`, `05-mount escape ...` or
+// `05-mount overlay ...`, which exit; anything else returns.
 func subcommand(args []string) {
 	if len(args) > 0 && args[0] == "mkrootfs" {
 		mkrootfs(args[1:])
@@ -34,6 +34,9 @@ func subcommand(args []string) {
 	}
 	if len(args) > 0 && args[0] == "escape" {
 		escape(args[1:])
+	}
+	if len(args) > 0 && args[0] == "overlay" {
+		overlay(args[1:])
 	}
 }
 
@@ -48,7 +51,7 @@ func parseArgs(args []string) options {
 	chroot := fs.Bool("chroot", false, "enter -rootfs with chroot(2): escapable")
 	pivot := fs.Bool("pivot", false, "enter -rootfs with pivot_root(2), as container runtimes do")
 	// -h lists the sub-commands too; a mistake shows the first line only.
-	o.argv = common.ParseFlagsArgs(fs, usageLine()+"\n"+mkrootfsUsage()+"\n"+common.Prog+" escape      (inside a -chroot or -pivot rootfs: the chroot breakout)", args)
+	o.argv = common.ParseFlagsArgs(fs, usageLine()+"\n"+mkrootfsUsage()+"\n"+common.Prog+" escape      (inside a -chroot or -pivot rootfs: the chroot breakout)\n"+overlayUsage()+"      (lower, upper, copy-up and whiteouts, as a container's root)", args)
 	switch {
 	case len(o.hostname) > hostNameMax:
 		common.UsageError("", "-hostname is %d bytes long; the kernel allows at most %d", len(o.hostname), hostNameMax)

@@ -21,7 +21,8 @@
 #              cgroup.subtree_control of the cgroups above its own, as its
 #              note /run/nslab-subtree.NAME lists them (common/group.go)
 #   files      empty /mnt/nslab-* (05-mount -tmpfs), /tmp/nslab-rootfs.* (the tour),
-#              /run/nslab-10-PID (10-container's overlay layer) once PID is gone
+#              /run/nslab-10-PID (10-container's overlay layer) once PID is gone,
+#              /tmp/nslab-overlay-PID-* (05-mount overlay's layers) once PID is gone
 # In this order: first what runs (it holds the rest), then mounts, names,
 # links, cgroups, IPC objects, files. Each removal is one line; on a clean
 # host, "nothing to remove". Idempotent. Usage: lab/reset.sh (as root)
@@ -257,13 +258,26 @@ for d in /tmp/nslab-rootfs.*; do
   [ -d "$d" ] || continue
   if rm -rf --one-file-system "$d"; then did "removed directory $d"; else fail "rm -rf $d: failed"; fi
 done
-# 10-container's overlay layer (upper, work, merged) of a run that is gone:
-# what the container wrote, device nodes included. Its mount lived in the
-# container's mount namespace only, which died with it.
-for d in /run/nslab-10-*; do
+# 10-container's overlay layer (upper, work, merged) of a run that is gone
+# (a zombie is gone too): what the container wrote, device nodes included.
+# Its mount lived in the container's mount namespace only, which died with it.
+for d in /run/nslab-10-[0-9]*; do
   [ -d "$d" ] || continue
-  [ -d "/proc/${d##*-}" ] && [ "$(cat "/proc/${d##*-}/comm" 2>/dev/null)" = 10-container ] && continue
+  pid=${d##*-}
+  s=$(state "$pid")
+  [ -n "$s" ] && [ "$s" != Z ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 10-container ] && continue
   if rm -rf --one-file-system "$d"; then did "removed directory $d (a killed container's layer)"; else fail "rm -rf $d: failed"; fi
+done
+# 05-mount overlay's fresh directory (lower, upper, work, merged) of a run
+# that is gone (a zombie is gone too: it holds nothing). Its overlay was
+# mounted in the run's own mount namespace only, which died with it.
+for d in /tmp/nslab-overlay-[0-9]*-*; do
+  [ -d "$d" ] || continue
+  pid=${d#/tmp/nslab-overlay-}
+  pid=${pid%%-*}
+  s=$(state "$pid")
+  [ -n "$s" ] && [ "$s" != Z ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 05-mount ] && continue
+  if rm -rf --one-file-system "$d"; then did "removed directory $d (a killed 05-mount overlay's layers)"; else fail "rm -rf $d: failed"; fi
 done
 
 if [ $failed -gt 0 ]; then

@@ -3,6 +3,7 @@ package lab
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -101,6 +102,23 @@ func TestReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { plain.Process.Kill(); plain.Wait() })
+	// 05-mount overlay's fresh directory while its run still goes on (a
+	// process named 05-mount, with that PID): reset must leave it.
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveProg := filepath.Join(t.TempDir(), "05-mount")
+	if b, err := os.ReadFile(sleep); err != nil || os.WriteFile(liveProg, b, 0o755) != nil {
+		t.Fatalf("copying %s: %v", sleep, err)
+	}
+	liveRun := exec.Command(liveProg, "300")
+	if err := liveRun.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { liveRun.Process.Kill(); liveRun.Wait() })
+	liveDir := fmt.Sprintf("/tmp/nslab-overlay-%d-reset%d", liveRun.Process.Pid, id)
+	overlayLeft(t, liveDir)
 
 	rootfs := filepath.Join(t.TempDir(), "rootfs") // for 10-container
 	if out, err := exec.Command(prog("05-mount"), "mkrootfs", rootfs).CombinedOutput(); err != nil {
@@ -150,6 +168,16 @@ func TestReset(t *testing.T) {
 	// process group and the parent-death signal behind outlives a kill.
 	runMarked(t, marker, prog("06-net"), "add", nsName)
 	runMarked(t, marker, prog("01-clone"), "ns_child_exec", "sh", "-c", "setsid sleep 300 >/dev/null 2>&1 &")
+	// What SIGKILL leaves of 05-mount overlay (its mount died with the
+	// run's mount namespace): the run is too short to kill at a chosen
+	// moment, so the directory is made as it would be left, under the PID
+	// of a process that has exited.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	goneDir := fmt.Sprintf("/tmp/nslab-overlay-%d-reset%d", gone.Process.Pid, id)
+	overlayLeft(t, goneDir)
 
 	left := before.diff(takeSnapshot(t, marker))
 	for _, want := range []string{"processes of ours: +", "cgroups named nslab*: +", "sysvipc shm: +",
@@ -168,7 +196,7 @@ func TestReset(t *testing.T) {
 	}
 	wants := []string{"reset: killed process ", "reset: removed cgroup ", "reset: removed SysV shared memory segment ",
 		"reset: removed POSIX message queue /nslab-03-ipc-", "reset: removed network namespace name /run/netns/" + nsName,
-		"reset: removed directory " + tmpfs, "reset: removed directory /run/nslab-10-"}
+		"reset: removed directory " + tmpfs, "reset: removed directory /run/nslab-10-", "reset: removed directory " + goneDir}
 	// On v2, where 08-cgroup quota had to switch cpu on above its cgroup
 	// (it was off there), the kill left it on.
 	if strings.Contains(left, "v2 subtree_control above us: +") {
@@ -195,6 +223,12 @@ func TestReset(t *testing.T) {
 			t.Errorf("reset removed the cgroup %s, which is not nslab's: %v", cg, err)
 		}
 	}
+	if _, err := os.Stat(goneDir); err == nil {
+		t.Errorf("reset left %s, of a 05-mount overlay run that is gone", goneDir)
+	}
+	if _, err := os.Stat(liveDir); err != nil {
+		t.Errorf("reset removed %s, of a 05-mount overlay run that still goes on: %v", liveDir, err)
+	}
 	if err := plain.Process.Signal(unix.Signal(0)); err != nil {
 		t.Errorf("reset killed a process without the mark (sleep %d): %v", plain.Process.Pid, err)
 	}
@@ -202,6 +236,23 @@ func TestReset(t *testing.T) {
 	out, err = exec.Command("bash", reset).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "reset: nothing to remove") || strings.Contains(string(out), "removed") {
 		t.Errorf("a second reset: %v\n%s\nwant: reset: nothing to remove", err, out)
+	}
+}
+
+// overlayLeft makes dir as a killed 05-mount overlay leaves it: lower,
+// upper with a whiteout (a character device 0, 0), work with the kernel's
+// mode-0 work/work, and merged, no longer a mount point.
+func overlayLeft(t *testing.T, dir string) {
+	t.Helper()
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, d := range []string{"lower", "upper", "work/work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(os.Chmod(filepath.Join(dir, "work/work"), 0),
+		unix.Mknod(filepath.Join(dir, "upper/doomed"), unix.S_IFCHR, 0)); err != nil {
+		t.Fatal(err)
 	}
 }
 

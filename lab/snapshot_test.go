@@ -157,7 +157,7 @@ func mqueueNames() []string {
 // throwaway rootfs, 06-net's note of its /run/netns set-up.
 func nslabFiles() []string {
 	var files []string
-	for _, g := range []string{"/mnt/nslab-*", "/tmp/nslab-rootfs.*", "/run/nslab-*"} {
+	for _, g := range []string{"/mnt/nslab-*", "/tmp/nslab-rootfs.*", "/tmp/nslab-overlay-*", "/run/nslab-*"} {
 		m, _ := filepath.Glob(g)
 		files = append(files, m...)
 	}

@@ -112,7 +112,7 @@ step 04-pid "init's duties: signals" "SIGTERM and SIGKILL sent to PID 1 from ins
 step 04-pid "nested PID namespaces" "a PID namespace inside a PID namespace" \
   "a process has one PID per level: NSpid lists them from the host's down to its own" -- \
   "$bin/04-pid" nested
-chapter 05-mount "mounts, propagation, chroot vs pivot_root"
+chapter 05-mount "mounts, propagation, chroot vs pivot_root, overlayfs"
 step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC namespaces; a private tmpfs; a fresh /proc" \
   "mounts made after --make-rprivate stay in the child's namespace: the host never sees the tmpfs" -- \
   "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'
@@ -138,6 +138,9 @@ rootfs_demo() {
 step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and then by pivot_root, with an escape attempt" \
   "chroot moves one process's root, so root can climb out; pivot_root detaches the old root: nothing to climb to" -- \
   rootfs_demo "$bin/05-mount"
+step 05-mount "mount -t overlay (Docker's overlay2 storage driver)" "lower and upper directories as one tree: copy-up, a new file, a whiteout" \
+  "changes go to upper (a file is copied up at its first write, a deleted one whited out), lower never changes: image layers are lowers, a container's writable layer the upper" -- \
+  "$bin/05-mount" overlay
 
 chapter 06-net "lo only, ip netns, a veth link"
 step 06-net "unshare --net; ip a" "a child in a new network namespace lists its interfaces" \
