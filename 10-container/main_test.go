@@ -294,12 +294,12 @@ func TestRootless(t *testing.T) {
 	}
 	noCgroupLeft(t, cmd.Process.Pid)
 
-	sudo := nstest.Program(t, prog, "run", "-rootless", "-rootfs", root, "-pids", "16", "--", "sh", "-c", "cat /proc/self/uid_map; sleep 0.3")
+	sudo := nstest.Program(t, prog, "run", "-rootless", "-rootfs", root, "-pids", "32", "--", "sh", "-c", "cat /proc/self/uid_map; sleep 0.3")
 	sudo.Env = append(sudo.Env, "SUDO_USER=nobody")
 	s := nstest.Start(t, sudo)
 	s.Expect(t, `^\s*0\s+65534\s+1\s*$`)
-	if got := nstest.ReadTrim(t, filepath.Join(cgroupDir(t, initPid(t, sudo.Process.Pid), "pids"), "pids.max")); got != "16" {
-		t.Errorf("under sudo: pids.max %q, want 16", got)
+	if got := nstest.ReadTrim(t, filepath.Join(cgroupDir(t, initPid(t, sudo.Process.Pid), "pids"), "pids.max")); got != "32" {
+		t.Errorf("under sudo: pids.max %q, want 32", got)
 	}
 	if r := s.Wait(t); r.Code != 0 {
 		t.Errorf("under sudo: exit %d\nstderr:\n%s", r.Code, r.Stderr)

@@ -366,7 +366,7 @@ func runcDifferences(v2 bool) []runcDiff {
 		{"CapEff", ourCaps, runcCaps, capsWhy},
 		{"CapPrm", ourCaps, runcCaps, capsWhy},
 		{"Seccomp", "2 (filter)", "0 (none)", "runc spec writes no seccomp profile; Docker adds its default one, we a hand-written filter"},
-		{"probe's PID", "[2-9]*", "1", "runc execs the command as PID 1; our PID 1 is an init that starts it and reaps (docker run --init)"},
+		{"probe's PID", "[1-9][0-9]", "1", "runc execs the command as PID 1; our PID 1 is an init that starts it and reaps (docker run --init)"},
 		{"PID 1", "exe", "sh", "our init is 10-container run again, from /proc/self/exe (common.Command)"},
 		{"ulimit -n", "*", "1024", "runc spec sets RLIMIT_NOFILE to 1024; we keep the caller's limits"},
 		{"mount /", "overlay rw", "* ro", "runc spec sets root.readonly (docker run --read-only); ours is a writable overlay thrown away with the run, as Docker's"},
