@@ -215,6 +215,13 @@ type Result struct {
 // status; a start failure or a time-out fails the test.
 func Run(t testing.TB, cmd *exec.Cmd) Result {
 	t.Helper()
+	return RunFor(t, cmd, 60*time.Second)
+}
+
+// RunFor is Run for a command that may take longer: at most limit (times
+// NSLAB_PATIENCE, as every guard).
+func RunFor(t testing.TB, cmd *exec.Cmd, limit time.Duration) Result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -232,10 +239,10 @@ func Run(t testing.TB, cmd *exec.Cmd) Result {
 			t.Fatalf("%v: %v", cmd.Args, err)
 		}
 		return Result{out.String(), errb.String(), code}
-	case <-time.After(Patience(60 * time.Second)):
+	case <-time.After(Patience(limit)):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%v: still running after 60s\nstdout:\n%s\nstderr:\n%s", cmd.Args, out.String(), errb.String())
+		t.Fatalf("%v: still running after %s\nstdout:\n%s\nstderr:\n%s", cmd.Args, Patience(limit), out.String(), errb.String())
 	}
 	return Result{}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -93,7 +94,9 @@ func TestBench(t *testing.T) {
 	nstest.LockCgroups(t)
 	nstest.RequireTool(t, "unshare", "util-linux")
 	cmd := nstest.Program(t, "bench", "-n", "5", "-bin", programs(t))
-	r := nstest.Run(t, cmd)
+	// About 40 whole containers among the rest: 5 s here, over a minute
+	// under the guests' emulation.
+	r := nstest.RunFor(t, cmd, 5*time.Minute)
 	if r.Code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
