@@ -260,13 +260,19 @@ for name in "${names[@]}"; do
     grep -qE "^--- (PASS|FAIL|SKIP): $t " "$out" || notrun+=("$t")
   done <"$share/expected/$name"
   [ ${#notrun[@]} -eq 0 ] || { echo "  NOT RUN: ${notrun[*]}"; bad+=("$name: ${#notrun[@]} test(s) never ran"); }
-  # The failed tests by name, each with the last line a test logged before
-  # it failed: CI shows only the end of this output.
+  # The failed tests by name, each with the last 6 lines it logged (a
+  # t.Logf and a t.Errorf look alike here, and the error may come before a
+  # success line): CI shows only the end of this output.
   if [ "$f" -gt 0 ]; then
     bad+=("$name: $f failed")
     while IFS= read -r l; do bad+=("  $l"); done < <(awk '
-      /^ +[^ ]+_test\.go:[0-9]+: / { sub(/^ +/, ""); msg = $0 }
-      /^ *--- FAIL: / { print $3 ": " substr(msg, 1, 200) }' "$out" | head -8)
+      /^=== / || /^ *--- (PASS|SKIP): / { n = 0 }
+      /^ +[^ ]+_test\.go:[0-9]+: / { sub(/^ +/, ""); msg[n % 6] = substr($0, 1, 200); n++ }
+      /^ *--- FAIL: / {
+        print $3 ":"
+        for (i = (n > 6 ? n - 6 : 0); i < n; i++) print "    " msg[i % 6]
+        n = 0
+      }' "$out" | head -40)
   fi
   [ "$s" -eq 0 ] || bad+=("$name: $s skipped (NSLAB_REQUIRE_PRIVILEGED=1)")
   if [ "$rc" != 0 ] && [ "$f" -eq 0 ]; then
