@@ -44,7 +44,13 @@ func nsUsage(help bool) {
 	os.Exit(0)
 }
 
-// C: static int childFunc(void *arg) { execvp(argv[0], argv); errExit("execvp"); }
+// C: static int /* Start function for cloned child */
+// C: childFunc(void *arg)
+// C: {
+// C: char **argv = arg;
+// C: execvp(argv[0], argv);
+// C: errExit("execvp");
+// C: }
 // Go has no childFunc: os/exec clones and executes the command in one
 // step (common/reexec.go says why Go cannot run a function in the child).
 
@@ -68,8 +74,10 @@ func nsChildExec(args []string) {
 		case 'h':
 			nsUsage(true)
 		default:
-			// C: case 'C': flags |= CLONE_NEWCGROUP; break; ... one case a
-			// letter; the table of letters and flags is common's.
+			// C: case 'C': flags |= CLONE_NEWCGROUP; break;
+			// C: case 'i': flags |= CLONE_NEWIPC; break;
+			// … one case a letter, to 'U'; here the table of letters
+			// and flags is common's (-T is nslab's).
 			ns, _ := common.NSByLetter(o.Letter)
 			flags |= ns.Flag
 		}
@@ -123,7 +131,8 @@ func nsChildExec(args []string) {
 
 	// C: munmap(stack, STACK_SIZE);  (no stack here)
 
-	// C: if (waitpid(child_pid, NULL, 0) == -1) errExit("waitpid");
+	// C: if (waitpid(child_pid, NULL, 0) == -1) /* Wait for child */
+	// C: errExit("waitpid");
 	err = cmd.Wait()
 
 	// C: if (verbose) printf("%s: terminating\n", argv[0]);

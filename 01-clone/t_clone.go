@@ -61,7 +61,8 @@ func tClone(args []string) {
 	// No stack to allocate: without CLONE_VM the child runs on its copy of
 	// ours (rawclone.go).
 
-	// C: if (CHILD_SIG != 0 && CHILD_SIG != SIGCHLD) signal(CHILD_SIG, SIG_IGN);
+	// C: if (CHILD_SIG != 0 && CHILD_SIG != SIGCHLD)
+	// C: if (signal(CHILD_SIG, SIG_IGN) == SIG_ERR) errExit("signal");
 	// Ignore childSig, whose default action would kill us (Go would catch
 	// it anyway; this says so). SIGCHLD is left alone: ignoring it would
 	// make the kernel reap the child before we can wait for it.

@@ -56,7 +56,8 @@ func fork_child(args []string) int {
 	// and replace the host's /proc.
 	mountProc(parentPid)
 
-	// C: for (i = 0; i < a; i++) {
+	// C: for (i = 0; i
+	// C (lost in the post): < a; i++) {
 	for i := 0; i < a; i++ {
 		// C: pid = fork();
 		// C: if (pid < 0) return pid;
@@ -74,7 +75,8 @@ func fork_child(args []string) int {
 	common.DoneTellingParent() // so that ps does not inherit it
 	common.WaitParentClose()
 
-	// C: char *cmd = "ps -el";
+	// C: char * cmd = "ps -el;
+	// (the post lost the closing quote: the command is "ps -el")
 	// C: execl("/bin/bash", "/bin/bash", "-c", cmd, NULL);
 	// PID 1 becomes bash, and bash becomes ps (one command: bash execs
 	// it): ps is PID 1 now. When it exits, after its listing, the kernel

@@ -27,7 +27,8 @@ import (
 	"nslab/common"
 )
 
-// C: #define STACK_SIZE (1024 * 1024), static char child_stack[STACK_SIZE];
+// C: #define STACK_SIZE (1024 * 1024)
+// C: static char child_stack[STACK_SIZE];
 // Go needs no stack: it cannot clone(child_main) (see common/reexec.go),
 // so main re-executes this binary as "child_main" in the new namespaces.
 func init() {

@@ -3,11 +3,12 @@
 //	$ unshare --user /bin/sh       # a shell in a new user namespace
 //	$ whoami; id                   # nobody: no uid is mapped yet
 //	$ ls -al /proc/$$/ns; lsns -p $$
-//	# echo '0 100000 1' > /proc/PID/uid_map    (and gid_map, from the host)
+//	# echo '0 100000 1' > /proc/PID/uid_map    (nslab's: see below)
 //
-// The first three lines are the Korean blog's `unshare --user` session; the
-// maps are the Chinese blog's "通過/proc/pid/uid_map和/proc/pid/gid_map設置
-// container外用戶id和容器內用戶id的映射關系". The child plays the shell,
+// The first three lines are the Korean blog's `unshare --user` session. The
+// fourth is nslab's: the Chinese blog says only that the maps are set
+// "通過/proc/pid/uid_map和/proc/pid/gid_map" and shows no command; the
+// host uid 100000 is nslab's choice (-map-to). The child plays the shell,
 // the parent plays the host's shell that writes the maps. The C counterpart
 // is c/unshare_user.c. After the seed, the child becomes root of its
 // namespace and finds out what that root may not do (rootinside.go), and
@@ -97,7 +98,8 @@ func main() {
 	dropRootGroups() // not in the seed: rootinside.go
 
 	// $ unshare --user /bin/sh
-	// C: clone(childFunc, stack + STACK_SIZE, CLONE_NEWUSER | SIGCHLD, NULL);
+	// nslab's C (c/unshare_user.c; the seed has only the shell):
+	//   clone(childFunc, stack + STACK_SIZE, CLONE_NEWUSER | SIGCHLD, NULL);
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUSER.
 	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", "hand", o.hold.String())
@@ -138,11 +140,11 @@ func main() {
 	// unprivileged process may write gid_map only once setgroups(2) is
 	// denied in the namespace, else the child could drop a group that a
 	// file's permissions deny and get in. Root may skip it; we don't.
-	// # echo deny > /proc/PID/setgroups
+	// nslab's: echo deny > /proc/PID/setgroups
 	writeProc(pid, "setgroups", "deny")
-	// # echo '0 100000 1' > /proc/PID/gid_map
+	// nslab's: echo '0 100000 1' > /proc/PID/gid_map
 	writeProc(pid, "gid_map", fmt.Sprintf("0 %d 1", o.mapGID))
-	// # echo '0 100000 1' > /proc/PID/uid_map
+	// nslab's: echo '0 100000 1' > /proc/PID/uid_map
 	// "0 HOST 1": uid 0 inside is HOST outside, a range of 1. Each map is
 	// written once, in one write(2).
 	writeProc(pid, "uid_map", fmt.Sprintf("0 %d 1", o.mapUID))

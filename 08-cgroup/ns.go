@@ -83,7 +83,8 @@ func nsMain(args []string) {
 	// with -hold, from another shell)
 
 	// unshare -Cm /bin/sh
-	// C: clone(childFunc, stack, CLONE_NEWCGROUP | CLONE_NEWNS | SIGCHLD, ...)
+	// In C (nslab's; the seed has only the shell) that would be
+	//   clone(childFunc, stack, CLONE_NEWCGROUP | CLONE_NEWNS | SIGCHLD, ...)
 	// The child is born in our cgroups, sub1 among them, and a new cgroup
 	// namespace takes its creator's cgroups at that moment as its root: in
 	// it, sub1 is "/". (-m, a mount namespace, only matters to whoever

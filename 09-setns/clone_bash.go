@@ -7,9 +7,11 @@ package main
 //
 //	09-setns clone-bash [-map] [-c CMD]
 //
-// The seed's notes set the uid and gid maps by hand, from another shell:
-// `echo '0 0 1' > /proc/PID/uid_map` (the same for gid_map), "first,
-// because hostname and mount need the privilege". Until then bash is
+// The seed's notes say the uid and gid maps are set through
+// /proc/pid/uid_map and gid_map, "把這放前面是因為後面hostname和mount需要權限"
+// (first, because hostname and mount need the privilege), and show no
+// command; nslab's is `echo '0 0 1' > /proc/PID/uid_map` (and gid_map),
+// from another shell. Until then bash is
 // uid 65534 (unmapped) and has no capability in its namespaces. -map has
 // the parent write them before bash starts (07-user shows how).
 
