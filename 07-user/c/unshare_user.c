@@ -1,9 +1,10 @@
-/* unshare_user.c -- the seed's user namespace session in C:
+/* unshare_user.c -- nslab's C for the seed's user namespace session (the
+   seed is shell only; this program is nslab's own):
 
        $ unshare --user /bin/sh      a shell in a new user namespace
        $ whoami; id                  nobody: no uid is mapped yet
        $ ls -al /proc/$$/ns          only the user namespace is new
-       # echo '0 100000 1' > /proc/PID/uid_map   (and gid_map, from the host)
+       # echo '0 100000 1' > /proc/PID/uid_map   (nslab's; and gid_map)
        $ id                          uid 0 now, if the map covers our uid
 
    The child plays the shell, the parent the host's shell that writes the
@@ -140,10 +141,10 @@ main(void)
 
     /* nslab: since Linux 3.19 gid_map needs setgroups denied first */
     write_proc(pid, "setgroups", "deny");
-    /* # echo '0 100000 1' > /proc/PID/gid_map */
+    /* nslab's: echo '0 100000 1' > /proc/PID/gid_map */
     snprintf(map, sizeof(map), "0 %ld 1", map_gid);
     write_proc(pid, "gid_map", map);
-    /* # echo '0 100000 1' > /proc/PID/uid_map */
+    /* nslab's: echo '0 100000 1' > /proc/PID/uid_map */
     snprintf(map, sizeof(map), "0 %ld 1", map_uid);
     write_proc(pid, "uid_map", map);
     if (write(release[1], "1", 1) != 1)   /* go on, child */
