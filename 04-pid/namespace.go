@@ -53,7 +53,8 @@ func fork_child(args []string) int {
 	// ps reads /proc, and a proc filesystem shows the PID namespace of
 	// whoever mounted it. mountProc first makes every mount private: on a
 	// systemd host / is shared, and the seed's mount would propagate back
-	// and replace the host's /proc.
+	// and replace the host's /proc. Where the seed passes 0 as the flags,
+	// nslab passes nosuid,nodev,noexec, as the host's /proc has.
 	mountProc(parentPid)
 
 	// C: for (i = 0; i
