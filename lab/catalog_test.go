@@ -123,6 +123,9 @@ func TestBadInputCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	taken := fmt.Sprintf("nslab-cat-%d", os.Getpid())
+	// It adds the name to the host's /run/netns, and deletes it: not while
+	// 06-net's tests, the tour or check-06 use /run/netns.
+	nstest.LockNetns(t)
 	cases := catalog(gone.Process.Pid, os.Getpid(), taken)
 	if len(cases) < 30 {
 		t.Fatalf("the catalog has %d cases; it promises at least 30", len(cases))
