@@ -261,7 +261,7 @@ func TestGoVsC(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "nsenter", "util-linux")
-	cBin := nstest.BuildC(t, cSources, "demo_uts_namespace")
+	cBin := nstest.BuildC(t, cSources, "demo_uts_namespaces")
 	before := nstest.Hostname(t)
 
 	run := func(t *testing.T, cmd *exec.Cmd, name string) (stdout, joined string) {

@@ -92,7 +92,7 @@ step 01-clone "ns_child_exec -p -u (TLPI)" "run a command in new PID and UTS nam
   "the child is PID 1 of its PID namespace; only the namespaces asked for are new" -- \
   "$bin/01-clone" ns_child_exec -v -p -u sh -c 'echo "my PID is $$"; readlink /proc/self/ns/uts'
 chapter 02-uts "a hostname of its own"
-step 02-uts "demo_uts_namespace (TLPI)" "a child sets its own hostname" \
+step 02-uts "demo_uts_namespaces (TLPI)" "a child sets its own hostname" \
   "the hostname lives in the UTS namespace: the parent's is untouched" -- \
   "$bin/02-uts" -sleep 0 tour-host
 chapter 03-ipc "System V and POSIX IPC, per namespace"

@@ -18,13 +18,13 @@ uts_name() {
 
 # The 02-uts children, as "PID NAME-02-uts-GAVE-IT": the Go program's
 # (argv: childFunc NAME SLEEP) and the C program's (a clone of
-# demo_uts_namespace NAME, in a UTS namespace its parent is not in).
+# demo_uts_namespaces NAME, in a UTS namespace its parent is not in).
 children=()
 for pid in $(go_procs 02-uts); do
   read_argv "$pid"
   [ "${ARGV[0]:-}" = childFunc ] && children+=("$pid ${ARGV[1]:-}")
 done
-for pid in $(c_children demo_uts_namespace uts); do
+for pid in $(c_children demo_uts_namespaces uts); do
   read_argv "$pid"
   children+=("$pid ${ARGV[1]:-}")
 done

@@ -1,0 +1,47 @@
+package main
+
+// options.go is beyond the seed: nslab's command line. The seed takes its
+// hostname as argv[1] and nothing else; nslab adds -sleep and checks the
+// command line before it creates anything.
+
+import (
+	"os"
+	"time"
+
+	"nslab/common"
+)
+
+// hostNameMax is HOST_NAME_MAX: the kernel refuses longer names (EINVAL).
+const hostNameMax = 64
+
+func usageLine() string {
+	return common.Prog + " [-sleep D] <child-hostname>"
+}
+
+// parseArgs returns the child's hostname (the seed's argv[1]) and how long
+// the child keeps its namespace open (-sleep). A mistake gets one line and
+// exit status 2.
+func parseArgs() (hostname string, sleep time.Duration) {
+	fs := common.NewFlagSet()
+	s := fs.Duration("sleep", 1000*time.Second,
+		"how long the child keeps its namespace open; the C always sleeps 1000s (0: not at all)")
+	common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
+	switch {
+	case fs.NArg() == 0:
+		// The C prints its usage and exits 0 (EXIT_SUCCESS). We exit 2, the
+		// convention for a bad command line, so scripts and tests can tell
+		// "did nothing" from "worked".
+		common.UsageError(usageLine(), "missing <child-hostname>")
+	case fs.NArg() > 1:
+		// The C ignores extra arguments. Go's flag stops at the first
+		// non-flag, so `02-uts myhost -sleep 0` would silently drop -sleep.
+		common.UsageError(usageLine(), "unexpected argument %q after <child-hostname> (flags go first)", fs.Arg(1))
+	case len(fs.Arg(0)) > hostNameMax:
+		// The C finds out from sethostname's EINVAL in the child; we say
+		// what is wrong before creating anything.
+		common.UsageError("", "child hostname is %d bytes long; the kernel allows at most %d", len(fs.Arg(0)), hostNameMax)
+	case *s < 0:
+		common.UsageError(usageLine(), "-sleep must not be negative")
+	}
+	return fs.Arg(0), *s
+}
