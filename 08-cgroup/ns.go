@@ -79,8 +79,17 @@ func nsMain(args []string) {
 	ctls := strings.Join(h.Controllers, ",") // "freezer"; "" on v2: its one 0:: line
 	catCgroups(common.Parent, ctls, 1, parent, sleeper.Pid())
 
-	// tree -L 1 /sys/fs/cgroup/freezer/   (sub1 and sub2 are there: look
-	// with -hold, from another shell)
+	// tree -L 1 /sys/fs/cgroup/freezer/
+	// sub1 and sub2 side by side, in the directory they were made in.
+	under := filepath.Dir(sub1.Dir("freezer"))
+	entries, _ := os.ReadDir(under)
+	var ours []string
+	for _, e := range entries {
+		if e.Name() == sub1.Name || e.Name() == sub2.Name {
+			ours = append(ours, e.Name()+"/")
+		}
+	}
+	common.Step("tree -L 1 "+under+"/", fmt.Sprintf("%s among its %d entries", strings.Join(ours, " and "), len(entries)))
 
 	// unshare -Cm /bin/sh
 	// In C (nslab's; the seed has only the shell) that would be

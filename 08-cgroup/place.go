@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -86,6 +87,11 @@ func startCmdIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, er
 	}
 	hs.Started()
 	defer hs.Release.Close()
+	// cgexec's own step, which it takes for itself before it execs.
+	for _, d := range g.Dirs() {
+		common.Step(fmt.Sprintf("echo %d > %s", child.Pid(), filepath.Join(d, "cgroup.procs")),
+			"before it execs, as cgexec does for itself")
+	}
 	if err := g.Add(child.Pid()); err != nil {
 		return nil, "", err
 	}

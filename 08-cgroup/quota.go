@@ -3,6 +3,7 @@ package main
 // quota.go is the seed's CPU quota session, in its order:
 //
 //	cgcreate -a root -g cpu:mycgroup
+//	ls -al /sys/fs/cgroup/cpu,cpuacct/ | grep mycgroup
 //	cgset -r cpu.cfs_quota_us=30000 mycgroup
 //	cgexec -g cpu:mycgroup stress -c 1 &
 //	top        # stress at 30.0 %CPU
@@ -17,15 +18,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"nslab/common"
 )
-
-// period is cpu.cfs_period_us (v1), the second number of cpu.max (v2):
-// the kernel's default, 100 ms. CPU use (%) = quota / period * 100.
-const period = 100000 // µs
 
 func quotaMain(args []string) {
 	o := quotaOptions(args) // -percent, -seconds and the load: options.go
@@ -44,7 +42,21 @@ func quotaMain(args []string) {
 	// cpu must be switched on in the parents' cgroup.subtree_control first.
 	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-quota", os.Getpid()), "cpu", "cpuacct")
 
-	// cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us     -> 100000
+	// ls -al /sys/fs/cgroup/cpu,cpuacct/ | grep mycgroup
+	// The new directory, and the files the kernel put in it with the mkdir.
+	d := g.Dir("cpu")
+	files, err := os.ReadDir(d)
+	if err != nil {
+		common.ErrExit("reading "+d, err)
+	}
+	common.Step(fmt.Sprintf("ls -al %s/ | grep %s", filepath.Dir(d), g.Name),
+		fmt.Sprintf("a directory, with %d files the kernel made in it", len(files)))
+
+	// # cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us
+	// The period, 100000 µs (100 ms) unless changed: CPU use (%) =
+	// quota / period * 100. v2 keeps it as cpu.max's second number.
+	period := readPeriod(g, cfs.V2)
+
 	// cgset -r cpu.cfs_quota_us=30000 mycgroup
 	// v1: cpu.cfs_quota_us, µs of CPU per period of cpu.cfs_period_us.
 	// v2: cpu.max holds both, "QUOTA PERIOD": "30000 100000".
@@ -81,4 +93,26 @@ func quotaMain(args []string) {
 	// The seed leaves stress running. Our cleanups (common.Exit) kill
 	// every process in the cgroup and remove it (rmdir).
 	common.Exit(0)
+}
+
+// readPeriod reads the group's CPU period in µs, printing the cat.
+func readPeriod(g *common.Group, v2 bool) int {
+	file, field := filepath.Join(g.Dir("cpu"), "cpu.cfs_period_us"), 0
+	if v2 {
+		file, field = filepath.Join(g.Dir("cpu"), "cpu.max"), 1 // "max 100000"
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		common.ErrExit("reading "+file, err)
+	}
+	f := strings.Fields(string(b))
+	period, err := 0, fmt.Errorf("%q: not a period", b)
+	if len(f) > field {
+		period, err = strconv.Atoi(f[field])
+	}
+	if err != nil || period <= 0 {
+		common.Fatalf("reading %s: %v", file, err)
+	}
+	common.Step("cat "+file, fmt.Sprintf("%s: a period of %d µs", strings.TrimSpace(string(b)), period))
+	return period
 }
