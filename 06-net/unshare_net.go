@@ -6,6 +6,7 @@
 //	ip netns add mynet                         06-net add mynet
 //	ip netns list    (or ls /var/run/netns)    06-net list
 //	nsenter --net=/var/run/netns/mynet; ip a   06-net exec mynet ip a
+//	lsns -p $$                                 06-net exec mynet sh -c 'lsns -p $$'
 //	lsns -t net -p $$                          06-net exec mynet sh -c 'lsns -t net -p $$'
 //
 // Beyond the session: del and what `ip netns` adds (netns.go), two
