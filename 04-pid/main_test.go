@@ -625,20 +625,32 @@ func TestTour(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			// Every process of the run inherits this mark in its
+			// environment (bash and ps too): the kernel's /proc must show
+			// none of them once the run has exited.
+			mark := fmt.Sprintf("NSLAB_TEST_RUN=%s-%d", name, time.Now().UnixNano())
+			cmd := goCmd(t, 0, args...)
+			if cmd.Env == nil {
+				cmd.Env = os.Environ()
+			}
+			cmd.Env = append(cmd.Env, mark)
 			start := time.Now()
-			r := nstest.Run(t, goCmd(t, 0, args...))
+			r := nstest.Run(t, cmd)
 			elapsed := time.Since(start)
 			nstest.NoPanic(t, r.Stderr)
 			if r.Code != 0 || r.Stderr != "" {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+			}
+			if pids := withEnv(mark); len(pids) > 0 {
+				t.Errorf("processes of the run still alive after it exited: %v", pids)
 			}
 			// A guard against a demo that hangs; its speed is the tour's
 			// (TestTour), not a timing test here.
 			if elapsed > 30*time.Second {
 				t.Errorf("took %v: it hangs", elapsed)
 			}
-			// The namespaces are gone before we could pin them: here the
-			// program's own check (it pins them) has to do.
+			// And the program's own line, which it prints from what it
+			// pinned of the namespace.
 			left := regexp.MustCompile(`processes left in .*: (.*)`).FindAllStringSubmatch(r.Stdout, -1)
 			if len(left) == 0 {
 				t.Errorf("no processes-left line:\n%s", r.Stdout)
@@ -719,4 +731,22 @@ var readmeKo string
 func TestReadme(t *testing.T) {
 	t.Parallel()
 	nstest.Readme(t, nstest.Doc{Name: "04-pid", Text: readme, Ko: readmeKo, C: cSources})
+}
+
+// withEnv lists the processes whose environment holds the line kv, as the
+// kernel shows it in /proc/PID/environ.
+func withEnv(kv string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d + "/environ")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if slices.Contains(strings.Split(string(b), "\x00"), kv) {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
