@@ -229,7 +229,7 @@ func netnsDel(args []string) {
 	var err error
 	common.HoldSignals(func() {
 		if err = unmountName(path); err == nil {
-			common.PausePoint("del: name gone") // a test's Ctrl-C comes here (fault.go)
+			common.PausePoint("del: name gone") // a test's Ctrl-C comes here (testhooks.go)
 			undoRunDir()
 		}
 	})

@@ -197,7 +197,7 @@ func (c *CgroupFS) HierarchyFor(controller string) (*Hierarchy, error) {
 	if c.V2 {
 		h := c.Hiers[0]
 		switch {
-		case controller == "freezer" && simulated("controller", controller):
+		case controller == "freezer" && injected("controller", controller):
 			return nil, &MissingController{"this kernel's cgroup v2 has no cgroup.freeze (it came in Linux 5.2)", "a newer kernel, such as the lab VM's"}
 		case controller == "" || controller == "cpuacct" || controller == "freezer" || controller == "devices":
 			return h, nil
@@ -207,7 +207,7 @@ func (c *CgroupFS) HierarchyFor(controller string) (*Hierarchy, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(strings.Fields(string(b)), controller) || simulated("controller", controller) {
+		if !slices.Contains(strings.Fields(string(b)), controller) || injected("controller", controller) {
 			return nil, &MissingController{
 				fmt.Sprintf("the cgroup v2 hierarchy offers no %s controller (%s/cgroup.controllers: %q)", controller, top, strings.TrimSpace(string(b))),
 				"a v1 hierarchy may hold it: boot with systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all"}
@@ -215,7 +215,7 @@ func (c *CgroupFS) HierarchyFor(controller string) (*Hierarchy, error) {
 		return h, nil
 	}
 	for _, h := range c.Hiers {
-		if (controller == "" || slices.Contains(h.Controllers, controller)) && !simulated("controller", controller) {
+		if (controller == "" || slices.Contains(h.Controllers, controller)) && !injected("controller", controller) {
 			return h, nil
 		}
 	}

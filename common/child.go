@@ -63,8 +63,8 @@ func startChild(cmd *exec.Cmd, pdeathsig unix.Signal) (*ChildProc, error) {
 		close(c.done)
 		select {}
 	}
-	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && simulated("userns", "disabled") {
-		// Fault injection (fault.go): the error os/exec returns when
+	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && injected("userns", "disabled") {
+		// Fault injection (testhooks.go): the error os/exec returns when
 		// clone(CLONE_NEWUSER) is refused.
 		close(c.done)
 		return nil, &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: unix.EPERM}

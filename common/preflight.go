@@ -30,7 +30,7 @@ func RequireNamespaces(flags uintptr) {
 func MissingNamespaces(flags uintptr) []string {
 	var missing []string
 	for _, name := range NSNames(flags) {
-		if _, err := os.Lstat("/proc/self/ns/" + name); err != nil || simulated("ns", name) {
+		if _, err := os.Lstat("/proc/self/ns/" + name); err != nil || injected("ns", name) {
 			missing = append(missing, name)
 		}
 	}

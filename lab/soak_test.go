@@ -313,7 +313,7 @@ func ignoreStatus(err error) error {
 
 // The soak's Ctrl-C at the moments where one once left the host changed,
 // hit every time rather than when the dice fall there: the chapter is built
-// with its pause points (-tags nslabpause, common/fault.go), the step stops
+// with its pause points (-tags nslabtest, common/testhooks.go), the step stops
 // at the named one, and its whole process group gets SIGINT there, as in the
 // soak. The host photograph must not change.
 var interruptAt = []struct {
@@ -349,7 +349,7 @@ func TestInterruptAt(t *testing.T) {
 			if err := os.Mkdir(bin, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(nstest.ChapterTags(t, c.chapter, "nslabpause"), filepath.Join(bin, c.chapter)); err != nil {
+			if err := os.Symlink(nstest.ChapterTags(t, c.chapter, "nslabtest"), filepath.Join(bin, c.chapter)); err != nil {
 				t.Fatal(err)
 			}
 			n := 0

@@ -173,10 +173,12 @@ mkdir -p "$share/prog"
 (cd "$repo" && shopt -s nullglob && chapters=(./[0-9][0-9]-*) &&
   "$GO" build -buildvcs=false -o "$share/prog/" "${chapters[@]}") ||
   die "go build of the chapter programs failed"
-# 06-net with its pause points too, for lab's TestInterruptAt alone
-# (nstest.ChapterTags finds it in $NSLAB_BIN/nslabpause).
-(cd "$repo" && "$GO" build -buildvcs=false -tags nslabpause -o "$share/prog/nslabpause/" ./06-net) ||
-  die "go build -tags nslabpause ./06-net failed"
+# And each with its test hooks (common/testhooks.go), for the tests that
+# inject a fault or pause a program (nstest.ChapterTags finds them in
+# $NSLAB_BIN/nslabtest).
+(cd "$repo" && shopt -s nullglob && chapters=(./[0-9][0-9]-*) &&
+  "$GO" build -buildvcs=false -tags nslabtest -o "$share/prog/nslabtest/" "${chapters[@]}") ||
+  die "go build -tags nslabtest of the chapter programs failed"
 # And the C counterparts (make c), for a test that runs one without its
 # source at hand (lab/bench runs 01-clone's ns_child_exec).
 make -s -C "$repo" c BIN="$share/prog" CC="$VM_CC" >/dev/null || die "make c failed"

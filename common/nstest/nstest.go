@@ -491,7 +491,8 @@ func Chapter(t testing.TB, name string) string {
 }
 
 // ChapterTags is Chapter built with a build tag, for the one test that
-// needs it: "nslabpause" gives the program its pause points (common/fault.go).
+// needs it: "nslabtest" gives the program its test hooks, fault injection
+// and pause points (common/testhooks.go).
 // The program is NAME in a directory named after the tag, $NSLAB_BIN/TAG/NAME
 // in the guest, so that its messages still say "06-net: ...".
 func ChapterTags(t testing.TB, name, tag string) string {
@@ -515,7 +516,12 @@ func chapter(t testing.TB, name, tag string) string {
 		chapBuilt[key] = bin
 		return bin
 	}
+	// A test runs in its package's directory: a chapter's or lab's, beside
+	// the chapter, or the module's root (hooks_test.go), above it.
 	src := filepath.Join("..", name)
+	if _, err := os.Stat("go.mod"); err == nil {
+		src = "./" + name
+	}
 	// A chapter's program is its package main, whatever its seed file is
 	// called (newns.go, unshare_user.go, ...).
 	if srcs, _ := filepath.Glob(filepath.Join(src, "*.go")); len(srcs) == 0 {

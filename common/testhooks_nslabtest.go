@@ -1,4 +1,4 @@
-//go:build nslabpause
+//go:build nslabtest
 
 package common
 
@@ -6,13 +6,24 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// The test build of PausePoint (go build -tags nslabpause; fault.go says
-// why). With NSLAB_PAUSE=NAME in the environment, PausePoint(NAME) writes
+// The test build of the test hooks (go build -tags nslabtest;
+// testhooks.go says why).
+//
+// Fault injection, by the environment:
+//
+//	NSLAB_SIMULATE_MISSING="ns:time controller:cpu"  a namespace type or a
+//	                                                 cgroup controller is absent
+//	NSLAB_SIMULATE_USERNS_DISABLED=1                 clone(CLONE_NEWUSER) fails
+//	                                                 with EPERM, as when a sysctl
+//	                                                 forbids user namespaces
+//
+// A pause point: with NSLAB_PAUSE=NAME in the environment, PausePoint(NAME) writes
 // the program's PID to the file NSLAB_PAUSE_FILE and waits there, at most a
 // minute, for the test's SIGINT (or SIGTERM, SIGHUP). Then:
 //   - if the program catches the signals (AtExit, HoldSignals), they reached
@@ -22,9 +33,23 @@ import (
 // So whatever the program does with a signal at that moment, it does every
 // time, not when the timing happens to fall there.
 const (
-	pauseEnv     = "NSLAB_PAUSE"
-	pauseFileEnv = "NSLAB_PAUSE_FILE"
+	simulateMissingEnv = "NSLAB_SIMULATE_MISSING"
+	simulateUserNSEnv  = "NSLAB_SIMULATE_USERNS_DISABLED"
+	pauseEnv           = "NSLAB_PAUSE"
+	pauseFileEnv       = "NSLAB_PAUSE_FILE"
 )
+
+func injected(kind, name string) bool {
+	if kind == "userns" && name == "disabled" {
+		return os.Getenv(simulateUserNSEnv) == "1"
+	}
+	for _, w := range strings.Fields(os.Getenv(simulateMissingEnv)) {
+		if w == kind+":"+name {
+			return true
+		}
+	}
+	return false
+}
 
 func PausePoint(name string) {
 	if os.Getenv(pauseEnv) != name {
