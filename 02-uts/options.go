@@ -11,9 +11,6 @@ import (
 	"nslab/common"
 )
 
-// hostNameMax is HOST_NAME_MAX: the kernel refuses longer names (EINVAL).
-const hostNameMax = 64
-
 func usageLine() string {
 	return common.Prog + " [-sleep D] <child-hostname>"
 }
@@ -36,10 +33,10 @@ func parseArgs() (hostname string, sleep time.Duration) {
 		// The C ignores extra arguments. Go's flag stops at the first
 		// non-flag, so `02-uts myhost -sleep 0` would silently drop -sleep.
 		common.UsageError(usageLine(), "unexpected argument %q after <child-hostname> (flags go first)", fs.Arg(1))
-	case len(fs.Arg(0)) > hostNameMax:
+	case len(fs.Arg(0)) > common.HostNameMax:
 		// The C finds out from sethostname's EINVAL in the child; we say
 		// what is wrong before creating anything.
-		common.UsageError("", "child hostname is %d bytes long; the kernel allows at most %d", len(fs.Arg(0)), hostNameMax)
+		common.UsageError("", "child hostname is %d bytes long; the kernel allows at most %d", len(fs.Arg(0)), common.HostNameMax)
 	case *s < 0:
 		common.UsageError(usageLine(), "-sleep must not be negative")
 	}

@@ -11,9 +11,6 @@ import (
 	"nslab/common"
 )
 
-// hostNameMax is HOST_NAME_MAX: sethostname refuses longer names.
-const hostNameMax = 64
-
 // options is the parsed command line.
 type options struct {
 	hostname, tmpfs, rootfs, mode string // mode: "chroot", "pivot" or ""
@@ -53,8 +50,8 @@ func parseArgs(args []string) options {
 	// -h lists the sub-commands too; a mistake shows the first line only.
 	o.argv = common.ParseFlagsArgs(fs, usageLine()+"\n"+mkrootfsUsage()+"\n"+common.Prog+" escape      (inside a -chroot or -pivot rootfs: the chroot breakout)\n"+overlayUsage()+"      (lower, upper, copy-up and whiteouts, as a container's root)", args)
 	switch {
-	case len(o.hostname) > hostNameMax:
-		common.UsageError("", "-hostname is %d bytes long; the kernel allows at most %d", len(o.hostname), hostNameMax)
+	case len(o.hostname) > common.HostNameMax:
+		common.UsageError("", "-hostname is %d bytes long; the kernel allows at most %d", len(o.hostname), common.HostNameMax)
 	case o.tmpfs != "" && !filepath.IsAbs(o.tmpfs):
 		common.UsageError(usageLine(), "-tmpfs wants an absolute path, got %q", o.tmpfs)
 	case *chroot && *pivot:

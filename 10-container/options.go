@@ -86,8 +86,8 @@ func parseOptions(args []string) options {
 		// PID 1 is a Go program: its threads count too, about 14 with
 		// its spare ones (limits.go).
 		common.UsageError("", "-pids %d: want 32 to 4096, or 0 for none", o.pids)
-	case len(o.hostname) == 0 || len(o.hostname) > 64:
-		common.UsageError("", "-hostname %q: want 1 to 64 bytes", o.hostname)
+	case len(o.hostname) == 0 || len(o.hostname) > common.HostNameMax:
+		common.UsageError("", "-hostname %q: want 1 to %d bytes", o.hostname, common.HostNameMax)
 	case o.keep != "" && (o.isOff("overlay") || o.rootless):
 		common.UsageError("", "-keep keeps the overlay's upper layer: it goes with neither -off overlay nor -rootless (no overlay)")
 	case o.net && o.rootless:

@@ -7,6 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// HostNameMax is HOST_NAME_MAX: sethostname(2) refuses a longer name with
+// EINVAL (02-uts, 05-mount and 10-container check their -hostname first).
+const HostNameMax = 64
+
 // Hostname returns uts.nodename as uname(2) reports it for the calling
 // process's UTS namespace.
 func Hostname() (string, error) {
