@@ -153,10 +153,7 @@ func main() {
 	// C: sleep(1); /* Give child time to change its hostname */
 	// We wait for the child's byte instead: no race, and no second lost.
 	// Reading nothing (EOF) means the child died before sending it.
-	if !hs.WaitReady() {
-		child.Wait()
-		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
-	}
+	hs.MustBeReady(child, "the child")
 
 	// The hostname in the parent's UTS namespace: not the child's.
 	// C: struct utsname uts;

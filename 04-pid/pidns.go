@@ -120,10 +120,7 @@ func pinNS(pid int) (*os.File, uint64) {
 
 // mustBeReady waits for PID 1's byte; PID 1 dying first is a failure.
 func (ns *pidNS) mustBeReady() {
-	if !ns.hs.WaitReady() {
-		ns.child.Wait()
-		common.Fatalf("PID 1 of the new namespace failed (%s)", ns.child.Cmd.ProcessState)
-	}
+	ns.hs.MustBeReady(ns.child, "PID 1 of the new namespace")
 }
 
 // hold keeps the namespace as it is for d (-hold), so that it can be

@@ -60,10 +60,7 @@ func show(args []string) {
 	hs.Started()
 	// Not in the session, where one person types both: wait until the
 	// child has printed its `ip a` (EOF: it died first).
-	if !hs.WaitReady() {
-		child.Wait()
-		common.Fatalf("the child failed before listing its interfaces (%s)", cmd.ProcessState)
-	}
+	hs.MustBeReady(child, "the child")
 
 	// $ ip a   (on the host: "the information differs from the host's")
 	common.Step("ip a", fmt.Sprintf("on the host, PID %d in %s, to compare", os.Getpid(), netID("/proc/self/ns/net")))

@@ -122,10 +122,7 @@ func main() {
 	hs.Started()
 	pid := child.Pid()
 	fmt.Printf("PID of child created by clone() is %d\n", pid)
-	if !hs.WaitReady() { // end-of-file: the child died before its lines
-		child.Wait()
-		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
-	}
+	hs.MustBeReady(child, "the child") // after its first lines
 
 	// $ ls -al /proc/$$/ns
 	// $ lsns -p $$

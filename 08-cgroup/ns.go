@@ -110,10 +110,7 @@ func nsMain(args []string) {
 	hs.Started()
 	// The seed reads inside, in the shell unshare started. Go: wait until
 	// the child has read and printed.
-	if !hs.WaitReady() {
-		child.Wait()
-		common.Fatalf("the child failed before it was ready (%s)", cmd.ProcessState)
-	}
+	hs.MustBeReady(child, "the child")
 
 	// Not in the seed: which namespaces the two processes are in (cgroup
 	// and mnt differ).

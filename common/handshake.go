@@ -52,6 +52,17 @@ func (h *Handshake) WaitReady() bool {
 	return n == 1
 }
 
+// MustBeReady waits for the child's byte. End-of-file means the child died
+// before it sent it: it is reaped, and the program ends with one line that
+// names it (who, "the child") and how it ended.
+func (h *Handshake) MustBeReady(child *ChildProc, who string) {
+	if h.WaitReady() {
+		return
+	}
+	child.Wait()
+	Fatalf("%s failed before it was ready (%s)", who, child.Cmd.ProcessState)
+}
+
 // The child's half. A re-executed child finds the two pipes at ReadyFD and
 // ReleaseFD (ChildFiles put them there).
 
