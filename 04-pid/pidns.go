@@ -148,7 +148,7 @@ func (ns *pidNS) finish() *os.ProcessState {
 		ns.pin.Close()
 	}
 	fmt.Printf("PID 1 (%d) ended: %s; processes left in its namespace pid:[%d]: %s\n",
-		ns.pid, status(st.Sys().(waitStatus)), ns.ino, pidList(left))
+		ns.pid, status(st.Sys().(common.WaitStatus)), ns.ino, pidList(left))
 	if len(left) > 0 {
 		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
 	}

@@ -82,16 +82,8 @@ func pending(pid int) string {
 	return fmt.Sprintf("pending: %016x", bits)
 }
 
-// waitStatus is what status needs of a wait status: unix.WaitStatus (from
-// wait4) and the syscall.WaitStatus in an os.ProcessState both have it.
-type waitStatus interface {
-	Signaled() bool
-	Signal() unix.Signal
-	ExitStatus() int
-}
-
 // status describes a wait status as the shell would.
-func status(ws waitStatus) string {
+func status(ws common.WaitStatus) string {
 	if ws.Signaled() {
 		return "killed by " + unix.SignalName(ws.Signal())
 	}

@@ -64,11 +64,7 @@ func memoryMain(args []string) {
 	child.Wait()
 	st := child.Cmd.ProcessState
 	fmt.Printf("hog (pid %d): %s\n", child.Pid(), st)
-	// (Sys is a syscall.WaitStatus; unix.Signal is syscall.Signal.)
-	if ws, ok := st.Sys().(interface {
-		Signaled() bool
-		Signal() unix.Signal
-	}); !ok || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+	if ws, ok := st.Sys().(common.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
 		common.Fatalf("the hog was not killed by SIGKILL: the limit did not hold")
 	}
 	showMemory(g, cfs.V2)

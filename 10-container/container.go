@@ -258,9 +258,6 @@ func reap(cmdPid int) int {
 		if pid != cmdPid {
 			continue // an orphan: reaped, as init must
 		}
-		if ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ws.ExitStatus()
+		return common.ShellStatus(ws)
 	}
 }

@@ -122,16 +122,29 @@ func ExitStatus(err error) int {
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
-		// Sys() is a syscall.WaitStatus; asking for its methods keeps
-		// package syscall out of nslab.
-		ws, ok := exitErr.Sys().(interface {
-			Signaled() bool
-			Signal() unix.Signal
-		})
-		if ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+		if ws, ok := exitErr.Sys().(WaitStatus); ok {
+			return ShellStatus(ws)
 		}
 		return exitErr.ExitCode()
 	}
 	return 1
+}
+
+// WaitStatus is what nslab reads of a wait status: both unix.WaitStatus
+// (from wait4) and the syscall.WaitStatus of an os.ProcessState (its Sys)
+// have it, and asking for the methods keeps package syscall out of nslab
+// (unix.Signal is syscall.Signal).
+type WaitStatus interface {
+	Signaled() bool
+	Signal() unix.Signal
+	ExitStatus() int
+}
+
+// ShellStatus is the status a shell shows for ws ($?): the exit status,
+// or 128 + the number of the signal that killed the process.
+func ShellStatus(ws WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
