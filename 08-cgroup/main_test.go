@@ -50,16 +50,6 @@ const prog = "08-cgroup"
 // host and in the lab's cgroup v2 guest (make vm-test): where the files
 // differ, each takes the version's path; none is skipped.
 
-// cgroupV2 reports whether /sys/fs/cgroup is the unified hierarchy.
-func cgroupV2(t *testing.T) bool {
-	t.Helper()
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Type == unix.CGROUP2_SUPER_MAGIC
-}
-
 var createdRE = regexp.MustCompile(`(?m)^\+ mkdir (\S+)`)
 
 // createdDirs are the cgroup directories a run said it made; the tests
@@ -372,7 +362,7 @@ type quotaRun struct {
 // load's processes), and afterwards no cgroup and no load process is left.
 func runQuota(t *testing.T, cmd *exec.Cmd, want quotaRun) string {
 	t.Helper()
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	s := nstest.Start(t, cmd)
 	interruptOnFailure(t, cmd)
 	w := watchTree(cmd.Process.Pid)
@@ -650,7 +640,7 @@ func TestOwnCgroup(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.LockCgroups(t) // and not in parallel: see TestQuota
 	nstest.RequireTool(t, "bash", "bash")
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	name := fmt.Sprintf("nslab-08-test-%d-own", os.Getpid())
 	var parents, procsFiles []string // where the new cgroups must go; where to put the program
 	if v2 {
@@ -739,7 +729,7 @@ func TestOwnCgroup(t *testing.T) {
 // runs (R) and its CPU time grows.
 func TestFreeze(t *testing.T) {
 	nstest.RequireRoot(t)
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	cmd := nstest.Program(t, prog, "freeze", "-hold", "1s")
 	s := nstest.Start(t, cmd)
 	m := s.Expect(t, `^burner \(pid (\d+)\)`)
@@ -799,7 +789,7 @@ func TestNS(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireNamespace(t, "cgroup")
 	nsenter := nstest.RequireTool(t, "nsenter", "util-linux")
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	cmd := nstest.Program(t, prog, "ns", "-hold", "30s")
 	s := nstest.Start(t, cmd)
 	m := s.Expect(t, `^\+ sleep 100000 &\s+# sleep_pid=(\d+)$`)

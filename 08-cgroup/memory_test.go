@@ -37,7 +37,7 @@ func keyed(t *testing.T, file, key string) int64 {
 func TestMemory(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.LockCgroups(t)
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	hostBefore := keyed(t, "/proc/vmstat", "oom_kill")
 	cmd := nstest.Program(t, prog, "memory", "-limit", "32M", "-hold", "1m")
 	s := nstest.Start(t, cmd)

@@ -21,7 +21,7 @@ import (
 func TestPids(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.LockCgroups(t)
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	cmd := nstest.Program(t, prog, "pids", "-max", "12", "-hold", "1m")
 	s := nstest.Start(t, cmd)
 	interruptOnFailure(t, cmd)

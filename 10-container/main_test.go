@@ -99,16 +99,6 @@ func initPid(t *testing.T, parent int) int {
 	return 0
 }
 
-// cgroupV2 reports whether /sys/fs/cgroup is the unified hierarchy.
-func cgroupV2(t *testing.T) bool {
-	t.Helper()
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Type == unix.CGROUP2_SUPER_MAGIC
-}
-
 // cgroupDir is the directory, on the host, of pid's cgroup in the
 // hierarchy of ctl (v1: a line like "4:cpu,cpuacct:/x" of /proc/PID/cgroup)
 // or in the unified one (v2: the "0::/x" line).
@@ -118,7 +108,7 @@ func cgroupDir(t *testing.T, pid int, ctl string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.SplitN(line, ":", 3)
 		if len(f) != 3 {
@@ -157,7 +147,7 @@ func TestLimitsThenCtrlC(t *testing.T) {
 	s := nstest.Start(t, cmd)
 	s.Expect(t, `exec sleep 30`)
 	pid := initPid(t, cmd.Process.Pid)
-	v2 := cgroupV2(t)
+	v2 := nstest.CgroupV2(t)
 	type limit struct{ ctl, file, want string }
 	limits := []limit{{"pids", "pids.max", "32"}}
 	if v2 {

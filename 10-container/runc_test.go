@@ -13,7 +13,6 @@ import (
 	"testing"
 	"text/tabwriter"
 
-	"nslab/common"
 	"nslab/common/nstest"
 )
 
@@ -397,11 +396,7 @@ func compareWithRunc(t *testing.T, ours, theirs map[string]string) {
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "field\t10-container\trunc\tsame, or why not")
-	v2, err := common.IsCgroupV2("/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	diffs := runcDifferences(v2)
+	diffs := runcDifferences(nstest.CgroupV2(t))
 	for _, k := range keys {
 		o, r := value(ours, k), value(theirs, k)
 		why := "same"

@@ -479,8 +479,7 @@ func fileExists(path string) bool {
 // cgroup2 root on a v2 machine, else the v1 hierarchy mounted with it.
 func cgroupTop(t *testing.T, controller string) (dir string, v2 bool) {
 	t.Helper()
-	var fs unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &fs); err == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC {
+	if nstest.CgroupV2(t) {
 		return "/sys/fs/cgroup", true
 	}
 	b, err := os.ReadFile("/proc/self/mountinfo")

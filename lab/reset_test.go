@@ -130,8 +130,7 @@ func TestReset(t *testing.T) {
 	// then switch cpu on there itself (in the lab's guest systemd already
 	// has cpu on above the test's own cgroup). Killed, the run leaves it
 	// on: reset must switch it off.
-	var st unix.Statfs_t
-	v2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	v2 := nstest.CgroupV2(t)
 	cpuParent := filepath.Join("/sys/fs/cgroup", fmt.Sprintf("subtree-%d", id))
 	leaf := filepath.Join(cpuParent, "leaf")
 	if v2 {

@@ -379,6 +379,17 @@ func Exec(t testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
+// CgroupV2 reports whether this machine runs cgroup v2, by
+// common.IsCgroupV2, the one test of it; an error fails the test.
+func CgroupV2(t testing.TB) bool {
+	t.Helper()
+	v2, err := common.IsCgroupV2("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v2
+}
+
 // ReadTrim reads a small kernel file (a cgroup's cpu.max, a /proc entry)
 // without its trailing newline; a file that cannot be read fails the test.
 func ReadTrim(t testing.TB, file string) string {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"nslab/common"
 )
 
 // Doc is a chapter's README, for Readme.
@@ -348,8 +348,7 @@ func normDoc(lines []string, b docBlock, host string) []string {
 // cgroupVersion is "v2" when /sys/fs/cgroup is the unified hierarchy, "v1"
 // otherwise.
 func cgroupVersion() string {
-	var st unix.Statfs_t
-	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if v2, _ := common.IsCgroupV2("/"); v2 {
 		return "v2"
 	}
 	return "v1"
