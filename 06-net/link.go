@@ -47,15 +47,7 @@ const echoPort = 7
 // in /run/netns is a mount: it outlives us, and `ip netns del` must
 // remove it.)
 func newNetns(name string) int {
-	fd := -1
-	err := onThread(func() error {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-		}
-		var err error
-		fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		return err
-	})
+	fd, err := common.NewNetns()
 	if err != nil {
 		common.ErrExit("creating netns "+name, err)
 	}
@@ -199,7 +191,7 @@ func echo(nsA, nsB int) {
 	// Only socket() needs the thread in A. The listening socket stays in
 	// A; Accept, Read and Write work on it from any goroutine.
 	var ln net.Listener
-	err := inNetns(nsA, func() (err error) {
+	err := common.InNetns(nsA, func() (err error) {
 		ln, err = net.Listen("tcp4", server)
 		return err
 	})
@@ -232,7 +224,7 @@ func echo(nsA, nsB int) {
 	}()
 
 	var conn net.Conn
-	err = inNetns(nsB, func() (err error) {
+	err = common.InNetns(nsB, func() (err error) {
 		d := net.Dialer{Timeout: 5 * time.Second}
 		conn, err = d.Dial("tcp4", server)
 		return err

@@ -660,11 +660,11 @@ const soNetnsCookie = 71
 
 // netnsCookie is the identity of the network namespace behind path that,
 // unlike its inode number, the kernel never gives to another namespace:
-// the SO_NETNS_COOKIE of a socket made in it. It uses the chapter's own
-// onThread, which steps the thread back afterwards.
+// the SO_NETNS_COOKIE of a socket made in it. It uses
+// common.OnThread, which steps the thread back afterwards.
 func netnsCookie(path string) (uint64, error) {
 	var cookie uint64
-	err := onThread(func() error {
+	err := common.OnThread(func() error {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
@@ -823,7 +823,7 @@ func TestLockedThread(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		// Unlocked only once back home: this may be the main thread, which
-		// the runtime would park, not end (see onThread in link.go).
+		// the runtime would park, not end (see common.OnThread).
 		runtime.LockOSThread()
 		home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {

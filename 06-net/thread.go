@@ -4,13 +4,6 @@
 
 package main
 
-import (
-	"fmt"
-	"runtime"
-
-	"golang.org/x/sys/unix"
-)
-
 // Entering a network namespace from Go
 //
 // setns(2) and unshare(2) change the namespaces of the calling *thread*.
@@ -43,33 +36,8 @@ import (
 // has several threads. A PID (or time) namespace applies to the children
 // the thread creates, not to the thread itself (09-setns).
 
-// onThread runs fn on a goroutine locked to its OS thread, and returns
-// fn's error. Whatever fn does to the thread's network namespace ends with
-// the thread.
-func onThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: see above
-		home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		err = fn()
-		unix.Setns(home, unix.CLONE_NEWNET) // in case this is the main thread
-		unix.Close(home)
-		errc <- err
-	}()
-	return <-errc
-}
-
-// inNetns runs fn on a thread of its own that has joined the network
-// namespace behind the file descriptor ns.
-func inNetns(ns int, fn func() error) error {
-	return onThread(func() error {
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("setns(CLONE_NEWNET): %w", err)
-		}
-		return fn()
-	})
-}
+// The code is common's, since 10-container and lab/bench do the same:
+// common.OnThread runs a function on a locked thread that steps back and
+// ends, common.InNetns runs it in a namespace, and common.NewNetns makes
+// a namespace (unshare on such a thread) and returns a descriptor that
+// holds it.

@@ -126,7 +126,7 @@ func netnsAdd(args []string) {
 		// file, setns() back. Go: the same on a thread of its own, whose
 		// namespace is /proc/thread-self/ns/net (/proc/self is the main
 		// thread's); the thread then steps back and ends (thread.go).
-		err = onThread(func() error {
+		err = common.OnThread(func() error {
 			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 				return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 			}

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -42,18 +41,12 @@ func loUp() {
 // veth wires the container (PID pid, still waiting) to a namespace of ours:
 // eth0 inside, veth0 in the peer, then pings the container from the peer.
 func veth(pid int) {
-	peer := onThread(func() int {
-		// `ip netns add`, without a name in /run/netns: unshare on a
-		// thread that is thrown away after (06-net's thread.go says why).
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			common.ErrExit("unshare(CLONE_NEWNET)", err)
-		}
-		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			common.ErrExit("opening the peer namespace", err)
-		}
-		return fd
-	})
+	// `ip netns add`, without a name in /run/netns: unshare on a thread
+	// that is thrown away after (06-net's thread.go says why).
+	peer, err := common.NewNetns()
+	if err != nil {
+		common.ErrExit("creating the peer namespace", err)
+	}
 	common.AtExit(func() { unix.Close(peer) })
 	hp, err := netlink.NewHandleAt(netns.NsHandle(peer))
 	if err != nil {
@@ -96,10 +89,7 @@ func veth(pid int) {
 	// `ip netns exec peer ping`: the host's ping, started from a thread in
 	// the peer namespace. The container needs no program for this: its
 	// kernel answers.
-	onThread(func() int {
-		if err := unix.Setns(peer, unix.CLONE_NEWNET); err != nil {
-			common.ErrExit("setns(peer)", err)
-		}
+	err = common.InNetns(peer, func() error {
 		c := exec.Command("ping", "-c", "1", "-W", "2", containerAddr.IP.String())
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
 		common.Step(common.Parent("ip netns exec PEER ping -c 1 "+containerAddr.IP.String()), "from the peer to the container")
@@ -108,21 +98,9 @@ func veth(pid int) {
 		if err == nil {
 			err = p.Wait()
 		}
-		if err != nil {
-			common.ErrExitHint("ping "+containerAddr.IP.String(), err, "apt-get install iputils-ping")
-		}
-		return 0
+		return err
 	})
-}
-
-// onThread runs fn on a thread of its own that is never reused: the
-// goroutine stays locked to it and returns, and Go ends the thread, with
-// whatever namespace fn put it in.
-func onThread(fn func() int) int {
-	r := make(chan int)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with us
-		r <- fn()
-	}()
-	return <-r
+	if err != nil {
+		common.ErrExitHint("ping "+containerAddr.IP.String(), err, "apt-get install iputils-ping")
+	}
 }

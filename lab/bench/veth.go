@@ -9,7 +9,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"text/tabwriter"
 	"time"
 
@@ -20,46 +19,16 @@ import (
 	"nslab/common"
 )
 
-// newNetns creates a network namespace and returns a file descriptor that
-// holds it. unshare(2) changes the calling thread only, so it runs on a
-// locked thread, which steps back to its namespace before the goroutine
-// ends (06-net's link.go explains why; 06-net link does the same).
-func newNetns() (int, error) {
-	type result struct {
-		fd  int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the runtime ends the thread with the goroutine
-		home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			done <- result{-1, err}
-			return
-		}
-		defer unix.Close(home)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			done <- result{-1, fmt.Errorf("unshare(CLONE_NEWNET): %w", err)}
-			return
-		}
-		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		unix.Setns(home, unix.CLONE_NEWNET) // in case this is the main thread
-		done <- result{fd, err}
-	}()
-	r := <-done
-	return r.fd, r.err
-}
-
 // veth prints the table of what creating, moving and deleting a veth pair
 // costs. The namespaces end with this process, and every link in them:
 // the file descriptors are their only holders.
 func veth(rounds int) {
 	common.RequireNamespaces(unix.CLONE_NEWNET)
-	nsA, err := newNetns()
+	nsA, err := common.NewNetns()
 	if err != nil {
 		common.ErrExit("creating netns A", err)
 	}
-	nsB, err := newNetns()
+	nsB, err := common.NewNetns()
 	if err != nil {
 		common.ErrExit("creating netns B", err)
 	}
