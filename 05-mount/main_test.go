@@ -112,8 +112,13 @@ func mountinfo(t *testing.T, pid int) string {
 // mountsAt returns the filesystem types mounted at point in pid's mountinfo.
 func mountsAt(t *testing.T, pid int, point string) []string {
 	t.Helper()
+	return typesAt(mountinfo(t, pid), point)
+}
+
+// typesAt returns the filesystem types mounted at point in a mountinfo.
+func typesAt(mountinfo, point string) []string {
 	var types []string
-	sc := bufio.NewScanner(strings.NewReader(mountinfo(t, pid)))
+	sc := bufio.NewScanner(strings.NewReader(mountinfo))
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		f := strings.Fields(pre)

@@ -98,7 +98,11 @@ func holdRun(t *testing.T, host int, dir string, upTo int) *held {
 				h.child, _ = strconv.Atoi(c[0])
 			}
 		}
-		if h.child > 0 && slices.Equal(mountsAt(t, h.child, merged), []string{"overlay"}) {
+		// Not mountsAt: the child may be between two states, and its
+		// mountinfo unreadable for an instant (EINVAL, seen in the amd64
+		// guest): look again.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", h.child)); h.child > 0 && err == nil &&
+			slices.Equal(typesAt(string(b), merged), []string{"overlay"}) {
 			return h
 		}
 		if time.Now().After(deadline) {
