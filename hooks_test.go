@@ -8,6 +8,10 @@ import (
 	"nslab/common/nstest"
 )
 
+// TestMain is nstest's, for the programs it builds to be removed at the
+// end; the module's root has no program of its own to run instead.
+func TestMain(m *testing.M) { nstest.Main(m, nil) }
+
 // TestNoHooksInPrograms: a program built as make build builds it holds no
 // test hook (common/testhooks.go), neither the fault injection nor the
 // pause points: not their functions (a Go binary keeps every function's
