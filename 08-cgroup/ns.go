@@ -82,7 +82,10 @@ func nsMain(args []string) {
 	// tree -L 1 /sys/fs/cgroup/freezer/
 	// sub1 and sub2 side by side, in the directory they were made in.
 	under := filepath.Dir(sub1.Dir("freezer"))
-	entries, _ := os.ReadDir(under)
+	entries, err := os.ReadDir(under)
+	if err != nil {
+		common.ErrExit("tree -L 1 "+under, err)
+	}
 	var ours []string
 	for _, e := range entries {
 		if e.Name() == sub1.Name || e.Name() == sub2.Name {
