@@ -89,6 +89,7 @@ func veth(pid int) {
 	// `ip netns exec peer ping`: the host's ping, started from a thread in
 	// the peer namespace. The container needs no program for this: its
 	// kernel answers.
+	var pingErr error
 	err = common.InNetns(peer, func() error {
 		c := exec.Command("ping", "-c", "1", "-W", "2", containerAddr.IP.String())
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
@@ -98,9 +99,13 @@ func veth(pid int) {
 		if err == nil {
 			err = p.Wait()
 		}
-		return err
+		pingErr = err
+		return nil
 	})
-	if err != nil {
-		common.ErrExitHint("ping "+containerAddr.IP.String(), err, "apt-get install iputils-ping")
+	switch {
+	case err != nil: // setns into the peer: not ping's fault
+		common.ErrExit("entering the peer namespace", err)
+	case pingErr != nil:
+		common.ErrExitHint("ping "+containerAddr.IP.String(), pingErr, "apt-get install iputils-ping")
 	}
 }
