@@ -207,7 +207,7 @@ func TestReset(t *testing.T) {
 		}
 	}
 	if d := before.diff(takeSnapshot(t, marker)); d != "" {
-		t.Errorf("after reset the host differs from before the crashes:\n%s", d)
+		t.Errorf("after reset the host differs from before the crashes:\n%s(nslab programs not this test's, running now: %q)", d, strangers(marker))
 	}
 	if v2 {
 		if passesCPU(t, cpuParent) {

@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"nslab/common/nstest"
 )
 
 // snapshot is what a learner's host looks like from the outside, in every
@@ -275,4 +278,31 @@ func ourProcesses(marker string) []string {
 		procs = append(procs, fmt.Sprintf("pid %s: %s (%s)", e.Name(), args, strings.TrimSpace(string(stat))))
 	}
 	return procs
+}
+
+// strangers lists the nslab programs running on the host that are not the
+// photographer's (no marker): a chapter's binary by name, or a process an
+// nslab program started (NSLAB_RUN or NSLAB_PROG in its environment). A
+// photograph that differs while some ran meanwhile was likely changed by
+// them, not by the step under test: a failure says so.
+func strangers(marker string) []string {
+	chapter := regexp.MustCompile(`^[01][0-9]-[a-z]+$`)
+	var found []string
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if bytes.Contains(env, []byte(marker)) ||
+			!chapter.Match(bytes.TrimSpace(comm)) && !bytes.Contains(env, []byte("NSLAB_RUN=")) && !bytes.Contains(env, []byte("NSLAB_PROG=")) {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		found = append(found, fmt.Sprintf("pid %d (parent %d): %s", pid, nstest.PPid(pid),
+			strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
+	}
+	return found
 }

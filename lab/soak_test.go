@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,7 +57,12 @@ func TestSoak(t *testing.T) {
 	reset := resetScript(t)
 	marker := fmt.Sprintf("NSLAB_SOAK=%d-%d", os.Getpid(), time.Now().UnixNano())
 	steps := pickSteps(t, tourSteps(t, script, bin), *soakSteps)
+	// Other nslab programs seen at any photograph: a failure names them.
+	others := map[string]bool{}
 	photo := func(t testing.TB) snapshot {
+		for _, p := range strangers(marker) {
+			others[p] = true
+		}
 		s := takeSnapshot(t, marker)
 		if *soakPart {
 			s = s.only(*soakSteps)
@@ -79,6 +86,15 @@ func TestSoak(t *testing.T) {
 		cleaned := 0 // kills after which reset removed something
 		var before snapshot
 		turn(t, func() { before = photo(t) })
+		// What differs from before, with who else ran meanwhile.
+		differs := func(t testing.TB) string {
+			d := before.diff(photo(t))
+			if d != "" && len(others) > 0 {
+				d += "nslab programs not this test's ran meanwhile (another test run on this host?):\n    " +
+					strings.Join(slices.Sorted(maps.Keys(others)), "\n    ") + "\n"
+			}
+			return d
+		}
 		for _, st := range steps {
 			var took []time.Duration
 			turn(t, func() {
@@ -89,7 +105,7 @@ func TestSoak(t *testing.T) {
 					}
 					took = append(took, d)
 				}
-				if d := before.diff(photo(t)); d != "" {
+				if d := differs(t); d != "" {
 					t.Fatalf("after %d runs of step %d (%s) the host differs:\n%s", rounds, st.n, st.cmd, d)
 				}
 			})
@@ -109,7 +125,7 @@ func TestSoak(t *testing.T) {
 						t.Fatalf("step %d (%s), SIGINT after %s: %v\n%s", st.n, st.cmd, at, err, out)
 					}
 					nstest.NoPanic(t, out)
-					if d := before.diff(photo(t)); d != "" {
+					if d := differs(t); d != "" {
 						t.Fatalf("step %d (%s), interrupted run %d (SIGINT after %s): the host differs:\n%s\noutput:\n%s",
 							st.n, st.cmd, i+1, at.Round(time.Millisecond), d, out)
 					}
@@ -137,7 +153,7 @@ func TestSoak(t *testing.T) {
 					if !bytes.Contains(said, []byte("reset: nothing to remove")) {
 						cleaned++
 					}
-					if d := before.diff(photo(t)); d != "" {
+					if d := differs(t); d != "" {
 						t.Fatalf("step %d (%s), killed run %d (SIGKILL after %s), then make reset: the host differs:\n%s\nreset said:\n%s\noutput:\n%s",
 							st.n, st.cmd, i+1, at.Round(time.Millisecond), d, said, out)
 					}
