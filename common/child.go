@@ -13,8 +13,9 @@ import (
 // kill their child from a signal handler that interrupts waitpid() on the
 // main thread and never returns. In Go the handler is a goroutine (see
 // cleanup.go) that runs while main sits in Wait, so the two must agree: the
-// cleanup kills the child and waits until it is reaped, and Wait then blocks
-// for good instead of letting main carry on as if the child had finished.
+// cleanup kills the child and waits until it is reaped, and Wait then ends
+// main's goroutine (stepAside) instead of letting main carry on as if the
+// child had finished.
 type ChildProc struct {
 	Cmd *exec.Cmd
 
@@ -61,7 +62,7 @@ func startChild(cmd *exec.Cmd, pdeathsig unix.Signal) (*ChildProc, error) {
 	defer c.mu.Unlock()
 	if c.stopping { // a signal came first: don't start anything
 		close(c.done)
-		select {}
+		stepAside() // its deferred Unlock runs
 	}
 	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && injected("userns", "disabled") {
 		// Fault injection (testhooks.go): the error os/exec returns when
@@ -89,15 +90,17 @@ func (c *ChildProc) Pid() int { return c.Cmd.Process.Pid }
 func (c *ChildProc) Done() <-chan struct{} { return c.done }
 
 // Wait waits for the child and returns what cmd.Wait returned. If the
-// program is being stopped by a signal meanwhile, Wait never returns: the
-// cleanup is about to exit with 128+signal.
+// program is being stopped by a signal meanwhile, the cleanup killed the
+// child and is about to exit with 128+signal: Wait ends the calling
+// goroutine there (stepAside) rather than return a death that the caller
+// would take for the child's own.
 func (c *ChildProc) Wait() error {
 	<-c.done
 	c.mu.Lock()
 	stopping := c.stopping
 	c.mu.Unlock()
 	if stopping {
-		select {}
+		stepAside()
 	}
 	return c.err
 }

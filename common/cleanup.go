@@ -4,8 +4,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -21,46 +19,34 @@ import (
 // idempotent (it must do nothing if the resource was never made): then there
 // is no moment at which a signal can leave a resource nobody will remove.
 //
-// An undo step must not exit. If one calls Exit anyway (ErrExit, Fatalf),
-// that ends only this step: the other steps still run, and the program
-// exits with the status it was exiting with. C's exit() from an atexit
-// handler is undefined behaviour; in Go it would deadlock here.
+// An undo step warns and returns (Leftf). If one calls Exit anyway
+// (ErrExit, Fatalf), that ends only this step: the other steps still run,
+// and the program exits with the status it was exiting with. (C's exit()
+// from an atexit handler is undefined behaviour.)
 
 var cleanup struct {
 	sync.Mutex
-	fns      []func()
-	done     bool
-	started  bool
-	exiting  bool
-	cleaner  int64         // the goroutine running the undo steps
-	finished chan struct{} // closed when they have all run
+	fns     []func()
+	started bool // the signal goroutine runs
+	exiting bool // Exit has begun: the undo steps run, then the process ends
 }
-
-// nestedExit is what Exit panics with inside an undo step; runStep
-// recovers it.
-type nestedExit struct{}
 
 // AtExit registers fn to run, in reverse order of registration, when the
 // program ends through Exit, ErrExit/Fatalf or a terminating signal. If the
-// program is already exiting (a Ctrl-C came), the caller never returns: it
-// was about to make what fn undoes, and nobody would undo it any more. The
-// goroutine that is exiting ends the process. Called from an undo step, or
-// after RunCleanups without an exit, fn runs at once.
+// program is already exiting (a Ctrl-C came while the caller was about to
+// make what fn undoes), the calling goroutine ends here (stepAside):
+// nobody would undo what it makes any more.
 func AtExit(fn func()) {
-	me := goid()
 	cleanup.Lock()
-	if cleanup.exiting && cleanup.cleaner != me {
-		cleanup.Unlock()
-		select {}
+	exiting := cleanup.exiting
+	if !exiting {
+		cleanup.fns = append(cleanup.fns, fn)
+		catchSignals()
 	}
-	if cleanup.done {
-		cleanup.Unlock()
-		runStep(fn)
-		return
-	}
-	cleanup.fns = append(cleanup.fns, fn)
-	catchSignals()
 	cleanup.Unlock()
+	if exiting {
+		stepAside()
+	}
 }
 
 // catchSignals starts, once, the goroutine that turns a signal into Exit.
@@ -92,15 +78,15 @@ var held sync.RWMutex
 // changed). C would block the signals with sigprocmask around the lines; Go
 // gives no process-wide mask, so the signal goroutine waits for fn instead.
 // SIGKILL cannot be held: what it leaves, make reset removes. fn may exit
-// (the exit does not wait), but must not call HoldSignals itself. In an
-// undo step it just runs fn: no signal interrupts the undo steps, as the
-// first one is all the signal goroutine reads.
+// (the exit does not wait), but must not call HoldSignals itself. Once the
+// program is exiting it just runs fn: no signal interrupts the undo steps,
+// as the first one is all the signal goroutine reads.
 func HoldSignals(fn func()) {
 	cleanup.Lock()
 	catchSignals()
-	undoing := cleanup.done
+	exiting := cleanup.exiting
 	cleanup.Unlock()
-	if undoing {
+	if exiting {
 		fn()
 		return
 	}
@@ -109,80 +95,48 @@ func HoldSignals(fn func()) {
 	fn()
 }
 
-// RunCleanups runs the registered undo steps once, newest first. A second
-// caller waits until the first has finished.
-func RunCleanups() {
-	me := goid()
+// Exit runs the undo steps, newest first, and exits with code. Called while
+// the program is already exiting (from an undo step that fails, or from a
+// goroutine that fails or finishes while a Ctrl-C is being handled), it
+// ends the calling goroutine only (stepAside): the exit under way runs the
+// other steps and ends the process with its own status.
+func Exit(code int) {
 	cleanup.Lock()
-	if cleanup.done {
-		finished, nested := cleanup.finished, cleanup.cleaner == me
+	if cleanup.exiting {
 		cleanup.Unlock()
-		if !nested && finished != nil {
-			<-finished
-		}
-		return
+		stepAside()
 	}
-	cleanup.done = true
-	cleanup.cleaner = me
-	cleanup.finished = make(chan struct{})
+	cleanup.exiting = true
 	fns := cleanup.fns
 	cleanup.fns = nil
 	cleanup.Unlock()
-
 	for i := len(fns) - 1; i >= 0; i-- {
 		runStep(fns[i])
 	}
-
-	cleanup.Lock()
-	cleanup.cleaner = 0
-	close(cleanup.finished)
-	cleanup.Unlock()
-}
-
-// runStep runs one undo step; an Exit inside it ends the step only.
-func runStep(fn func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(nestedExit); !ok {
-				panic(r)
-			}
-		}
-	}()
-	fn()
-}
-
-// Exit runs the cleanups and exits with code. Called from inside an undo
-// step, it ends that step only; called from another goroutine while the
-// program is already exiting, it waits for that exit.
-func Exit(code int) {
-	me := goid()
-	cleanup.Lock()
-	if cleanup.cleaner == me {
-		cleanup.Unlock()
-		panic(nestedExit{})
-	}
-	if cleanup.exiting {
-		cleanup.Unlock()
-		select {} // the goroutine that is exiting will end the process
-	}
-	cleanup.exiting = true
-	cleanup.Unlock()
-	RunCleanups()
 	os.Exit(code)
 }
+
+// runStep runs one undo step on a goroutine of its own, so that a step
+// that exits (stepAside) ends itself and not the exit.
+func runStep(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+}
+
+// stepAside ends the calling goroutine, running its deferred calls
+// (runtime.Goexit): the program is exiting on another goroutine, which ends
+// the process once the undo steps have run. In C a signal handler that
+// exits never returns to main; in Go the handler is a goroutine, so main
+// is told to stop here instead, rather than go on making and printing
+// things while the host is being cleaned up.
+func stepAside() { runtime.Goexit() }
 
 func handleSignals(ch chan os.Signal) {
 	sig := <-ch
 	held.Lock() // a HoldSignals section runs to its end first; never unlocked
 	Exit(128 + int(sig.(unix.Signal)))
-}
-
-// goid is the calling goroutine's number, from the first line of its stack
-// trace ("goroutine 18 [running]:"). Go hides it on purpose; Exit needs it
-// only to tell an undo step's nested exit from another goroutine's.
-func goid() int64 {
-	var buf [64]byte
-	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
-	id, _ := strconv.ParseInt(s[:max(strings.IndexByte(s, ' '), 0)], 10, 64)
-	return id
 }

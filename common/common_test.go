@@ -66,23 +66,38 @@ func TestDescribeNamesTheErrnoAndTheFix(t *testing.T) {
 	}
 }
 
+// asMain runs fn, in a test's child process, as a program's main: on a
+// goroutine that Exit may end (runtime.Goexit, which the testing package
+// takes for a failure of the test's own goroutine), while the test's
+// goroutine waits for the process to end. A program that ends without
+// exiting fails the test.
+func asMain(fn func()) {
+	go fn()
+	time.Sleep(10 * time.Second)
+	fmt.Println("the program did not exit")
+	os.Exit(99)
+}
+
+// The undo steps run newest first, each once, even when two goroutines
+// exit at the same time (main fails while a Ctrl-C is being handled): the
+// second steps aside and the first's status stands.
 func TestCleanupRunsNewestFirstAndOnce(t *testing.T) {
-	var order []int
-	cleanup.Lock()
-	saved := cleanup.fns
-	cleanup.fns, cleanup.done, cleanup.started = nil, false, true // no signal goroutine in tests
-	cleanup.Unlock()
-	AtExit(func() { order = append(order, 1) })
-	AtExit(func() { order = append(order, 2) })
-	RunCleanups()
-	RunCleanups()
-	AtExit(func() { order = append(order, 3) }) // after cleanup: runs at once
-	if !reflect.DeepEqual(order, []int{2, 1, 3}) {
-		t.Errorf("order %v, want [2 1 3]", order)
+	if os.Getenv("NSLAB_TEST_ORDER") == "1" {
+		asMain(func() {
+			AtExit(func() { fmt.Println("1") })
+			AtExit(func() { fmt.Println("2"); time.Sleep(100 * time.Millisecond) })
+			go Exit(3)
+			time.Sleep(20 * time.Millisecond)
+			Exit(4)
+			fmt.Println("main went on after Exit")
+		})
 	}
-	cleanup.Lock()
-	cleanup.fns, cleanup.done = saved, false
-	cleanup.Unlock()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCleanupRunsNewestFirstAndOnce$")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_ORDER=1")
+	out, _ := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); code != 3 || string(out) != "2\n1\n" {
+		t.Errorf("exit status %d, stdout %q; want 3 and \"2\\n1\\n\"", code, out)
+	}
 }
 
 func TestNSTableMarksExactlyTheNewNamespaces(t *testing.T) {
@@ -150,14 +165,15 @@ func TestReadStatAgreesWithTheKernel(t *testing.T) {
 // AtExit returns.
 func TestAtExitWhileExiting(t *testing.T) {
 	if dir := os.Getenv("NSLAB_TEST_EXITING_DIR"); dir != "" {
-		started := make(chan struct{})
-		AtExit(func() { close(started); time.Sleep(200 * time.Millisecond) })
-		go Exit(130) // as handleSignals does
-		<-started
-		file := filepath.Join(dir, "made")
-		AtExit(func() { os.Remove(file) })
-		os.WriteFile(file, nil, 0o644)
-		select {}
+		asMain(func() {
+			started := make(chan struct{})
+			AtExit(func() { close(started); time.Sleep(200 * time.Millisecond) })
+			go Exit(130) // as handleSignals does
+			<-started
+			file := filepath.Join(dir, "made")
+			AtExit(func() { os.Remove(file) })
+			os.WriteFile(file, nil, 0o644)
+		})
 	}
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAtExitWhileExiting$")
@@ -171,15 +187,41 @@ func TestAtExitWhileExiting(t *testing.T) {
 	}
 }
 
+// A Ctrl-C while main waits for its child: the undo step kills the child,
+// and main must not take that death for the child's own and go on (print
+// its status, make the next thing): Wait ends main's goroutine instead.
+func TestWaitWhileStopping(t *testing.T) {
+	if os.Getenv("NSLAB_TEST_WAIT_STOPPING") == "1" {
+		asMain(func() {
+			child, err := StartChild(exec.Command("sleep", "10"))
+			if err != nil {
+				Fatalf("%v", err)
+			}
+			go func() { time.Sleep(100 * time.Millisecond); Exit(130) }()
+			err = child.Wait()
+			fmt.Printf("main went on after Wait: %v\n", err)
+		})
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitWhileStopping$")
+	cmd.Env = append(os.Environ(), "NSLAB_TEST_WAIT_STOPPING=1")
+	start := time.Now()
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || strings.Contains(string(out), "went on") || time.Since(start) > 5*time.Second {
+		t.Errorf("exit status %d after %s, output %q; want 130 at once, and main stopped in Wait", code, time.Since(start).Round(time.Millisecond), out)
+	}
+}
+
 // An undo step that exits (ErrExit, Fatalf) must not hang the program or
 // skip the other steps: before this was handled, the nested Exit waited on
 // the cleanup lock forever (06-net's add, interrupted during set-up).
 func TestExitInsideACleanupEndsOnlyThatStep(t *testing.T) {
 	if os.Getenv("NSLAB_TEST_NESTED_EXIT") == "1" {
-		AtExit(func() { fmt.Println("oldest step ran") })
-		AtExit(func() { Fatalf("a step that fails and exits") })
-		AtExit(func() { fmt.Println("newest step ran") })
-		Exit(3)
+		asMain(func() {
+			AtExit(func() { fmt.Println("oldest step ran") })
+			AtExit(func() { Fatalf("a step that fails and exits") })
+			AtExit(func() { fmt.Println("newest step ran") })
+			Exit(3)
+		})
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestExitInsideACleanupEndsOnlyThatStep$")
 	cmd.Env = append(os.Environ(), "NSLAB_TEST_NESTED_EXIT=1")

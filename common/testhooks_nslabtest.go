@@ -73,7 +73,8 @@ func PausePoint(name string) {
 			// it is to die of it.
 			signal.Stop(ch)
 			unix.Kill(os.Getpid(), sig.(unix.Signal))
-			select {}
+			time.Sleep(time.Second) // it comes at once
+			os.Exit(128 + int(sig.(unix.Signal)))
 		}
 	case <-time.After(time.Minute):
 		Warnf("pause %s: no signal came within a minute: going on", name)

@@ -301,6 +301,9 @@ func strangers(marker string) []string {
 			continue
 		}
 		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if len(cmdline) == 0 {
+			continue // a zombie: it changes nothing any more
+		}
 		found = append(found, fmt.Sprintf("pid %d (parent %d): %s", pid, nstest.PPid(pid),
 			strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
 	}

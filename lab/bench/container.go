@@ -247,7 +247,9 @@ func runTimed(cmd *exec.Cmd) time.Duration {
 	inFlight.Lock()
 	if inFlight.stopping {
 		inFlight.Unlock()
-		select {} // the undo steps run, and the program exits with them
+		// The program is exiting: Exit ends this goroutine only, and the
+		// exit under way runs the undo steps and ends the process.
+		common.Exit(1)
 	}
 	start := time.Now()
 	err := cmd.Start()
@@ -265,7 +267,7 @@ func runTimed(cmd *exec.Cmd) time.Duration {
 	stopping := inFlight.stopping
 	inFlight.Unlock()
 	if stopping {
-		select {} // ended by the undo step: not a failure of its own
+		common.Exit(1) // ended by the undo step, not a failure of its own: as above
 	}
 	if err != nil {
 		common.Fatalf("%s: %v: %s", strings.Join(cmd.Args, " "), err, lastLines(out.String(), 5))
