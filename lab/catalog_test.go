@@ -63,7 +63,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "vanished PID", chapter: "09-setns", args: []string{"-t", p(vanished), "-u", "true"}, code: 1, want: `process ` + p(vanished) + `: ESRCH`},
 		{name: "kernel thread", chapter: "09-setns", args: []string{"2"}, code: 1, want: `PID 2 \(kthreadd\) is a kernel thread.*use -t 1`},
 		{name: "too many children", chapter: "04-pid", args: []string{"100000"}, code: 2, want: `number of children must be 1 to 100`},
-		{name: "bad duration", chapter: "04-pid", args: []string{"-hold", "x", "3"}, code: 2, want: `invalid value "x" for flag -hold.*30s`},
+		{name: "bad duration", chapter: "04-pid", args: []string{"-hold", "x", "3"}, code: 2, want: `invalid value "x" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{name: "bad duration", chapter: "02-uts", args: []string{"-sleep", "abc", "h"}, code: 2, want: `invalid value "abc" for flag -sleep`},
 		{name: "bad map-to", chapter: "07-user", args: []string{"-map-to", "abc"}, code: 2, want: `-map-to wants a host uid`},
 		{name: "relative tmpfs", chapter: "05-mount", args: []string{"-tmpfs", "relative", "true"}, code: 2, want: `-tmpfs wants an absolute path`},
