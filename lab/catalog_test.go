@@ -64,7 +64,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "kernel thread", chapter: "09-setns", args: []string{"2"}, code: 1, want: `PID 2 \(kthreadd\) is a kernel thread.*use -t 1`},
 		{name: "too many children", chapter: "04-pid", args: []string{"100000"}, code: 2, want: `number of children must be 1 to 100`},
 		{name: "bad duration", chapter: "04-pid", args: []string{"-hold", "x", "3"}, code: 2, want: `invalid value "x" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{name: "bad duration", chapter: "02-uts", args: []string{"-sleep", "abc", "h"}, code: 2, want: `invalid value "abc" for flag -sleep`},
+		{name: "bad duration", chapter: "02-uts", args: []string{"-hold", "abc", "h"}, code: 2, want: `invalid value "abc" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{name: "bad map-to", chapter: "07-user", args: []string{"-map-to", "abc"}, code: 2, want: `-map-to wants a host uid`},
 		{name: "relative tmpfs", chapter: "05-mount", args: []string{"-tmpfs", "relative", "true"}, code: 2, want: `-tmpfs wants an absolute path`},
 		{name: "bad netns name", chapter: "06-net", args: []string{"add", "a/b"}, code: 2, want: `must not contain '/'`},
@@ -86,7 +86,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "no freezer", chapter: "08-cgroup", args: []string{"freeze"}, env: []string{"NSLAB_SIMULATE_MISSING=controller:freezer"}, code: 1, want: `freez`},
 		{name: "user namespaces disabled", chapter: "07-user", nobody: true, env: []string{"NSLAB_SIMULATE_USERNS_DISABLED=1"}, code: 1, want: `clone\(CLONE_NEWUSER\): EPERM.*sysctl`},
 		// not root
-		{name: "not root", chapter: "02-uts", args: []string{"-sleep", "0", "h"}, nobody: true, code: 1, want: `needs root.*sudo`},
+		{name: "not root", chapter: "02-uts", args: []string{"-hold", "0", "h"}, nobody: true, code: 1, want: `needs root.*sudo`},
 		{name: "not root", chapter: "03-ipc", nobody: true, code: 1, want: `needs root|EPERM`},
 		{name: "not root", chapter: "04-pid", args: []string{"3"}, nobody: true, code: 1, want: `needs root.*sudo`},
 		{name: "not root", chapter: "05-mount", args: []string{"true"}, nobody: true, code: 1, want: `needs root|EPERM`},
