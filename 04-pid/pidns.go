@@ -32,7 +32,7 @@ func usageLine() string {
 // one line: 2 for a bad command line, 1 if the machine cannot run it.
 func parseArgs() (demo string, n int, hold time.Duration) {
 	fs := common.NewFlagSet()
-	h := common.HoldFlag(fs, 0, "each PID namespace alive before it ends")
+	h := common.HoldFlag(fs, 0, "each PID namespace alive")
 	args := common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
 	hold = *h
 	n = 7

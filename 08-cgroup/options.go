@@ -25,7 +25,7 @@ func pidsUsage() string   { return common.Prog + " pids [-max N] [-hold D]" }
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
 	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, 0, "the processes and their cgroups")
+	hold := common.HoldFlag(fs, 0, "the demo (its processes and cgroups)")
 	common.ParseFlags(fs, nsUsage(), args)
 	return *hold
 }
