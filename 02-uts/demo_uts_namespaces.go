@@ -4,9 +4,9 @@
 // its hostname did not change. The C is c/demo_uts_namespaces.c; this file
 // follows it top to bottom, childFunc then main, each line of the seed
 // quoted in a "C:" comment above the Go that does it. options.go holds
-// nslab's command line (-sleep and the usage checks).
+// nslab's command line (-hold and the usage checks).
 //
-//	sudo go run ./02-uts [-sleep D] <child-hostname>
+//	sudo go run ./02-uts [-hold D] <child-hostname>
 //
 // While the child sleeps, another shell can join its namespace:
 //
@@ -38,7 +38,7 @@ func init() {
 // C: childFunc(void *arg)
 //
 // childFunc runs in the child, already inside its new UTS namespace. args
-// are the C's arg, the child's hostname, and nslab's -sleep.
+// are the C's arg, the child's hostname, and nslab's -hold.
 func childFunc(args []string) int {
 	if len(args) != 2 {
 		common.Fatalf("want <hostname> <sleep>, got %q", args)
@@ -77,14 +77,14 @@ func childFunc(args []string) int {
 	common.TellParent()
 	common.DoneTellingParent()
 	// Not in the C: stay alive while the parent prints its namespace table
-	// (it reads /proc/<our pid>/ns), even with -sleep 0: wait for it to
+	// (it reads /proc/<our pid>/ns), even with -hold 0: wait for it to
 	// close its end of fd 4.
 	common.WaitParentClose()
 
 	// Keep the namespace open for a while, so that another process can
 	// join it (nsenter -t PID -u).
 	// C: sleep(1000);
-	// -sleep D, 1000 s by default as in the C; 0 does not sleep at all.
+	// -hold D: its default, 1000s, is this sleep(1000); 0: no sleep at all.
 	time.Sleep(sleep)
 
 	// C: return 0; /* Terminates child */
@@ -104,7 +104,7 @@ func main() {
 	// C: fprintf(stderr, "Usage: %s <child-hostname>\n", argv[0]);
 	// C: exit(EXIT_SUCCESS);
 	// C: }
-	// parseArgs (options.go) also reads -sleep; a mistake gets one line
+	// parseArgs (options.go) also reads -hold; a mistake gets one line
 	// and exit status 2, not the C's 0.
 	hostname, sleep := parseArgs()
 
@@ -174,7 +174,7 @@ func main() {
 		common.NSColumn{Label: "parent", PID: os.Getpid()},
 		common.NSColumn{Label: "child", PID: childPid})
 	fmt.Println()
-	hs.Release.Close() // the child may now start its -sleep
+	hs.Release.Close() // the child may now start its -hold
 
 	// C: if (waitpid(child_pid, NULL, 0) == -1) /* Wait for child */
 	// C: errExit("waitpid");

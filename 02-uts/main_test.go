@@ -64,7 +64,7 @@ func nsenterHostname(t *testing.T, pid int) string {
 	return strings.TrimSpace(nstest.Exec(t, "nsenter", "-t", strconv.Itoa(pid), "-u", "hostname"))
 }
 
-// TestRun: a plain run with -sleep 0, as in the tour. The kernel accepts a
+// TestRun: a plain run with -hold 0, as in the tour. The kernel accepts a
 // hostname of exactly HOST_NAME_MAX (64) bytes.
 func TestRun(t *testing.T) {
 	t.Parallel()
@@ -73,7 +73,7 @@ func TestRun(t *testing.T) {
 		t.Run(fmt.Sprintf("%d-bytes", len(name)), func(t *testing.T) {
 			t.Parallel()
 			before := nstest.Hostname(t)
-			r := nstest.Run(t, nstest.Program(t, prog, "-sleep", "0", name))
+			r := nstest.Run(t, nstest.Program(t, prog, "-hold", "0", name))
 			nstest.NoPanic(t, r.Stderr)
 			if r.Code != 0 {
 				t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
@@ -118,7 +118,7 @@ func TestJoinWhileSleeping(t *testing.T) {
 	const name = "nslab-uts-join"
 	before := nstest.Hostname(t)
 
-	cmd := nstest.Program(t, prog, "-sleep", "30s", name)
+	cmd := nstest.Program(t, prog, "-hold", "30s", name)
 	s, pid, got := startAndJoin(t, cmd)
 	if got != name {
 		t.Fatalf("child line shows %q, want %q", got, name)
@@ -170,7 +170,7 @@ func TestInterrupt(t *testing.T) {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			t.Parallel()
 			before := nstest.Hostname(t)
-			cmd := nstest.Program(t, prog, "-sleep", "30s", "nslab-uts-"+strings.ToLower(unix.SignalName(sig)))
+			cmd := nstest.Program(t, prog, "-hold", "30s", "nslab-uts-"+strings.ToLower(unix.SignalName(sig)))
 			s, pid, _ := startAndJoin(t, cmd)
 			s.Expect(t, `^uts\.nodename in parent: `)
 			if err := cmd.Process.Signal(sig); err != nil {
@@ -204,9 +204,10 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"no-args", nil, "missing <child-hostname>"},
 		{"unknown-flag", []string{"-bogus", "h"}, "flag provided but not defined: -bogus"},
-		{"bad-duration", []string{"-sleep", "soon", "h"}, `invalid value "soon" for flag -sleep`},
+		{"bad-duration", []string{"-hold", "soon", "h"}, `invalid value "soon" for flag -hold: want a duration of 0 or more, such as 60s`},
+		{"negative-duration", []string{"-hold", "-1s", "h"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{"too-long", []string{strings.Repeat("x", 65)}, "65 bytes long; the kernel allows at most 64"},
-		{"extra-arg", []string{"h", "-sleep", "0"}, `unexpected argument "-sleep"`},
+		{"extra-arg", []string{"h", "-hold", "0"}, `unexpected argument "-hold"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -229,7 +230,7 @@ func TestBadInput(t *testing.T) {
 // TestNotRoot: run as nobody, one clear line and exit 1.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()
-	r := nstest.Run(t, nstest.ProgramAs(t, 65534, prog, "-sleep", "0", "h"))
+	r := nstest.Run(t, nstest.ProgramAs(t, 65534, prog, "-hold", "0", "h"))
 	nstest.NoPanic(t, r.Stderr)
 	if r.Code != 1 {
 		t.Errorf("exit %d, want 1", r.Code)
@@ -285,7 +286,7 @@ func TestGoVsC(t *testing.T) {
 		nstest.WaitGone(t, pid)
 		return r.Stdout, joined
 	}
-	goOut, goJoined := run(t, nstest.Program(t, prog, "-sleep", "30s", "nslab-uts-vs"), "nslab-uts-vs")
+	goOut, goJoined := run(t, nstest.Program(t, prog, "-hold", "30s", "nslab-uts-vs"), "nslab-uts-vs")
 	cOut, cJoined := run(t, exec.Command(cBin, "nslab-uts-vs"), "nslab-uts-vs")
 
 	if goJoined != "nslab-uts-vs" || cJoined != goJoined {

@@ -1,7 +1,7 @@
 package main
 
 // options.go is beyond the seed: nslab's command line. The seed takes its
-// hostname as argv[1] and nothing else; nslab adds -sleep and checks the
+// hostname as argv[1] and nothing else; nslab adds -hold and checks the
 // command line before it creates anything.
 
 import (
@@ -12,16 +12,17 @@ import (
 )
 
 func usageLine() string {
-	return common.Prog + " [-sleep D] <child-hostname>"
+	return common.Prog + " [-hold D] <child-hostname>"
 }
 
 // parseArgs returns the child's hostname (the seed's argv[1]) and how long
-// the child keeps its namespace open (-sleep). A mistake gets one line and
+// the child keeps its namespace open (-hold). A mistake gets one line and
 // exit status 2.
 func parseArgs() (hostname string, sleep time.Duration) {
 	fs := common.NewFlagSet()
-	s := fs.Duration("sleep", 1000*time.Second,
-		"how long the child keeps its namespace open; the C always sleeps 1000s (0: not at all)")
+	// -hold's default, 1000s, is the seed's sleep(1000) in the child (the
+	// C always sleeps that long); -hold 0 does not sleep at all.
+	s := common.HoldFlag(fs, 1000*time.Second, "the child and its UTS namespace")
 	common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
 	switch {
 	case fs.NArg() == 0:
@@ -31,14 +32,12 @@ func parseArgs() (hostname string, sleep time.Duration) {
 		common.UsageError(usageLine(), "missing <child-hostname>")
 	case fs.NArg() > 1:
 		// The C ignores extra arguments. Go's flag stops at the first
-		// non-flag, so `02-uts myhost -sleep 0` would silently drop -sleep.
+		// non-flag, so `02-uts myhost -hold 0` would silently drop -hold.
 		common.UsageError(usageLine(), "unexpected argument %q after <child-hostname> (flags go first)", fs.Arg(1))
 	case len(fs.Arg(0)) > common.HostNameMax:
 		// The C finds out from sethostname's EINVAL in the child; we say
 		// what is wrong before creating anything.
 		common.UsageError("", "child hostname is %d bytes long; the kernel allows at most %d", len(fs.Arg(0)), common.HostNameMax)
-	case *s < 0:
-		common.UsageError(usageLine(), "-sleep must not be negative")
 	}
 	return fs.Arg(0), *s
 }

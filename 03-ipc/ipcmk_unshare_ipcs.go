@@ -9,10 +9,10 @@
 // command, the Go below it does the same, and a "+ command" line on stdout
 // says which one runs. The C counterpart is c/ipcmk_unshare_ipcs.c.
 // What the chapter adds to the session sits in mqueue.go (a POSIX message
-// queue, isolated too) and join.go (-sleep, to look at the child's
+// queue, isolated too) and join.go (-hold, to look at the child's
 // namespace from another shell); ipcs.go prints ipcs -m's columns.
 //
-//	sudo go run ./03-ipc [-sleep D]
+//	sudo go run ./03-ipc [-hold D]
 package main
 
 import (
@@ -53,7 +53,7 @@ func init() {
 
 func main() {
 	common.Dispatch()
-	sleep := parseFlags() // -sleep: see join.go
+	hold := parseFlags() // -hold: see join.go
 
 	common.RequireRoot("creating an IPC namespace")
 	common.RequireNamespaces(unix.CLONE_NEWIPC)
@@ -85,7 +85,7 @@ func main() {
 	// with CLONE_NEWIPC, where unshare(1) unshares and executes /bin/sh.
 	common.Step("unshare --ipc /bin/sh", "a child in a new IPC namespace")
 	hs := common.NewHandshake()
-	cmd := common.Command("sh", queue, sleep.String())
+	cmd := common.Command("sh", queue, hold.String())
 	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and 4 in the child
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWIPC}
 	// StartChild: the child dies with us, and a signal's cleanup kills and
@@ -141,7 +141,7 @@ func sh(args []string) int {
 	common.Step(common.Child("ipcs -m"), "in the new IPC namespace: no segment")
 	ipcsM()
 	showQueue(args[0]) // not in the post (mqueue.go)
-	stay(args[1])      // not in the post: -sleep (join.go)
+	stay(args[1])      // not in the post: -hold (join.go)
 
 	// $ exit
 	common.Step(common.Child("exit"), "back to the parent's IPC namespace")

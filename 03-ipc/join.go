@@ -1,4 +1,4 @@
-// join.go adds -sleep to the session: the child stays in its IPC namespace,
+// join.go adds -hold to the session: the child stays in its IPC namespace,
 // so that another shell can join it (nsenter -t PID -i) and look.
 package main
 
@@ -11,24 +11,21 @@ import (
 )
 
 func usage() string {
-	return common.Prog + " [-sleep DURATION]"
+	return common.Prog + " [-hold DURATION]"
 }
 
-// parseFlags parses the command line; the only flag is -sleep.
+// parseFlags parses the command line; the only flag is -hold.
 func parseFlags() time.Duration {
 	fs := common.NewFlagSet()
-	sleep := fs.Duration("sleep", 0, "how long the child stays in its IPC namespace after listing, e.g. 60s")
+	hold := common.HoldFlag(fs, 0, "the child in its IPC namespace, after listing,")
 	common.ParseFlags(fs, usage(), os.Args[1:])
-	if *sleep < 0 {
-		common.UsageError(usage(), "-sleep must not be negative, got %v", *sleep)
-	}
-	return *sleep
+	return *hold
 }
 
-// stay keeps the child, and so its IPC namespace, alive for sleep (a
+// stay keeps the child, and so its IPC namespace, alive for hold (a
 // time.Duration as the parent wrote it), and says how to look inside.
-func stay(sleep string) {
-	d, err := time.ParseDuration(sleep)
+func stay(hold string) {
+	d, err := time.ParseDuration(hold)
 	if err != nil {
 		common.Fatalf("sh: %v", err)
 	}

@@ -189,7 +189,7 @@ type variant struct {
 }
 
 func goProgram(t *testing.T, sleepSecs int) *exec.Cmd {
-	return nstest.Program(t, "03-ipc", "-sleep", fmt.Sprintf("%ds", sleepSecs))
+	return nstest.Program(t, "03-ipc", "-hold", fmt.Sprintf("%ds", sleepSecs))
 }
 
 func cProgram(t *testing.T, sleepSecs int) *exec.Cmd {
@@ -409,7 +409,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestBadInput(t *testing.T) {
-	for _, args := range [][]string{{"-bogus"}, {"extra"}, {"-sleep", "1s", "extra"}, {"-sleep", "soon"}, {"-sleep=-1s"}} {
+	for _, args := range [][]string{{"-bogus"}, {"extra"}, {"-hold", "1s", "extra"}, {"-hold", "soon"}, {"-hold=-1s"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
 			r := nstest.Run(t, nstest.Program(t, "03-ipc", args...))

@@ -683,8 +683,8 @@ func TestBadInput(t *testing.T) {
 		{"zero", []string{"0"}, "number of children must be 1 to 100"},
 		{"too-many", []string{"101"}, "number of children must be 1 to 100"},
 		{"extra-arg", []string{"3", "nested"}, `unexpected argument "nested"`},
-		{"negative-hold", []string{"-hold", "-1s"}, "-hold must not be negative"},
-		{"bad-hold", []string{"-hold", "soon"}, `invalid value "soon" for flag -hold: parse error (-hold takes a duration such as 30s)`},
+		{"negative-hold", []string{"-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
+		{"bad-hold", []string{"-hold", "soon"}, `invalid value "soon" for flag -hold: want a duration of 0 or more, such as 60s`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

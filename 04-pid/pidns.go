@@ -5,7 +5,6 @@ package main
 // the end, and how processes inside start and reap one another.
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,20 +32,13 @@ func usageLine() string {
 // one line: 2 for a bad command line, 1 if the machine cannot run it.
 func parseArgs() (demo string, n int, hold time.Duration) {
 	fs := common.NewFlagSet()
-	fs.Func("hold", "keep each namespace alive this long (e.g. 30s) before it ends, to look at it from another shell",
-		func(s string) (err error) {
-			if hold, err = time.ParseDuration(s); err != nil {
-				return errors.New("parse error (-hold takes a duration such as 30s)")
-			}
-			return nil
-		})
+	h := common.HoldFlag(fs, 0, "each PID namespace alive")
 	args := common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
+	hold = *h
 	n = 7
 	switch {
 	case len(args) > 1:
 		common.UsageError(usageLine(), "unexpected argument %q (flags go first)", args[1])
-	case hold < 0:
-		common.UsageError(usageLine(), "-hold must not be negative, got %v", hold)
 	case len(args) == 0:
 	case demos[args[0]] != nil:
 		demo = args[0]

@@ -16,11 +16,8 @@ import (
 func showFlags(args []string) time.Duration {
 	usage := common.Prog + " show [-hold D]"
 	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", 0, "keep the child and its namespace alive this long after printing, e.g. 60s")
+	hold := common.HoldFlag(fs, 0, "the child and its network namespace, after printing,")
 	common.ParseFlags(fs, usage, args)
-	if *hold < 0 {
-		common.UsageError(usage, "-hold must not be negative")
-	}
 	return *hold
 }
 

@@ -79,12 +79,9 @@ func ipNet(p netip.Prefix) *net.IPNet {
 func link(args []string) {
 	usage := common.Prog + " link [-hold D] [-move]"
 	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", 0, "after the echo, keep everything this long (e.g. 60s) to look at it from another shell")
+	hold := common.HoldFlag(fs, 0, "both namespaces and the veth pair, after the echo,")
 	move := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
 	common.ParseFlags(fs, usage, args)
-	if *hold < 0 {
-		common.UsageError(usage, "-hold must not be negative")
-	}
 	common.RequireRoot("creating network namespaces")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
 	pid := os.Getpid()

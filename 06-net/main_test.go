@@ -882,7 +882,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus"`},
 		{[]string{"show", "x"}, `unexpected argument "x"`},
 		{[]string{"show", "-hold", "soon"}, `invalid value "soon" for flag -hold`},
-		{[]string{"show", "-hold", "-1s"}, "-hold must not be negative"},
+		{[]string{"show", "-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{[]string{"add"}, "missing NAME"},
 		{[]string{"add", ""}, "NAME must not be empty"},
 		{[]string{"add", "a/b"}, "must not contain '/'"},

@@ -491,7 +491,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown-flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"extra-arg", []string{"x"}, `unexpected argument "x"`},
 		{"bad-hold", []string{"-hold", "soon"}, `invalid value "soon" for flag -hold`},
-		{"negative-hold", []string{"-hold", "-1s"}, "-hold must not be negative"},
+		{"negative-hold", []string{"-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{"bad-uid", []string{"-map-to", "x"}, `-map-to wants a host uid from 0 to 4294967294, got "x"`},
 		{"uid-minus-1", []string{"-map-to", "4294967295"}, "-map-to wants a host uid"},
 	} {

@@ -31,11 +31,8 @@ func usage() string {
 func parseOptions() options {
 	fs := common.NewFlagSet()
 	mapTo := fs.String("map-to", "", "host uid (and gid) that uid 0 inside maps to (default 100000 as root; your own uid otherwise, the only one you may map)")
-	hold := fs.Duration("hold", 0, "how long each child stays alive after its demo, so that you can look at it (grep Uid /proc/PID/status)")
+	hold := common.HoldFlag(fs, 0, "each child, after its demo,")
 	common.ParseFlags(fs, usage(), os.Args[1:])
-	if *hold < 0 {
-		common.UsageError(usage(), "-hold must not be negative, got %v", *hold)
-	}
 
 	o := options{uid: unix.Geteuid(), gid: unix.Getegid(), hold: *hold}
 	o.mapUID, o.mapGID = o.uid, o.gid // an unprivileged process may map only its own ids

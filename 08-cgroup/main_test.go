@@ -872,7 +872,7 @@ func TestBadInput(t *testing.T) {
 		{"builtin-and-command", []string{"quota", "-builtin", "--", "true"}, 2, "exclude each other"},
 		{"empty-command", []string{"quota", "--"}, 2, "no command after --"},
 		{"extra-argument", []string{"ns", "now"}, 2, `unexpected argument "now"`},
-		{"hold-negative", []string{"ns", "-hold", "-1s"}, 2, "-hold -1s: want a duration of 0 or more"},
+		{"hold-negative", []string{"ns", "-hold", "-1s"}, 2, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{"hold-0", []string{"freeze", "-hold", "0"}, 2, "-hold 0s: want a positive duration"},
 		{"no-such-command", []string{"quota", "--", "nslab-no-such-command"}, 1, "nslab-no-such-command: command not found"},
 		{"limit-abc", []string{"memory", "-limit", "abc"}, 2, "-limit abc: want a size from 8M to 1G"},

@@ -25,20 +25,17 @@ func pidsUsage() string   { return common.Prog + " pids [-max N] [-hold D]" }
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
 	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", 0, "keep the processes and cgroups this long, to look at them from another shell (nsenter --cgroup -t PID)")
+	hold := common.HoldFlag(fs, 0, "the demo (its processes and cgroups)")
 	common.ParseFlags(fs, nsUsage(), args)
-	if *hold < 0 {
-		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
-	}
 	return *hold
 }
 
 // freezeOptions is how long freeze stays frozen, and runs after the thaw.
 func freezeOptions(args []string) time.Duration {
 	fs := common.NewFlagSet()
-	hold := fs.Duration("hold", time.Second, "how long to stay frozen, and to run after the thaw")
+	hold := common.HoldFlag(fs, time.Second, "the cgroup frozen, and then running after the thaw,")
 	common.ParseFlags(fs, freezeUsage(), args)
-	if *hold <= 0 {
+	if *hold == 0 { // HoldFlag refuses a negative one
 		common.UsageError("", "-hold %v: want a positive duration", *hold)
 	}
 	return *hold
@@ -110,14 +107,11 @@ type memoryOpts struct {
 func memoryOptions(args []string) memoryOpts {
 	fs := common.NewFlagSet()
 	limit := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
-	hold := fs.Duration("hold", 0, "keep the cgroup this long after the kill, to read its files from another shell")
+	hold := common.HoldFlag(fs, 0, "the cgroup, after the kill,")
 	common.ParseFlags(fs, memoryUsage(), args)
 	n, err := common.ParseSize(*limit)
-	switch {
-	case err != nil || n < 8<<20 || n > 1<<30:
+	if err != nil || n < 8<<20 || n > 1<<30 {
 		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *limit)
-	case *hold < 0:
-		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
 	}
 	return memoryOpts{n, *hold}
 }
@@ -133,13 +127,10 @@ type pidsOpts struct {
 func pidsOptions(args []string) pidsOpts {
 	fs := common.NewFlagSet()
 	n := fs.Int("max", 20, "pids.max: how many tasks (processes and threads) the cgroup may hold")
-	hold := fs.Duration("hold", 0, "keep the full cgroup this long, to look at it from another shell")
+	hold := common.HoldFlag(fs, 0, "the full cgroup")
 	common.ParseFlags(fs, pidsUsage(), args)
-	switch {
-	case *n < 10 || *n > 1000:
+	if *n < 10 || *n > 1000 {
 		common.UsageError("", "-max %d: want 10 to 1000", *n)
-	case *hold < 0:
-		common.UsageError("", "-hold %v: want a duration of 0 or more", *hold)
 	}
 	return pidsOpts{*n, *hold}
 }

@@ -415,7 +415,7 @@ func TestJoin02Uts(t *testing.T) {
 	t.Parallel()
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "nsenter", "util-linux")
-	uts := exec.Command(nstest.Chapter(t, "02-uts"), "-sleep", "30s", "nslab-09-uts")
+	uts := exec.Command(nstest.Chapter(t, "02-uts"), "-hold", "30s", "nslab-09-uts")
 	s := nstest.Start(t, uts)
 	child, _ := strconv.Atoi(s.Expect(t, `^PID of child created by clone\(\) is (\d+)$`)[1])
 	s.Expect(t, `^uts\.nodename in child: nslab-09-uts$`)

@@ -260,7 +260,7 @@ func TestCheck02(t *testing.T) {
 	c.expect(t, 1, "not yet")
 	c.expect(t, 2, "not yet")
 	name := fmt.Sprintf("nslab-ex02-%d", os.Getpid())
-	s, child := program(t, "02-uts", `^PID of child created by clone\(\) is (\d+)$`, "-sleep", "600s", name)
+	s, child := program(t, "02-uts", `^PID of child created by clone\(\) is (\d+)$`, "-hold", "600s", name)
 	s.Expect(t, `^uts\.nodename in child: `)
 	c.expectText(t, 1, "not yet", `is still called `+name)
 
@@ -288,7 +288,7 @@ func TestCheck03(t *testing.T) {
 	nstest.RequireTool(t, "ipcmk", "util-linux")
 	c.expect(t, 1, "not yet")
 	c.expect(t, 2, "not yet")
-	s, child := program(t, "03-ipc", `^PID of child in new IPC namespace: (\d+)$`, "-sleep", "600s")
+	s, child := program(t, "03-ipc", `^PID of child in new IPC namespace: (\d+)$`, "-hold", "600s")
 	interrupt(t, s)
 	s.Expect(t, `^child: staying`)
 	c.expectText(t, 1, "not yet", fmt.Sprintf(`PID %d, holds no shared memory segment`, child))

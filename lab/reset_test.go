@@ -148,7 +148,7 @@ func TestReset(t *testing.T) {
 	// it says it holds what it makes.
 	tmpfs := fmt.Sprintf("/mnt/nslab-reset-%d", id)
 	nsName := fmt.Sprintf("nslab-reset-%d", id)
-	killAt(t, marker, "PID of child in new IPC namespace", prog("03-ipc"), "-sleep", "60s")
+	killAt(t, marker, "PID of child in new IPC namespace", prog("03-ipc"), "-hold", "60s")
 	killAt(t, marker, "frozen:", prog("08-cgroup"), "freeze", "-hold", "60s")
 	killAt(t, marker, "dispatching hogs", prog("08-cgroup"), "quota", "-seconds", "60")
 	killAt(t, marker, "unshare -Cm", prog("08-cgroup"), "ns", "-hold", "60s")

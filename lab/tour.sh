@@ -94,7 +94,7 @@ step 01-clone "ns_child_exec -p -u (TLPI)" "run a command in new PID and UTS nam
 chapter 02-uts "a hostname of its own"
 step 02-uts "demo_uts_namespaces (TLPI)" "a child sets its own hostname" \
   "the hostname lives in the UTS namespace: the parent's is untouched" -- \
-  "$bin/02-uts" -sleep 0 tour-host
+  "$bin/02-uts" -hold 0 tour-host
 chapter 03-ipc "System V and POSIX IPC, per namespace"
 step 03-ipc "ipcmk -M 1000; unshare --ipc ipcs -m" "a shared memory segment, seen from a new IPC namespace" \
   "System V and POSIX IPC objects exist per IPC namespace: the child sees none of ours" -- \

@@ -33,7 +33,7 @@ mqueues() {
   "${enter[@]}" unshare -m sh -c 'mount -t mqueue none /mnt && ls -A /mnt' 2>/dev/null
 }
 
-no_child_hint="in shell 1: sudo ./bin/03-ipc -sleep 600s, and leave it running"
+no_child_hint="in shell 1: sudo ./bin/03-ipc -hold 600s, and leave it running"
 
 exercise 1 "a System V segment in the child's IPC namespace"
 found=''
