@@ -24,6 +24,19 @@ func showFlags(args []string) time.Duration {
 	return *hold
 }
 
+// linkFlags parses link's command line: -hold D and -move.
+func linkFlags(args []string) (hold time.Duration, move bool) {
+	usage := common.Prog + " link [-hold D] [-move]"
+	fs := common.NewFlagSet()
+	h := fs.Duration("hold", 0, "after the echo, keep everything this long (e.g. 60s) to look at it from another shell")
+	m := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
+	common.ParseFlags(fs, usage, args)
+	if *h < 0 {
+		common.UsageError(usage, "-hold must not be negative")
+	}
+	return *h, *m
+}
+
 // nameArg parses a sub-command's command line (it has no flags but -h)
 // and checks its NAME the way iproute2 does: it becomes a file name in
 // /run/netns, so no "/", no "." or "..", nothing empty or too long. It
