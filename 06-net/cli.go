@@ -21,6 +21,16 @@ func showFlags(args []string) time.Duration {
 	return *hold
 }
 
+// linkFlags parses link's command line: -hold D and -move.
+func linkFlags(args []string) (hold time.Duration, move bool) {
+	usage := common.Prog + " link [-hold D] [-move]"
+	fs := common.NewFlagSet()
+	h := common.HoldFlag(fs, 0, "both namespaces and the veth pair, after the echo,")
+	m := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
+	common.ParseFlags(fs, usage, args)
+	return *h, *m
+}
+
 // nameArg parses a sub-command's command line (it has no flags but -h)
 // and checks its NAME the way iproute2 does: it becomes a file name in
 // /run/netns, so no "/", no "." or "..", nothing empty or too long. It

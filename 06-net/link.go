@@ -77,72 +77,104 @@ func ipNet(p netip.Prefix) *net.IPNet {
 }
 
 func link(args []string) {
-	usage := common.Prog + " link [-hold D] [-move]"
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, 0, "both namespaces and the veth pair, after the echo,")
-	move := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
-	common.ParseFlags(fs, usage, args)
+	hold, move := linkFlags(args) // cli.go
 	common.RequireRoot("creating network namespaces")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
-	pid := os.Getpid()
-	vethA, vethB := fmt.Sprintf("veth-%d-a", pid), fmt.Sprintf("veth-%d-b", pid)
+	t := newTwoNets()
+	t.addVeth(move)
+	t.addAddrs()
+
+	tcpEcho(t.nsA, t.nsB)
+
+	fmt.Println()
+	printLinks("netns A "+t.idA, t.hA)
+	printLinks("netns B "+t.idB, t.hB)
+	t.hold(hold)
+	t.tearDown(move)
+}
+
+// twoNets is what link builds: two namespaces, each held by a file
+// descriptor, a netlink socket in each, and the names of the veth pair's
+// ends.
+type twoNets struct {
+	pid          int
+	nsA, nsB     int    // file descriptors
+	idA, idB     string // net:[inode]
+	hA, hB       *netlink.Handle
+	vethA, vethB string
+	la           netlink.Link // vethA, once addAddrs has found it
+	closeAB      func()       // the undo step: close nsA and nsB, once
+}
+
+// newTwoNets makes the two namespaces and a netlink socket in each.
+func newTwoNets() *twoNets {
+	t := &twoNets{pid: os.Getpid()}
+	t.vethA, t.vethB = fmt.Sprintf("veth-%d-a", t.pid), fmt.Sprintf("veth-%d-b", t.pid)
 
 	// Two namespaces, each held by a file descriptor.
 	start := time.Now()
 	nsA, nsB := newNetns("A"), newNetns("B")
-	closeAB := sync.OnceFunc(func() { unix.Close(nsA); unix.Close(nsB) })
-	common.AtExit(closeAB) // Ctrl-C: exit 130 after closing them
-	idA, idB := netID(fmt.Sprintf("/proc/self/fd/%d", nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", nsB))
+	t.nsA, t.nsB = nsA, nsB
+	t.closeAB = sync.OnceFunc(func() { unix.Close(nsA); unix.Close(nsB) })
+	common.AtExit(t.closeAB) // Ctrl-C: exit 130 after closing them
+	t.idA, t.idB = netID(fmt.Sprintf("/proc/self/fd/%d", nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", nsB))
 	timed(start, "netns A %s (fd %d), netns B %s (fd %d): unshare on two throwaway threads",
-		common.Child(idA), nsA, common.Child(idB), nsB)
+		common.Child(t.idA), nsA, common.Child(t.idB), nsB)
 
 	// A netlink socket in each namespace.
-	hA, hB := handleIn(nsA, "A"), handleIn(nsB, "B")
+	t.hA, t.hB = handleIn(nsA, "A"), handleIn(nsB, "B")
+	return t
+}
 
-	// The veth pair. By default each end is created where it belongs:
-	// the request goes to A's netlink socket, so the first end is made in
-	// A, and IFLA_NET_NS_FD on the peer puts the second straight into B.
-	// `ip link add A type veth peer name B netns NSB`. With -move, the
-	// usual two steps: both ends in A, then `ip link set B netns NSB`.
-	// Moving an interface waits for the kernel (~15-30 ms here).
+// addVeth makes the veth pair. By default each end is created where it
+// belongs: the request goes to A's netlink socket, so the first end is made
+// in A, and IFLA_NET_NS_FD on the peer puts the second straight into B.
+// `ip link add A type veth peer name B netns NSB`. With -move, the usual
+// two steps: both ends in A, then `ip link set B netns NSB`. Moving an
+// interface waits for the kernel (~15-30 ms here).
+func (t *twoNets) addVeth(move bool) {
+	start := time.Now()
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: t.vethA}, PeerName: t.vethB}
+	if !move {
+		veth.PeerNamespace = netlink.NsFd(t.nsB)
+	}
+	if err := t.hA.LinkAdd(veth); err != nil {
+		common.ErrExit("ip link add "+t.vethA+" type veth peer name "+t.vethB, err)
+	}
+	if !move {
+		timed(start, "%s in A, its peer %s in B: made in place, nothing moved", t.vethA, t.vethB)
+		return
+	}
+	timed(start, "%s and its peer %s, both in A", t.vethA, t.vethB)
 	start = time.Now()
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: vethA}, PeerName: vethB}
-	if !*move {
-		veth.PeerNamespace = netlink.NsFd(nsB)
+	peer, err := t.hA.LinkByName(t.vethB)
+	if err == nil {
+		err = t.hA.LinkSetNsFd(peer, t.nsB)
 	}
-	if err := hA.LinkAdd(veth); err != nil {
-		common.ErrExit("ip link add "+vethA+" type veth peer name "+vethB, err)
+	if err != nil {
+		common.ErrExit("ip link set "+t.vethB+" netns B", err)
 	}
-	if !*move {
-		timed(start, "%s in A, its peer %s in B: made in place, nothing moved", vethA, vethB)
-	} else {
-		timed(start, "%s and its peer %s, both in A", vethA, vethB)
-		start = time.Now()
-		peer, err := hA.LinkByName(vethB)
-		if err == nil {
-			err = hA.LinkSetNsFd(peer, nsB)
-		}
-		if err != nil {
-			common.ErrExit("ip link set "+vethB+" netns B", err)
-		}
-		timed(start, "moved %s from A to B", vethB)
-	}
+	timed(start, "moved %s from A to B", t.vethB)
+}
 
-	// An address on each end, inside its namespace, and both ends up.
-	start = time.Now()
-	la, err := hA.LinkByName(vethA)
+// addAddrs puts an address on each end, inside its namespace, and both
+// ends up.
+func (t *twoNets) addAddrs() {
+	start := time.Now()
+	la, err := t.hA.LinkByName(t.vethA)
 	if err != nil {
-		common.ErrExit("finding "+vethA+" in A", err)
+		common.ErrExit("finding "+t.vethA+" in A", err)
 	}
-	lb, err := hB.LinkByName(vethB)
+	lb, err := t.hB.LinkByName(t.vethB)
 	if err != nil {
-		common.ErrExit("finding "+vethB+" in B", err)
+		common.ErrExit("finding "+t.vethB+" in B", err)
 	}
+	t.la = la
 	for _, s := range []struct {
 		h    *netlink.Handle
 		l    netlink.Link
 		addr netip.Prefix
-	}{{hA, la, addrA}, {hB, lb, addrB}} {
+	}{{t.hA, la, addrA}, {t.hB, lb, addrB}} {
 		if err := s.h.AddrAdd(s.l, &netlink.Addr{IPNet: ipNet(s.addr)}); err != nil {
 			common.ErrExit("ip addr add "+s.addr.String()+" dev "+s.l.Attrs().Name, err)
 		}
@@ -150,104 +182,53 @@ func link(args []string) {
 			common.ErrExit("ip link set "+s.l.Attrs().Name+" up", err)
 		}
 	}
-	timed(start, "%s on %s, %s on %s, both up", addrA, vethA, addrB, vethB)
+	timed(start, "%s on %s, %s on %s, both up", addrA, t.vethA, addrB, t.vethB)
+}
 
-	echo(nsA, nsB)
-
-	fmt.Println()
-	printLinks("netns A "+idA, hA)
-	printLinks("netns B "+idB, hB)
-
-	if *hold > 0 {
-		fmt.Printf("\nholding for %s: no process is in these namespaces and they have no name; the file descriptors %d and %d of PID %d hold them. From another shell try\n",
-			*hold, nsA, nsB, pid)
-		fmt.Printf("    nsenter --net=/proc/%d/fd/%d ip -br addr\n", pid, nsA)
-		fmt.Printf("    nsenter --net=/proc/%d/fd/%d ip -s link show %s\n", pid, nsB, vethB)
-		time.Sleep(*hold)
+// hold (-hold D) keeps everything for D, to look at from another shell.
+func (t *twoNets) hold(d time.Duration) {
+	if d <= 0 {
+		return
 	}
+	fmt.Printf("\nholding for %s: no process is in these namespaces and they have no name; the file descriptors %d and %d of PID %d hold them. From another shell try\n",
+		d, t.nsA, t.nsB, t.pid)
+	fmt.Printf("    nsenter --net=/proc/%d/fd/%d ip -br addr\n", t.pid, t.nsA)
+	fmt.Printf("    nsenter --net=/proc/%d/fd/%d ip -s link show %s\n", t.pid, t.nsB, t.vethB)
+	time.Sleep(d)
+}
 
+// tearDown is link's undo step: with -move, the ip(8) way, delete the veth;
+// then close the netlink sockets and the namespaces' last file descriptors.
+func (t *twoNets) tearDown(move bool) {
 	fmt.Println()
-	if *move {
-		start = time.Now()
-		if err := hA.LinkDel(la); err != nil {
-			common.ErrExit("ip link del "+vethA, err)
+	if move {
+		start := time.Now()
+		if err := t.hA.LinkDel(t.la); err != nil {
+			common.ErrExit("ip link del "+t.vethA, err)
 		}
-		timed(start, "deleted %s (and with it %s)", vethA, vethB)
+		timed(start, "deleted %s (and with it %s)", t.vethA, t.vethB)
 	}
-	start = time.Now()
-	hA.Close()
-	hB.Close()
-	closeAB() // the undo step, now: close A and B
+	start := time.Now()
+	t.hA.Close()
+	t.hB.Close()
+	t.closeAB() // the undo step, now: close A and B
 	timed(start, "closed the last file descriptors of A and B")
 	fmt.Println("the kernel destroys both namespaces, with every interface in them, in the background:")
 	fmt.Println("the ~15-30 ms a veth deletion waits in the kernel are not spent by this program")
 }
 
-// echo runs the TCP echo: a server on 10.200.6.1:7 in A, a client in B.
-func echo(nsA, nsB int) {
+// tcpEcho runs the TCP echo: a server on 10.200.6.1:7 in A, a client in B.
+func tcpEcho(nsA, nsB int) {
 	server := netip.AddrPortFrom(addrA.Addr(), echoPort).String()
-
-	// Only socket() needs the thread in A. The listening socket stays in
-	// A; Accept, Read and Write work on it from any goroutine.
-	var ln net.Listener
-	err := common.InNetns(nsA, func() (err error) {
-		ln, err = net.Listen("tcp4", server)
-		return err
-	})
-	if err != nil {
-		common.ErrExit("listen on "+server+" in A", err)
-	}
+	ln := listenInA(nsA, server)
 	defer ln.Close()
-	rc, err := ln.(*net.TCPListener).SyscallConn()
-	if err != nil {
-		common.ErrExit("listener", err)
-	}
-	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(rc.Control)))
+	served := serveOnce(ln)
 
-	type result struct {
-		n   int64
-		err error
-	}
-	served := make(chan result, 1)
-	go func() {
-		ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
-		c, err := ln.Accept()
-		if err != nil {
-			served <- result{0, err}
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		n, err := io.Copy(c, c) // echo everything until the client's EOF
-		served <- result{n, err}
-	}()
-
-	var conn net.Conn
-	err = common.InNetns(nsB, func() (err error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		conn, err = d.Dial("tcp4", server)
-		return err
-	})
-	if err != nil {
-		common.ErrExit("connect to "+server+" from B", err)
-	}
+	conn := dialFromB(nsB, server)
 	defer conn.Close()
-	rc, err = conn.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		common.ErrExit("client socket", err)
-	}
-	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(rc.Control)))
-
 	msg := []byte("hello from netns B\n")
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write(msg); err != nil {
-		common.ErrExit("send", err)
-	}
-	conn.(*net.TCPConn).CloseWrite() // EOF for the server: it stops echoing
-	back, err := io.ReadAll(conn)
-	if err != nil {
-		common.ErrExit("receive", err)
-	}
+	back := sendAndReceive(conn, msg)
+
 	r := <-served
 	if r.err != nil {
 		common.ErrExit("echo server", r.err)
@@ -257,6 +238,86 @@ func echo(nsA, nsB int) {
 	if string(back) != string(msg) {
 		common.Fatalf("the echo differs from what was sent")
 	}
+}
+
+// listenInA opens the echo server's listening socket in A (nsA). Only
+// socket() needs the thread in A. The listening socket stays in A;
+// Accept, Read and Write work on it from any goroutine.
+func listenInA(nsA int, server string) *net.TCPListener {
+	var ln net.Listener
+	err := common.InNetns(nsA, func() (err error) {
+		ln, err = net.Listen("tcp4", server)
+		return err
+	})
+	if err != nil {
+		common.ErrExit("listen on "+server+" in A", err)
+	}
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		common.ErrExit("listener", err)
+	}
+	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(rc.Control)))
+	return ln.(*net.TCPListener)
+}
+
+// echoResult is what the server did: the bytes it echoed, or why it could
+// not.
+type echoResult struct {
+	n   int64
+	err error
+}
+
+// serveOnce accepts one client on ln, in a goroutine, echoes what it sends
+// until its EOF, and reports on the channel.
+func serveOnce(ln *net.TCPListener) <-chan echoResult {
+	served := make(chan echoResult, 1)
+	go func() {
+		ln.SetDeadline(time.Now().Add(5 * time.Second))
+		c, err := ln.Accept()
+		if err != nil {
+			served <- echoResult{0, err}
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		n, err := io.Copy(c, c) // echo everything until the client's EOF
+		served <- echoResult{n, err}
+	}()
+	return served
+}
+
+// dialFromB connects to server from a socket made in B (nsB).
+func dialFromB(nsB int, server string) *net.TCPConn {
+	var conn net.Conn
+	err := common.InNetns(nsB, func() (err error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		conn, err = d.Dial("tcp4", server)
+		return err
+	})
+	if err != nil {
+		common.ErrExit("connect to "+server+" from B", err)
+	}
+	rc, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		common.ErrExit("client socket", err)
+	}
+	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(rc.Control)))
+	return conn.(*net.TCPConn)
+}
+
+// sendAndReceive is the client's half of the echo: it sends msg, closes
+// its writing side, and returns everything the server sent back.
+func sendAndReceive(conn *net.TCPConn, msg []byte) []byte {
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(msg); err != nil {
+		common.ErrExit("send", err)
+	}
+	conn.CloseWrite() // EOF for the server: it stops echoing
+	back, err := io.ReadAll(conn)
+	if err != nil {
+		common.ErrExit("receive", err)
+	}
+	return back
 }
 
 // sockNetns asks the kernel which network namespace a socket belongs to:

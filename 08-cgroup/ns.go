@@ -79,8 +79,13 @@ func nsMain(args []string) {
 	ctls := strings.Join(h.Controllers, ",") // "freezer"; "" on v2: its one 0:: line
 	catCgroups(common.Parent, ctls, 1, parent, sleeper.Pid())
 
+	treeL1(sub1, sub2)
+	unshareShell(ctls, parent, sleeper.Pid(), hold)
+}
+
+// treeL1: sub1 and sub2 side by side, in the directory they were made in.
+func treeL1(sub1, sub2 *common.Group) {
 	// tree -L 1 /sys/fs/cgroup/freezer/
-	// sub1 and sub2 side by side, in the directory they were made in.
 	under := filepath.Dir(sub1.Dir("freezer"))
 	entries, err := os.ReadDir(under)
 	if err != nil {
@@ -93,7 +98,11 @@ func nsMain(args []string) {
 		}
 	}
 	common.Step("tree -L 1 "+under+"/", fmt.Sprintf("%s among its %d entries", strings.Join(ours, " and "), len(entries)))
+}
 
+// unshareShell starts the child in new cgroup and mount namespaces, prints
+// the namespaces of both, and waits for the child.
+func unshareShell(ctls string, parent, sleeper int, hold time.Duration) {
 	// unshare -Cm /bin/sh
 	// In C (nslab's; the seed has only the shell) that would be
 	//   clone(childFunc, stack, CLONE_NEWCGROUP | CLONE_NEWNS | SIGCHLD, ...)
@@ -103,7 +112,7 @@ func nsMain(args []string) {
 	// mounts a cgroup file system in it; we take it as the seed does.)
 	common.Step("unshare -Cm /bin/sh", "the child: new cgroup and mount namespaces")
 	hs := common.NewHandshake()
-	cmd := common.Command("childFunc", ctls, strconv.Itoa(parent), strconv.Itoa(sleeper.Pid()), hold.String())
+	cmd := common.Command("childFunc", ctls, strconv.Itoa(parent), strconv.Itoa(sleeper), hold.String())
 	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and 4: common's handshake
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWCGROUP | unix.CLONE_NEWNS}
 	child, err := common.StartChild(cmd)

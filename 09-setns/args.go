@@ -27,6 +27,17 @@ func parseArgs(args []string) (pid int, hold bool) {
 		cloneBash(args[1:])
 	}
 	args, hold, goOnly := takeWords(args)
+	pid, run, want, rest := getopts(args)
+	if !run {
+		return seedForm(want, goOnly, rest), hold
+	}
+	runForm(pid, want, hold, goOnly, rest)
+	panic("nsenter returned")
+}
+
+// getopts reads the one-letter options: -h, -t PID (run is whether it was
+// there) and the namespaces wanted. rest is what follows them.
+func getopts(args []string) (pid int, run bool, want map[string]bool, rest []string) {
 	opts, rest, err := common.Getopt(args, "+ht:aCimnpTuU")
 	if err != nil {
 		for _, a := range args {
@@ -36,7 +47,7 @@ func parseArgs(args []string) (pid int, hold bool) {
 		}
 		common.UsageError(usage(), "%v", err)
 	}
-	run, want := false, map[string]bool{}
+	want = map[string]bool{}
 	for _, o := range opts {
 		switch o.Letter {
 		case 'h':
@@ -55,22 +66,31 @@ func parseArgs(args []string) (pid int, hold bool) {
 			want[ns.Name] = true
 		}
 	}
+	return pid, run, want, rest
+}
 
-	if !run {
-		switch {
-		case len(want) > 0:
-			common.UsageError(usage(), "namespace options need -t PID (the seed form joins its six itself)")
-		case goOnly:
-			common.UsageError(usage(), "-go-only goes with -t PID: the seed form always needs the constructor")
-		case len(rest) == 0:
-			common.UsageError(usage(), "missing PID")
-		case len(rest) > 1:
-			common.UsageError(usage(), "unexpected argument %q after the PID (options go first)", rest[1])
-		}
-		pid = parsePID(rest[0])
-		checkTarget(pid)
-		return pid, hold
+// seedForm checks the seed's form, `09-setns [-hold] PID`, and returns the
+// PID.
+func seedForm(want map[string]bool, goOnly bool, rest []string) int {
+	switch {
+	case len(want) > 0:
+		common.UsageError(usage(), "namespace options need -t PID (the seed form joins its six itself)")
+	case goOnly:
+		common.UsageError(usage(), "-go-only goes with -t PID: the seed form always needs the constructor")
+	case len(rest) == 0:
+		common.UsageError(usage(), "missing PID")
+	case len(rest) > 1:
+		common.UsageError(usage(), "unexpected argument %q after the PID (options go first)", rest[1])
 	}
+	pid := parsePID(rest[0])
+	checkTarget(pid)
+	return pid
+}
+
+// runForm checks the runner's form, `09-setns [-go-only] -t PID [-aCimnpTuU]
+// [cmd [arg...]]`, and runs the command (the user's shell if none) in the
+// namespaces wanted, in runOrder.
+func runForm(pid int, want map[string]bool, hold, goOnly bool, rest []string) {
 	if hold {
 		common.UsageError(usage(), "-hold goes with the seed form (%s -hold PID); with -t the command decides how long it runs", common.Prog)
 	}
@@ -91,7 +111,6 @@ func parseArgs(args []string) (pid int, hold bool) {
 		rest = []string{shell}
 	}
 	nsenter(pid, names, goOnly, rest)
-	panic("nsenter returned")
 }
 
 // takeWords takes -hold and -go-only out of the options (before the PID or
