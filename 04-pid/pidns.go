@@ -167,13 +167,23 @@ func pidList(pids []int) string {
 
 // mountProc is the seed's mount("proc", "/proc", "proc", 0, ""), safe on
 // a systemd host: `mount --make-rprivate /` first, or the new /proc would
-// propagate back and replace the host's. parentPid: see common.MountProc.
+// propagate back and replace the host's. parentPid is a process outside
+// our mount namespace, as the still-mounted old /proc numbers it (the
+// parent's own os.Getpid(): getppid() is 0 in a new PID namespace): if we
+// share its mount namespace after all, the mount is refused rather than
+// made over the host's /proc.
 func mountProc(parentPid string) {
 	pid, _ := strconv.Atoi(parentPid)
 	if err := common.MakeMountsPrivate(); err != nil {
 		common.ErrExit("making mounts private", err)
 	}
-	if err := common.MountProc(pid); err != nil {
+	own, err1 := common.NSInode(0, "mnt")
+	parent, err2 := common.NSInode(pid, "mnt")
+	if pid > 0 && err1 == nil && err2 == nil && own == parent {
+		common.Fatalf("mounting /proc: refusing to mount /proc: this process shares its mount namespace with %d (CLONE_NEWNS missing?)", pid)
+	}
+	// nosuid,nodev,noexec, as the host's /proc has (namespace.go).
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		common.ErrExit("mounting /proc", err)
 	}
 }

@@ -54,3 +54,20 @@ func main() {
 	}
 	common.Exit(0)
 }
+
+// makeGroup is cgcreate: it plans cgroup name for the controllers,
+// registers its removal, and creates it (printing each mkdir), or exits
+// with one line. The name says whose it is and is unique to the run,
+// nslab-08-PID-WHAT (make reset removes what a killed run left: the
+// cgroups named nslab-NN-*).
+func makeGroup(c *common.CgroupFS, name string, controllers ...string) *common.Group {
+	g, err := common.NewGroup(c, name, controllers...)
+	if err != nil {
+		common.Fatalf("%v", err)
+	}
+	common.AtExit(g.Remove)
+	if err := g.Create(); err != nil {
+		common.ErrExit("creating cgroup "+g.Name, err)
+	}
+	return g
+}

@@ -48,7 +48,7 @@ func nsMain(args []string) {
 	// named nslab-08-PID-sub2 and -sub1, under the cgroup we run in, made
 	// without -p (one already there is not ours), and removed at the end
 	// (common/group.go).
-	sub2 := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub2", os.Getpid()), "freezer")
+	sub2 := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub2", os.Getpid()), "freezer")
 
 	// sleep 100000 &
 	// StartChild: the sleep is killed when we end, unlike the seed's.
@@ -62,14 +62,14 @@ func nsMain(args []string) {
 	sub2.Echo("freezer", "cgroup.procs", strconv.Itoa(sleeper.Pid()), "")
 
 	// mkdir -p /sys/fs/cgroup/freezer/sub1
-	sub1 := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub1", os.Getpid()), "freezer")
+	sub1 := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-sub1", os.Getpid()), "freezer")
 
 	// export parent_pid=$(echo $$)
 	// echo ${parent_pid} > /sys/fs/cgroup/freezer/sub1/cgroup.procs
 	// We go back where we were before sub1 is removed: this cleanup runs
 	// before sub1's, registered earlier.
 	parent := os.Getpid()
-	h, _ := cfs.HierarchyFor("freezer") // MakeGroup found it: no error
+	h, _ := cfs.HierarchyFor("freezer") // makeGroup found it: no error
 	common.AtExit(func() { moveBack(cfs, h, parent) })
 	sub1.Echo("freezer", "cgroup.procs", strconv.Itoa(parent), "parent_pid: this program, the seed's shell")
 

@@ -110,6 +110,15 @@ func (j *joiner) info() (pid, ppid, uid, gid int, host string) {
 	return n[0], n[1], n[2], n[3], f[4]
 }
 
+// ownInfo is info for the calling process itself: the joiner's child.
+func ownInfo() (pid, ppid, uid, gid int, host string) {
+	host, err := common.Hostname()
+	if err != nil {
+		host = "? (" + err.Error() + ")"
+	}
+	return unix.Getpid(), unix.Getppid(), unix.Getuid(), unix.Getgid(), host
+}
+
 // fork asks the joiner to fork; the child goes on into Go as the role
 // startJoiner named. It returns the child's PID, as the joiner sees it.
 func (j *joiner) fork() int {

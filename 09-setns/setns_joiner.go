@@ -51,7 +51,7 @@ func main() {
 	j := startJoiner("childFunc", true)
 
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: fprintf(stdout, "---- setns for uts ----\n");
 	fmt.Println("---- setns for uts ----")
@@ -60,7 +60,7 @@ func main() {
 	// C: openAndSetns(uts);
 	openAndSetns(j, uts)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: fprintf(stdout, "---- setns for user ----\n");
 	fmt.Println("---- setns for user ----")
@@ -69,7 +69,7 @@ func main() {
 	// C: openAndSetns(user);
 	openAndSetns(j, user)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: // 注意pid namespace的不同行為,只有後續創建的子進程進入setns設置的新的pid namespace,本進程不會改變
 	// (Mind the PID namespace: only children created afterwards are in it; this process does not move.)
@@ -80,7 +80,7 @@ func main() {
 	// C: openAndSetns(pidpath);
 	openAndSetns(j, pidpath)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: fprintf(stdout, "---- setns for ipc ----\n");
 	fmt.Println("---- setns for ipc ----")
@@ -89,7 +89,7 @@ func main() {
 	// C: openAndSetns(ipc);
 	openAndSetns(j, ipc)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: fprintf(stdout, "---- setns for net ----\n");
 	fmt.Println("---- setns for net ----")
@@ -98,7 +98,7 @@ func main() {
 	// C: openAndSetns(net);
 	openAndSetns(j, net)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: // 注意mnt namespace需要放在其他後面,避免mnt namespace改變後找不到/proc/pid/ns下的文件
 	// (mnt goes last: after it, /proc is the target's and /proc/PID/ns/... may not be found.)
@@ -111,7 +111,7 @@ func main() {
 	// C: openAndSetns(mount);
 	openAndSetns(j, mount)
 	// C: printInfo();
-	printInfo(j)
+	printInfo(j.info)
 
 	// C: // 測試子進程的pid namespace   (test the child's PID namespace)
 	// C: int ret = fork();
@@ -139,7 +139,7 @@ func childFunc(args []string) int {
 	// C: fprintf(stdout, "in child process\n");
 	fmt.Println(common.Child("in child process"))
 	// C: printInfo();
-	common.PrintInfo(os.Stdout) // the same lines, from this process
+	printInfo(ownInfo) // the same lines, from this process
 	// C: fprintf(stdout, "********\n");
 	fmt.Println("********")
 	// C: for (;;) { sleep(5); }
@@ -150,10 +150,11 @@ func childFunc(args []string) int {
 }
 
 // C: void printInfo()
-// Go: the joiner runs the calls (it is the process that moves); we print.
-func printInfo(j *joiner) {
+// Go: in the parent the joiner runs the calls (it is the process that
+// moves: j.info); the child, a Go process, runs them itself (ownInfo).
+func printInfo(info func() (pid, ppid, uid, gid int, host string)) {
 	// C: pid = getpid(); uid = getuid(); gid = getgid(); uname(&uts);
-	pid, ppid, uid, gid, hostname := j.info()
+	pid, ppid, uid, gid, hostname := info()
 	// C: fprintf(stdout, "pid : %d\n", pid);
 	fmt.Printf("pid : %d\n", pid)
 	fmt.Printf("ppid : %d\n", ppid) // not in the seed: the parent, as seen from here

@@ -123,17 +123,6 @@ func TestNSTableMarksExactlyTheNewNamespaces(t *testing.T) {
 	}
 }
 
-func TestPrintInfoReportsTheKernelsView(t *testing.T) {
-	var buf bytes.Buffer
-	PrintInfo(&buf)
-	host, _ := os.Hostname()
-	want := fmt.Sprintf("pid : %d\nppid : %d\nuid : %d\ngid : %d\nhostname : %s\n",
-		os.Getpid(), os.Getppid(), os.Getuid(), os.Getgid(), host)
-	if buf.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
-	}
-}
-
 func TestReadStatAgreesWithTheKernel(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "exec sleep 10")
 	if err := cmd.Start(); err != nil {

@@ -50,23 +50,6 @@ type part struct {
 	dir  string
 }
 
-// MakeGroup is cgcreate: it plans cgroup name for the controllers,
-// registers its removal, and creates it (printing each mkdir), or exits
-// with one line. The name says whose it is and is unique to the run, e.g.
-// 08-cgroup's nslab-08-PID-WHAT (make reset removes what a killed run
-// left: the cgroups named nslab-NN-*).
-func MakeGroup(c *CgroupFS, name string, controllers ...string) *Group {
-	g, err := NewGroup(c, name, controllers...)
-	if err != nil {
-		Fatalf("%v", err)
-	}
-	AtExit(g.Remove)
-	if err := g.Create(); err != nil {
-		ErrExit("creating cgroup "+g.Name, err)
-	}
-	return g
-}
-
 // NewGroup plans cgroup name under the base, for the controllers (the
 // first one's directory is where processes are listed). It creates
 // nothing: Create does.

@@ -26,18 +26,18 @@ import (
 // progEnv carries the parent's program name to the re-executed child.
 const progEnv = "NSLAB_PROG"
 
-// RunEnv marks every process an nslab program starts, its re-executed
+// runEnv marks every process an nslab program starts, its re-executed
 // children and whatever they run (sleep, stress, a shell), however far down:
 // set in our environment at start-up, it is inherited. `sudo make reset`
 // (lab/reset.sh) kills the processes carrying it that a crash left behind.
 // Its value names the first nslab program of the chain, "PROG:PID". Test
 // binaries (*.test) do not set it: what a test harness runs is not a
 // program's.
-const RunEnv = "NSLAB_RUN"
+const runEnv = "NSLAB_RUN"
 
 func init() {
-	if os.Getenv(RunEnv) == "" && !strings.HasSuffix(os.Args[0], ".test") {
-		os.Setenv(RunEnv, fmt.Sprintf("%s:%d", Prog, os.Getpid()))
+	if os.Getenv(runEnv) == "" && !strings.HasSuffix(os.Args[0], ".test") {
+		os.Setenv(runEnv, fmt.Sprintf("%s:%d", Prog, os.Getpid()))
 	}
 }
 
