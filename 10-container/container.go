@@ -43,8 +43,7 @@ func init() {
 
 func main() {
 	common.Dispatch()
-	o := parseOptions(os.Args[1:])
-	run(o)
+	common.SubCommands{{"run", func(args []string) { run(parseOptions(args)) }}}.Run(usageLine())
 }
 
 // run is the parent, on the host.
