@@ -9,34 +9,22 @@
 // lacks; signals.go is what ns_child_exec's parent adds to the C's.
 package main
 
-import (
-	"fmt"
-	"os"
-
-	"nslab/common"
-)
-
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: %s t_clone [x]\n", common.Prog)
-	fmt.Fprintf(os.Stderr, "       %s ns_child_exec [-C] [-i] [-m] [-n] [-p] [-u] [-U] [-T] [-v] cmd [arg...]\n", common.Prog)
-	os.Exit(2)
-}
+import "nslab/common"
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintf(os.Stderr, "%s: missing program: choose t_clone or ns_child_exec\n", common.Prog)
-		usage()
-	}
-	// Like the C programs, each sub-program names itself in its messages.
-	common.Prog = os.Args[1]
-	switch os.Args[1] {
-	case "t_clone":
-		tClone(os.Args[1:])
-	case "ns_child_exec":
-		nsChildExec(os.Args[1:])
-	default:
-		common.Prog = "01-clone"
-		fmt.Fprintf(os.Stderr, "%s: unknown program %q: choose t_clone or ns_child_exec\n", common.Prog, os.Args[1])
-		usage()
+	common.SubCommands{
+		{"t_clone", program("t_clone", tClone)},
+		{"ns_child_exec", program("ns_child_exec", nsChildExec)},
+	}.Run(common.Prog + " t_clone [x]\n       " +
+		common.Prog + " ns_child_exec [-C] [-i] [-m] [-n] [-p] [-u] [-U] [-T] [-v] cmd [arg...]")
+}
+
+// program runs a sub-program as the C program it ports: like the C
+// programs, each names itself in its messages (common.Prog is its argv[0])
+// and reads its own argv.
+func program(name string, run func(argv []string)) func(args []string) {
+	return func(args []string) {
+		common.Prog = name
+		run(append([]string{name}, args...))
 	}
 }

@@ -345,11 +345,25 @@ func TestNsChildExecUnprivileged(t *testing.T) {
 	}
 }
 
-func TestUnknownSubprogram(t *testing.T) {
-	r := nstest.Run(t, nstest.Program(t, "01-clone", "bogus"))
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 2 || !strings.Contains(r.Stderr, `unknown program "bogus"`) {
-		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
+// A missing or unknown sub-program is one line naming both choices, and
+// the usage line: exit 2. -h prints both usages on stdout.
+func TestSubprogramChoice(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "01-clone: missing sub-command: choose t_clone or ns_child_exec\nusage: 01-clone t_clone [x]\n"},
+		{[]string{"bogus"}, "01-clone: unknown sub-command \"bogus\": choose t_clone or ns_child_exec\nusage: 01-clone t_clone [x]\n"},
+	} {
+		r := nstest.Run(t, nstest.Program(t, "01-clone", c.args...))
+		nstest.NoPanic(t, r.Stderr)
+		if r.Code != 2 || r.Stderr != c.want {
+			t.Errorf("01-clone %v: exit %d, stderr %q; want exit 2 and %q", c.args, r.Code, r.Stderr, c.want)
+		}
+	}
+	r := nstest.Run(t, nstest.Program(t, "01-clone", "-h"))
+	if r.Code != 0 || !strings.Contains(r.Stdout, "01-clone t_clone [x]") || !strings.Contains(r.Stdout, "01-clone ns_child_exec [-C]") {
+		t.Errorf("01-clone -h: exit %d, stdout %q; want 0 and both usages", r.Code, r.Stdout)
 	}
 }
 

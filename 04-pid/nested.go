@@ -27,6 +27,7 @@ func nestLevel2(args []string) int {
 	cmd := common.Command("level2", "1")
 	cmd.ExtraFiles = hs.ChildFiles()
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
+	// Not StartChild: PID 1 reaps with wait4(-1) (reapAll), which its Wait would race (see reap).
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS) inside", err)
 	}

@@ -37,6 +37,7 @@ func adoptOrphan(args []string) int {
 	}
 	cmd := common.Command("orphaner")
 	cmd.Stdin = gateR // the orphaner passes its stdin on (common.Command)
+	// Not StartChild: its Wait would take the status that reap's wait4(-1) prints below.
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting the orphaner", err)
 	}
@@ -103,6 +104,7 @@ func orphaner([]string) int {
 	hs := common.NewHandshake()
 	cmd := common.Command("orphan")
 	cmd.ExtraFiles = hs.ChildFiles()
+	// Not StartChild: the orphan must outlive us, by design.
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting the orphan", err)
 	}

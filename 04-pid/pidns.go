@@ -201,7 +201,8 @@ func becomeInit(args []string) []string {
 // startRole is what a Go process inside does instead of fork(): start
 // this binary again as role. It inherits our descriptors, the host's
 // pipes on fd 3 and 4 included. No Pdeathsig, no StartChild: when PID 1
-// exits, the kernel kills every process in its namespace.
+// exits, the kernel kills every process in its namespace, and PID 1 reaps
+// with wait4(-1) (reap), which StartChild's own Wait would race.
 func startRole(role string, args ...string) *exec.Cmd {
 	cmd := common.Command(role, args...)
 	if err := cmd.Start(); err != nil {

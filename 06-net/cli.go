@@ -4,8 +4,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -58,29 +56,10 @@ func nameArg(usage string, args []string, n int) (string, []string) {
 
 func main() {
 	common.Dispatch()
-	usage := common.Prog + ` show [-hold D]
+	common.SubCommands{
+		{"show", show}, {"add", netnsAdd}, {"list", netnsList},
+		{"exec", netnsExec}, {"del", netnsDel}, {"link", link},
+	}.Run(common.Prog + ` show [-hold D]
        ` + common.Prog + ` add NAME | list | exec NAME cmd [arg...] | del NAME
-       ` + common.Prog + ` link [-hold D] [-move]`
-	if len(os.Args) < 2 {
-		common.UsageError(usage, "missing command: show, add, list, exec, del or link")
-	}
-	switch sub, args := os.Args[1], os.Args[2:]; sub {
-	case "show":
-		show(args)
-	case "add":
-		netnsAdd(args)
-	case "list":
-		netnsList(args)
-	case "exec":
-		netnsExec(args)
-	case "del":
-		netnsDel(args)
-	case "link":
-		link(args)
-	case "-h", "-help", "--help", "help":
-		fmt.Printf("usage: %s\n", usage)
-	default:
-		common.UsageError(usage, "unknown command %q: choose show, add, list, exec, del or link", sub)
-	}
-	common.Exit(0)
+       ` + common.Prog + ` link [-hold D] [-move]`)
 }

@@ -878,8 +878,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "missing command"},
-		{[]string{"bogus"}, `unknown command "bogus"`},
+		{nil, "missing sub-command: choose show, add, list, exec, del or link"},
+		{[]string{"bogus"}, `unknown sub-command "bogus": choose show, add`},
 		{[]string{"show", "x"}, `unexpected argument "x"`},
 		{[]string{"show", "-hold", "soon"}, `invalid value "soon" for flag -hold`},
 		{[]string{"show", "-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},

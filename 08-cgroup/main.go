@@ -13,8 +13,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 
 	"nslab/common"
@@ -32,27 +30,11 @@ func usageLine() string {
 
 func main() {
 	common.Dispatch()
-
-	if len(os.Args) < 2 {
-		common.UsageError(usageLine(), "missing sub-command")
-	}
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "ns":
-		nsMain(args)
-	case "quota":
-		quotaMain(args)
-	case "freeze":
-		freezeMain(args)
-	case "memory":
-		memoryMain(args)
-	case "pids":
-		pidsMain(args)
-	case "-h", "-help", "--help", "help":
-		fmt.Printf("usage: %s\n  %s\n  %s\n  %s\n  %s\n  %s\n", usageLine(), nsUsage(), quotaUsage(), freezeUsage(), memoryUsage(), pidsUsage())
-	default:
-		common.UsageError(usageLine(), "unknown sub-command %q", cmd)
-	}
-	common.Exit(0)
+	// -h lists each sub-command's usage; a mistake shows the first line only.
+	common.SubCommands{
+		{"ns", nsMain}, {"quota", quotaMain}, {"freeze", freezeMain},
+		{"memory", memoryMain}, {"pids", pidsMain},
+	}.Run(usageLine() + "\n  " + nsUsage() + "\n  " + quotaUsage() + "\n  " + freezeUsage() + "\n  " + memoryUsage() + "\n  " + pidsUsage())
 }
 
 // makeGroup is cgcreate: it plans cgroup name for the controllers,

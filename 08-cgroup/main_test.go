@@ -861,8 +861,8 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string // in the first line of stderr
 	}{
-		{"no-sub-command", nil, 2, "missing sub-command"},
-		{"unknown-sub-command", []string{"bogus"}, 2, `unknown sub-command "bogus"`},
+		{"no-sub-command", nil, 2, "missing sub-command: choose ns, quota, freeze, memory or pids"},
+		{"unknown-sub-command", []string{"bogus"}, 2, `unknown sub-command "bogus": choose ns, quota`},
 		{"unknown-flag", []string{"quota", "-bogus"}, 2, "flag provided but not defined: -bogus"},
 		{"percent-0", []string{"quota", "-percent", "0"}, 2, "-percent 0: want 1 to"},
 		{"percent-negative", []string{"quota", "-percent", "-5"}, 2, "-percent -5: want 1 to"},

@@ -43,8 +43,7 @@ func init() {
 
 func main() {
 	common.Dispatch()
-	o := parseOptions(os.Args[1:])
-	run(o)
+	common.SubCommands{{"run", func(args []string) { run(parseOptions(args)) }}}.Run(usageLine())
 }
 
 // run is the parent, on the host.
@@ -219,6 +218,7 @@ func containerInit(args []string) int {
 	}
 	spareThreads(8) // limits.go: none to ask for once the command runs
 	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
+	// Not StartChild: its Wait would take the status reap's wait4(-1) waits for.
 	if err := cmd.Start(); err != nil {
 		notStarted(o.argv[0], err)
 	}

@@ -319,6 +319,27 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// run is the one sub-command: anything else is one line and the usage
+// line, exit 2; -h prints the usage on stdout.
+func TestSubCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "10-container: missing sub-command: choose run\nusage: 10-container run [-rootfs DIR]"},
+		{[]string{"bogus"}, "10-container: unknown sub-command \"bogus\": choose run\nusage: 10-container run [-rootfs DIR]"},
+	} {
+		r := nstest.Run(t, nstest.Program(t, "10-container", c.args...))
+		nstest.NoPanic(t, r.Stderr)
+		if r.Code != 2 || !strings.HasPrefix(r.Stderr, c.want) || strings.Count(r.Stderr, "\n") != 2 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, r.Code, r.Stderr, c.want)
+		}
+	}
+	if r := nstest.Run(t, nstest.Program(t, "10-container", "-h")); r.Code != 0 || !strings.HasPrefix(r.Stdout, "usage: 10-container run [") {
+		t.Errorf("-h: exit %d, stdout %q; want 0 and the usage", r.Code, r.Stdout)
+	}
+}
+
 // A command the container cannot run: 127 when there is no such command,
 // 126 when there is one but it cannot be executed, as a shell and `docker
 // run` say; one line on stderr, the errno named once.

@@ -5,7 +5,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/user"
@@ -44,14 +43,8 @@ func usageLine() string {
 	return common.Prog + " run [-rootfs DIR] [-hostname NAME] [-cpus F] [-memory SIZE] [-pids N] [-net] [-rootless] [-keep DIR] [-off LAYERS] [-- cmd [args]]"
 }
 
+// parseOptions reads run's command line (args: what follows "run").
 func parseOptions(args []string) options {
-	if len(args) == 0 || args[0] != "run" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Println("usage: " + usageLine())
-			common.Exit(0)
-		}
-		common.UsageError(usageLine(), "want the sub-command run")
-	}
 	f := common.NewFlagSet()
 	o := options{}
 	f.StringVar(&o.rootfs, "rootfs", defaultRootfs, "the root filesystem, made by `05-mount mkrootfs DIR`")
@@ -63,7 +56,7 @@ func parseOptions(args []string) options {
 	f.BoolVar(&o.rootless, "rootless", false, "a user namespace: root inside is the invoking user outside")
 	f.StringVar(&o.keep, "keep", "", "keep the container's writable layer in `DIR` (made, must not exist): DIR/upper holds what it wrote")
 	off := f.String("off", "", "layers to turn off, comma-separated: "+strings.Join(layers, ","))
-	o.argv = common.ParseFlagsArgs(f, usageLine(), args[1:])
+	o.argv = common.ParseFlagsArgs(f, usageLine(), args)
 	if len(o.argv) == 0 {
 		o.argv = []string{"sh"}
 	}

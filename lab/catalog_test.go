@@ -43,16 +43,18 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "unknown option", chapter: "01-clone", args: []string{"ns_child_exec", "-x", "true"}, code: 2, prog: "ns_child_exec", want: `invalid option -- 'x'`},
 		{name: "unknown option", chapter: "09-setns", args: []string{"-t", "1", "-x"}, code: 2, want: `invalid option -- 'x'`},
 		// unknown sub-command
-		{name: "unknown program", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown program "bogus": choose t_clone or ns_child_exec`},
-		{name: "unknown command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown command "bogus": choose show, add`},
-		{name: "unknown sub-command", chapter: "08-cgroup", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus"`},
+		{name: "unknown sub-command", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose t_clone or ns_child_exec`},
+		{name: "unknown sub-command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose show, add, list, exec, del or link`},
+		{name: "unknown sub-command", chapter: "08-cgroup", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose ns, quota, freeze, memory or pids`},
+		{name: "unknown sub-command", chapter: "10-container", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose run`},
 		// missing argument
-		{name: "missing program", chapter: "01-clone", code: 2, want: `missing program: choose`},
+		{name: "missing sub-command", chapter: "01-clone", code: 2, want: `missing sub-command: choose t_clone or ns_child_exec`},
 		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec", "-p"}, code: 2, prog: "ns_child_exec", want: `missing command`},
 		{name: "missing hostname", chapter: "02-uts", code: 2, want: `missing <child-hostname>`},
 		{name: "missing DIR", chapter: "05-mount", args: []string{"mkrootfs"}, code: 2, want: `want one DIR`},
 		{name: "missing NAME", chapter: "06-net", args: []string{"add"}, code: 2, want: `missing NAME`},
-		{name: "missing sub-command", chapter: "08-cgroup", code: 2, want: `missing sub-command`},
+		{name: "missing sub-command", chapter: "06-net", code: 2, want: `missing sub-command: choose show, add, list, exec, del or link`},
+		{name: "missing sub-command", chapter: "08-cgroup", code: 2, want: `missing sub-command: choose ns, quota, freeze, memory or pids`},
 		{name: "missing PID", chapter: "09-setns", code: 2, want: `missing PID`},
 		{name: "missing -t value", chapter: "09-setns", args: []string{"-t"}, code: 2, want: `option requires an argument -- 't'`},
 		// bad values
@@ -95,7 +97,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "not root", chapter: "01-clone", args: []string{"ns_child_exec", "-u", "true"}, nobody: true, code: 1, prog: "ns_child_exec", want: `EPERM.*sudo`},
 		{name: "no permission", chapter: "09-setns", args: []string{"-t", p(rootPID), "-u", "true"}, nobody: true, code: 1, want: `EACCES.*sudo`},
 		// 10-container
-		{name: "no sub-command", chapter: "10-container", code: 2, want: `want the sub-command run`},
+		{name: "missing sub-command", chapter: "10-container", code: 2, want: `missing sub-command: choose run`},
 		{name: "unknown flag", chapter: "10-container", args: []string{"run", "-x"}, code: 2, want: `flag provided but not defined: -x`},
 		{name: "memory too small", chapter: "10-container", args: []string{"run", "-memory", "1k"}, code: 2, want: `-memory 1k: want a size from 16M to 4G`},
 		{name: "pids too few", chapter: "10-container", args: []string{"run", "-pids", "3"}, code: 2, want: `-pids 3: want 32 to 4096`},
