@@ -22,7 +22,7 @@ func freezeMain(args []string) {
 	hold := freezeOptions(args) // options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
+	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
 	burner, _, err := startIn(g, []string{"burn", "1"})
 	if err != nil {

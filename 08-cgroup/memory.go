@@ -26,7 +26,7 @@ func memoryMain(args []string) {
 	o := memoryOptions(args) // -limit, -hold: options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
+	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
 
 	// The limit, and no swap beyond it: with swap, the hog would be
 	// swapped out rather than killed once it reaches the limit.

@@ -31,7 +31,7 @@ func pidsMain(args []string) {
 	o := pidsOptions(args) // -max, -hold: options.go
 	common.RequireRoot("creating cgroups")
 	cfs := common.OpenCgroups()
-	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
+	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
 	g.Echo("pids", "pids.max", strconv.Itoa(o.max), fmt.Sprintf("at most %d tasks: processes, and each of their threads", o.max))
 
 	// The loop's errors come to us through a pipe: we show its first line

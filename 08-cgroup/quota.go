@@ -40,7 +40,7 @@ func quotaMain(args []string) {
 	// (cpuacct counts the CPU time used). Ours is nslab-08-PID-quota, under
 	// the cgroup we run in, removed at the end (common/group.go). On v2,
 	// cpu must be switched on in the parents' cgroup.subtree_control first.
-	g := common.MakeGroup(cfs, fmt.Sprintf("nslab-08-%d-quota", os.Getpid()), "cpu", "cpuacct")
+	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-quota", os.Getpid()), "cpu", "cpuacct")
 
 	// ls -al /sys/fs/cgroup/cpu,cpuacct/ | grep mycgroup
 	// The new directory, and the files the kernel put in it with the mkdir.
