@@ -118,9 +118,9 @@ func nsChildExec(args []string) {
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
 			// The C child's execvp() fails the same way.
-			common.ErrExitHint("execvp "+cmdArgs[0], err, "check the command name and PATH")
+			common.ErrExit("execvp "+cmdArgs[0], err, "check the command name and PATH")
 		}
-		common.ErrExitHint("clone", err, hintFor(err, flags))
+		common.ErrExit("clone", err, hintFor(err, flags))
 	}
 	passOn(cmd.Process)
 

@@ -188,7 +188,7 @@ func ipcrm() {
 	}
 	// ipcrm -M looks the id up first, shmget(key, 0, 0); we kept it.
 	if _, err := unix.SysvShmCtl(made.shmid, unix.IPC_RMID, nil); err != nil {
-		common.Leftf("%s", common.Describe(fmt.Sprintf("shmctl(%d, IPC_RMID)", made.shmid), err, ""))
+		common.Warnf("%s (%s)", common.Describe(fmt.Sprintf("shmctl(%d, IPC_RMID)", made.shmid), err), common.LeftHint)
 	} else {
 		fmt.Printf("Removed shared memory segment %d (key 0x%08x)\n", made.shmid, made.key)
 	}

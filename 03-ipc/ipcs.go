@@ -24,7 +24,7 @@ const (
 func ipcsM() {
 	f, err := os.Open("/proc/sysvipc/shm")
 	if err != nil {
-		common.Warnf("%s", common.Describe("reading shared memory segments", err, ""))
+		common.Warnf("%s", common.Describe("reading shared memory segments", err))
 		return
 	}
 	defer f.Close()

@@ -43,7 +43,7 @@ func unlinkQueue(name string) {
 		return
 	}
 	if err := mqUnlink(name); err != nil {
-		common.Leftf("%s", common.Describe("mq_unlink "+name, err, ""))
+		common.Warnf("%s (%s)", common.Describe("mq_unlink "+name, err), common.LeftHint)
 	} else {
 		fmt.Printf("Removed POSIX message queue %s\n", name)
 	}
@@ -109,7 +109,7 @@ func listMqueueFS() {
 	}
 	ents, err := os.ReadDir("/dev/mqueue")
 	if err != nil {
-		common.Warnf("%s", common.Describe("reading /dev/mqueue", err, ""))
+		common.Warnf("%s", common.Describe("reading /dev/mqueue", err))
 		return
 	}
 	names := make([]string, 0, len(ents))

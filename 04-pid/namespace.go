@@ -83,7 +83,7 @@ func fork_child(args []string) int {
 	// it): ps is PID 1 now. When it exits, after its listing, the kernel
 	// kills every other process of the namespace, the children included.
 	err := unix.Exec("/bin/bash", []string{"/bin/bash", "-c", "ps -el"}, os.Environ())
-	common.ErrExitHint("execl /bin/bash", err, "the seed runs ps -el with /bin/bash")
+	common.ErrExit("execl /bin/bash", err, "the seed runs ps -el with /bin/bash")
 	return 1
 }
 

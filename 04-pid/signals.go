@@ -45,7 +45,7 @@ func signalTarget(args []string) int {
 	// ignored); sleep installs no handler at all.
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
-		common.ErrExitHint("finding sleep", err, "install coreutils")
+		common.ErrExit("finding sleep", err, "install coreutils")
 	}
 	fmt.Println("PID 1: exec'ing sleep, a program with no signal handler")
 	startRole("signaller", round)

@@ -27,7 +27,7 @@ func escape(args []string) {
 	//    down; our working directory stays where it was, above the root.
 	dir, err := os.MkdirTemp("/", ".escape-")
 	if err != nil {
-		common.ErrExitHint("mkdir", err, "escape needs a writable /")
+		common.ErrExit("mkdir", err, "escape needs a writable /")
 	}
 	common.Step(common.Child("mkdir "+dir), "")
 	if err := unix.Chroot(dir); err != nil {
@@ -37,7 +37,7 @@ func escape(args []string) {
 	common.Step(common.Child("chroot "+dir), "the root moves down; the working directory stays above it")
 	// The working directory is still the old /, so the relative name works.
 	if err := os.Remove(strings.TrimPrefix(dir, "/")); err != nil {
-		common.Warnf("%s", common.Describe("rmdir "+dir, err, ""))
+		common.Warnf("%s", common.Describe("rmdir "+dir, err))
 	}
 
 	// 2. ".." stops at the process's root, and nowhere else but at the top

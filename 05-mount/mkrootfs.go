@@ -130,7 +130,7 @@ func startRootfs(dir string) *rootfs {
 		common.Fatalf("%s exists and is not an empty directory: pick a new DIR", dir)
 	case err != nil: // it does not exist: make it, and remove it on failure
 		if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrNotExist) {
-			common.ErrExitHint("mkdir "+dir, err, "the parent directory must exist")
+			common.ErrExit("mkdir "+dir, err, "the parent directory must exist")
 		} else if err != nil {
 			common.ErrExit("mkdir "+dir, err)
 		}

@@ -83,7 +83,7 @@ func child_main(args []string) int {
 	// mount -t proc /tmp/proc /proc.
 	if o.proc {
 		if err := unix.Mount("/root/proc", "/proc", "proc", 0, ""); err != nil {
-			common.ErrExitHint("mount -t proc /root/proc /proc", err, procHint(o.rootfs))
+			common.ErrExit("mount -t proc /root/proc /proc", err, procHint(o.rootfs))
 		}
 		common.Step(common.Child("mount -t proc /root/proc /proc"), "a proc of the new PID namespace: ps sees only our processes")
 	}
@@ -98,7 +98,7 @@ func child_main(args []string) int {
 	common.Step(common.Child("exec "+shellJoin(o.argv)), "")
 	path, err := exec.LookPath(o.argv[0])
 	if err != nil {
-		common.ErrExitHint("exec "+o.argv[0], err, execHint(o.rootfs))
+		common.ErrExit("exec "+o.argv[0], err, execHint(o.rootfs))
 	}
 	err = unix.Exec(path, o.argv, os.Environ())
 	common.ErrExit("exec "+path, err)

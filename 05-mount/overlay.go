@@ -56,7 +56,7 @@ func overlay(args []string) {
 	if named {
 		dir = filepath.Clean(args[0])
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			common.ErrExitHint("mkdir "+dir, err, "DIR must not exist yet, its parent must")
+			common.ErrExit("mkdir "+dir, err, "DIR must not exist yet, its parent must")
 		}
 		common.AtExit(func() { removeLayers(dir, true) }) // a signal before this leaves DIR, as we do
 	} else {
@@ -108,7 +108,7 @@ func overlayChild(args []string) int {
 	fsHint := "the file system of " + args[1] + " cannot hold an upper layer, as an overlay or one without d_type or xattrs cannot: put DIR on ext4, xfs or tmpfs, and see dmesg"
 	hints := map[error]string{unix.ENODEV: "this kernel has no overlay file system: modprobe overlay", unix.EINVAL: fsHint, unix.EOPNOTSUPP: fsHint}
 	if err := unix.Mount("overlay", l.merged, "overlay", 0, opts); err != nil {
-		common.ErrExitHint(mnt, err, hints[err])
+		common.ErrExit(mnt, err, hints[err])
 	}
 	// No undo step: the kernel tears our namespace down when we exit.
 	common.Step(common.Child(mnt), "merged shows upper over lower")
@@ -153,7 +153,7 @@ func removeLayers(dir string, named bool) {
 		}
 	}
 	if err != nil {
-		common.Leftf("%s", common.Describe("rm -rf "+shq(rm...), err, ""))
+		common.Warnf("%s (%s)", common.Describe("rm -rf "+shq(rm...), err), common.LeftHint)
 		return
 	}
 	common.Step(common.Parent("rm -rf "+shq(rm...)), why)

@@ -41,11 +41,11 @@ func hostMountpoint(rootfs, tmpfs string) {
 		if err := os.Remove(dir); err == nil {
 			common.Step(common.Parent("rmdir "+dir), "")
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			common.Warnf("%s", common.Describe("rmdir "+dir, err, ""))
+			common.Warnf("%s", common.Describe("rmdir "+dir, err))
 		}
 	})
 	if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrNotExist) {
-		common.ErrExitHint("mkdir "+dir, err, "the parent directory must exist")
+		common.ErrExit("mkdir "+dir, err, "the parent directory must exist")
 	} else if err != nil {
 		common.ErrExit("mkdir "+dir, err)
 	}

@@ -185,7 +185,7 @@ func undoHalfAdd(path string) *addUndo {
 		}
 		if u.made {
 			if err := unmountName(path); err != nil {
-				common.Leftf("%v", err)
+				common.Warnf("%v (%s)", err, common.LeftHint)
 			}
 		}
 		undoRunDir()

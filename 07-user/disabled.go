@@ -77,7 +77,7 @@ func userNSRefused(err error) {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EACCES) {
 		hint = userNSHint(unix.Geteuid() == 0, readProcSys)
 	}
-	common.ErrExitHint("clone(CLONE_NEWUSER)", err, hint)
+	common.ErrExit("clone(CLONE_NEWUSER)", err, hint)
 }
 
 // setidHint explains a failed setresuid(0)/setresgid(0) in the child.

@@ -44,10 +44,10 @@ func becomeRoot(parent int) {
 	// x/sys's Setresgid/Setresuid are package syscall's, which change every
 	// thread of the process (C changes its only one).
 	if err := unix.Setresgid(0, 0, 0); err != nil {
-		common.ErrExitHint("setresgid(0, 0, 0)", err, setidHint())
+		common.ErrExit("setresgid(0, 0, 0)", err, setidHint())
 	}
 	if err := unix.Setresuid(0, 0, 0); err != nil {
-		common.ErrExitHint("setresuid(0, 0, 0)", err, setidHint())
+		common.ErrExit("setresuid(0, 0, 0)", err, setidHint())
 	}
 	// A change of credentials clears the parent-death signal that
 	// StartChild asked for: ask again, and make sure the parent is alive.

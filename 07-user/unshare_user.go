@@ -178,7 +178,7 @@ func writeProc(pid int, file, text string) {
 		}
 	}
 	if err != nil {
-		common.ErrExitHint("write "+path, err,
+		common.ErrExit("write "+path, err,
 			"an unprivileged process may map only its own uid and gid, once each, and gid_map only after setgroups=deny")
 	}
 	fmt.Printf("%s: wrote %q to %s\n", common.Parent("parent"), text, path)

@@ -195,6 +195,6 @@ func moveBack(cfs *common.CgroupFS, h *common.Hierarchy, pid int) {
 	file := filepath.Join(cfs.Dir(h, h.Own), "cgroup.procs")
 	common.Step(fmt.Sprintf("echo %d > %s", pid, file), "back where we came from, so that sub1 can go")
 	if err := common.WriteCgroupFile(file, strconv.Itoa(pid)); err != nil {
-		common.Leftf("echo %d > %s: %v", pid, file, err)
+		common.Warnf("echo %d > %s: %v (%s)", pid, file, err, common.LeftHint)
 	}
 }

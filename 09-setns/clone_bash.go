@@ -84,7 +84,7 @@ func cloneBash(args []string) {
 	// Go: a failed execv ("execve error" in the seed's child) is reported
 	// here too, by the parent: os/exec passes the child's errno back.
 	if err != nil {
-		common.ErrExitHint("clone", err, "creating a user namespace together with the others needs no root, unless the kernel forbids it (sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces): then run it with sudo")
+		common.ErrExit("clone", err, "creating a user namespace together with the others needs no root, unless the kernel forbids it (sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces): then run it with sudo")
 	}
 	if *script == "" && common.IsTerminal(0) {
 		// Ctrl-C at bash's prompt is bash's: it must not end us (and,

@@ -35,7 +35,7 @@ func nsenter(pid int, names []string, goOnly bool, argv []string) {
 				continue
 			}
 			if err := j.setns(n.f, n.flag); err != nil {
-				common.ErrExitHint("setns "+n.name, err, setnsHint(n.name, err))
+				common.ErrExit("setns "+n.name, err, setnsHint(n.name, err))
 			}
 		}
 		closeAll(files)
@@ -82,7 +82,7 @@ func joinHere(files []nsFile) {
 			}
 		}
 		if err := unix.Setns(int(n.f.Fd()), int(n.flag)); err != nil {
-			common.ErrExitHint("setns "+n.name, err, setnsHint(n.name, err))
+			common.ErrExit("setns "+n.name, err, setnsHint(n.name, err))
 		}
 		n.f.Close()
 	}

@@ -185,6 +185,6 @@ func openAndSetns(j *joiner, path string) {
 	}
 	// C: if (-1 == (ret = setns(ret, 0))) { ...; errorExit("failed to setns"); }
 	if err := j.setns(f, 0); err != nil {
-		common.ErrExitHint("setns "+name, err, setnsHint(name, err))
+		common.ErrExit("setns "+name, err, setnsHint(name, err))
 	}
 }

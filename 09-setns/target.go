@@ -25,7 +25,7 @@ type nsFile struct {
 func checkTarget(pid int) {
 	st, err := common.ReadStat(pid)
 	if err != nil {
-		common.ErrExitHint(fmt.Sprintf("process %d", pid), unix.ESRCH, "check the PID: it may have exited")
+		common.ErrExit(fmt.Sprintf("process %d", pid), unix.ESRCH, "check the PID: it may have exited")
 	}
 	// A kernel thread has /proc/PID/ns links, but it is always in the
 	// initial namespaces and runs no program of its own. kthreadd (PID 2)
@@ -65,9 +65,9 @@ func openFailed(path string, err error) {
 	pid := strings.Split(path, "/")[2]
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
-		common.ErrExitHint("process "+pid, unix.ESRCH, "it has exited")
+		common.ErrExit("process "+pid, unix.ESRCH, "it has exited")
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		common.ErrExitHint("open "+path, err,
+		common.ErrExit("open "+path, err,
 			"only root, or the process's own user, may open its namespaces (ptrace access): run it with sudo")
 	default:
 		common.ErrExit("open "+path, err)

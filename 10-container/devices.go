@@ -253,7 +253,7 @@ func loadDeviceFilter() (int, error) {
 	if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 != nil {
 		err = err2
 	}
-	return -1, errors.New(common.Describe("bpf(BPF_PROG_LOAD)", err, "") + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
+	return -1, errors.New(common.Describe("bpf(BPF_PROG_LOAD)", err) + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
 }
 
 // attachDeviceFilter loads the program and attaches it to the cgroup
@@ -269,7 +269,7 @@ func attachDeviceFilter(dir string) error {
 	defer unix.Close(prog)
 	cg, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return errors.New(common.Describe("open "+dir, err, ""))
+		return errors.New(common.Describe("open "+dir, err))
 	}
 	defer unix.Close(cg)
 	attr := progAttachAttr{
@@ -279,7 +279,7 @@ func attachDeviceFilter(dir string) error {
 		attachFlags: unix.BPF_F_ALLOW_MULTI,
 	}
 	if _, err := bpf(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err != nil {
-		return errors.New(common.Describe(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), err, ""))
+		return errors.New(common.Describe(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), err))
 	}
 	common.Step(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), "every open and mknod of a device in it asks the program")
 	return nil

@@ -101,7 +101,7 @@ func echoIfThere(g *common.Group, ctl, file, value string) {
 // startFailed explains a clone that failed.
 func startFailed(o options, err error) {
 	if o.rootless && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC)) {
-		common.ErrExitHint("clone(CLONE_NEWUSER)", err,
+		common.ErrExit("clone(CLONE_NEWUSER)", err,
 			"this kernel refuses user namespaces to unprivileged users: see sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces")
 	}
 	common.ErrExit("starting the container", err)

@@ -106,6 +106,6 @@ func veth(pid int) {
 	case err != nil: // setns into the peer: not ping's fault
 		common.ErrExit("entering the peer namespace", err)
 	case pingErr != nil:
-		common.ErrExitHint("ping "+containerAddr.IP.String(), pingErr, "apt-get install iputils-ping")
+		common.ErrExit("ping "+containerAddr.IP.String(), pingErr, "apt-get install iputils-ping")
 	}
 }

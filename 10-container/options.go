@@ -118,7 +118,7 @@ func checkRootfs(dir string) string {
 		st, err := os.Lstat(filepath.Join(abs, d))
 		switch {
 		case err != nil:
-			common.ErrExitHint(filepath.Join(abs, d), err, "the root filesystem needs the directory: mkdir it")
+			common.ErrExit(filepath.Join(abs, d), err, "the root filesystem needs the directory: mkdir it")
 		case st.Mode()&fs.ModeSymlink != 0:
 			common.Fatalf("%s/%s is a symbolic link: a mount there could land outside the root (rm it, then mkdir it)", abs, d)
 		case !st.IsDir():

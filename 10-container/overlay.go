@@ -47,7 +47,7 @@ func makeLayer(o options) string {
 		common.AtExit(func() { os.RemoveAll(dir) })
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
-		common.ErrExitHint("mkdir "+dir, err, "-keep wants a directory that does not exist yet")
+		common.ErrExit("mkdir "+dir, err, "-keep wants a directory that does not exist yet")
 	}
 	for _, d := range []string{"upper", "work", "merged"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
@@ -66,9 +66,9 @@ func mountLayer(o options) string {
 	err := unix.Mount("overlay", merged, "overlay", 0, opts)
 	switch {
 	case errors.Is(err, unix.ENODEV):
-		common.ErrExitHint("mount -t overlay", err, "this kernel has no overlayfs: modprobe overlay, or run with -off overlay")
+		common.ErrExit("mount -t overlay", err, "this kernel has no overlayfs: modprobe overlay, or run with -off overlay")
 	case err != nil:
-		common.ErrExitHint("mount -t overlay", err, "overlayfs refuses the upper directory's file system (an overlay, or one without xattrs): -keep DIR on ext4, xfs or tmpfs, or -off overlay")
+		common.ErrExit("mount -t overlay", err, "overlayfs refuses the upper directory's file system (an overlay, or one without xattrs): -keep DIR on ext4, xfs or tmpfs, or -off overlay")
 	}
 	common.Step(common.Child("mount -t overlay overlay -o "+opts+" "+merged), "the rootfs, read-only below; our writes on top")
 	return merged

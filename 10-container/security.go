@@ -213,7 +213,7 @@ func loadSeccomp() {
 	prog := filter()
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	if _, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog))); e != 0 {
-		common.ErrExitHint("seccomp(SECCOMP_SET_MODE_FILTER)", e, "without CAP_SYS_ADMIN the kernel wants no_new_privs first: don't turn off nnp alone")
+		common.ErrExit("seccomp(SECCOMP_SET_MODE_FILTER)", e, "without CAP_SYS_ADMIN the kernel wants no_new_privs first: don't turn off nnp alone")
 	}
 	common.Step(common.Child(fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %d instructions)", len(prog))),
 		fmt.Sprintf("%d calls fail with EPERM, and so do clone with a namespace flag and ioctl(TIOCSTI)", len(deniedSyscalls)))

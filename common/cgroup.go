@@ -56,7 +56,7 @@ func (h *Hierarchy) String() string {
 func OpenCgroups() *CgroupFS {
 	v2, err := IsCgroupV2("/")
 	if err != nil {
-		ErrExitHint("statfs "+CgroupMount, err, "no cgroup file system there: mount one, or boot with systemd")
+		ErrExit("statfs "+CgroupMount, err, "no cgroup file system there: mount one, or boot with systemd")
 	}
 	c, err := ReadCgroups("/", v2)
 	if err != nil {

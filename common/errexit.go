@@ -16,7 +16,7 @@ import (
 var Prog = filepath.Base(os.Args[0])
 
 // errnoHints says, for the errnos a learner meets in this workshop, what to
-// do about them. A call site may give a more precise hint with ErrExitHint.
+// do about them. A call site may give a more precise hint to ErrExit.
 var errnoHints = map[unix.Errno]string{
 	unix.EPERM:  "creating namespaces needs root (CAP_SYS_ADMIN): run it with sudo",
 	unix.EACCES: "permission denied: run it with sudo",
@@ -29,28 +29,42 @@ var errnoHints = map[unix.Errno]string{
 	unix.EEXIST: "it already exists: remove it first",
 }
 
-// ErrExit is C's errExit(msg): it prints "prog: what: ENAME (hint)" in red
-// on stderr, runs the registered cleanups and exits with status 1.
-func ErrExit(what string, err error) {
-	ErrExitHint(what, err, "")
-}
+// nslab says what went wrong in one of four ways, one line on stderr that
+// begins with Prog:
+//
+//	ErrExit(what, err, hint)       a call failed: exit 1, as C's errExit
+//	Fatalf(format, ...)            anything else that ends the program: exit 1
+//	UsageError(usage, format, ...) a bad command line: exit 2
+//	Warnf(format, ...)             carry on
+//
+// Failf is Fatalf with another status, for 10-container's 127 and 126.
+// Describe is ErrExit's wording without the printing.
 
-// ErrExitHint is ErrExit with a hint that fits this call better than the
-// errno's generic one.
-func ErrExitHint(what string, err error, hint string) {
-	Fatalf("%s", Describe(what, err, hint))
+// ErrExit is C's errExit(msg), used by every chapter, lab/bench and common:
+// it prints "prog: what: ENAME: text (hint)" in red on stderr, runs the
+// registered cleanups and exits with status 1. A call site that knows
+// better than the errno's generic hint gives its own (one string).
+func ErrExit(what string, err error, hint ...string) {
+	Fatalf("%s", Describe(what, err, hint...))
 }
 
 // Describe formats an error the way ErrExit prints it, without the program
-// name: "what: ENAME (hint)". Unknown errors keep their own text.
-func Describe(what string, err error, hint string) string {
+// name: "what: ENAME: text (hint)". Unknown errors keep their own text.
+// It prints nothing: 03-ipc, 05-mount and 06-net give it to Warnf when an
+// undo step or a listing fails, and 10-container makes error values of it
+// (devices.go) and the 126 line of a command that cannot run.
+func Describe(what string, err error, hint ...string) string {
+	var h string
+	if len(hint) > 0 {
+		h = hint[0]
+	}
 	var errno unix.Errno
 	var exitErr *exec.ExitError
 	var msg string
 	switch {
 	case errors.As(err, &errno):
-		if hint == "" {
-			hint = errnoHints[errno]
+		if h == "" {
+			h = errnoHints[errno]
 		}
 		name := unix.ErrnoName(errno)
 		if name == "" {
@@ -61,25 +75,27 @@ func Describe(what string, err error, hint string) string {
 		msg = exitErr.Error()
 	case errors.Is(err, exec.ErrNotFound):
 		msg = err.Error()
-		if hint == "" {
-			hint = "check the command name and PATH"
+		if h == "" {
+			h = "check the command name and PATH"
 		}
 	default:
 		msg = err.Error()
 	}
 	s := what + ": " + msg
-	if hint != "" {
-		s += " (" + hint + ")"
+	if h != "" {
+		s += " (" + h + ")"
 	}
 	return s
 }
 
 // Fatalf prints one red line "prog: message" on stderr, runs the registered
-// cleanups and exits with status 1 (a runtime failure).
+// cleanups and exits with status 1 (a runtime failure): 02-uts to
+// 10-container, common and lab/bench, for a failure that is not one call's.
 func Fatalf(format string, args ...any) { Failf(1, format, args...) }
 
-// Failf is Fatalf with another exit status, such as a shell's 127 for a
-// command not found.
+// Failf is Fatalf with another exit status. Its one user is 10-container's
+// PID 1, which ends as a shell does when the command cannot run: 127 when
+// there is no such command, 126 when it cannot be executed.
 func Failf(code int, format string, args ...any) {
 	line := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
 	errColor.Fprintf(os.Stderr, "%s: %s", Prog, line)
@@ -88,7 +104,8 @@ func Failf(code int, format string, args ...any) {
 }
 
 // UsageError prints "prog: message" and a one-line usage hint on stderr and
-// exits with status 2, the convention for a bad command line.
+// exits with status 2, the convention for a bad command line: the chapters
+// that take arguments, common and lab/bench.
 func UsageError(usage string, format string, args ...any) {
 	errColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
 	fmt.Fprintln(os.Stderr)
@@ -98,18 +115,23 @@ func UsageError(usage string, format string, args ...any) {
 	Exit(2)
 }
 
-// Warnf prints a yellow warning on stderr and carries on.
+// Warnf prints a yellow warning "prog: message" on stderr and carries on.
+// common, 03-ipc, 05-mount, 06-net, 08-cgroup and lab/bench use it, mostly
+// in undo steps: one that could not remove something ends its message with
+// " (" + LeftHint + ")".
 func Warnf(format string, args ...any) {
 	warnColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
 	fmt.Fprintln(os.Stderr)
 }
 
-// LeftHint ends the warning of an undo step that failed: what it could not
-// remove is still there, and lab/reset.sh finds it.
+// LeftHint ends, in parentheses, the warning of an undo step that failed:
+// what it could not remove is still there, and lab/reset.sh finds it.
 const LeftHint = "sudo make reset removes what is left"
 
-// Leftf is Warnf for an undo step that failed, so that something may be
-// left behind: the warning ends with LeftHint.
+// Leftf is Warnf with " (" + LeftHint + ")" at the end.
+//
+// Deprecated: use Warnf with LeftHint. Only common/child.go, which another
+// branch is changing, still calls it; remove Leftf with that call.
 func Leftf(format string, args ...any) {
 	Warnf("%s (%s)", fmt.Sprintf(format, args...), LeftHint)
 }

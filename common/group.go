@@ -190,7 +190,7 @@ func (g *Group) Remove() {
 		d := g.created[i]
 		Step("rmdir "+d, "")
 		if err := rmdirWait(d); err != nil {
-			Leftf("rmdir %s: %v", d, err)
+			Warnf("rmdir %s: %v (%s)", d, err, LeftHint)
 		}
 	}
 	g.created = nil
@@ -199,7 +199,7 @@ func (g *Group) Remove() {
 		file, ctl := filepath.Join(g.enabled[i][0], "cgroup.subtree_control"), g.enabled[i][1]
 		Step("echo -"+ctl+" > "+file, "off again: we switched it on")
 		if err := WriteCgroupFile(file, "-"+ctl); err != nil {
-			Leftf("echo -%s > %s: %v", ctl, file, err)
+			Warnf("echo -%s > %s: %v (%s)", ctl, file, err, LeftHint)
 			off = false
 		}
 	}

@@ -53,7 +53,7 @@ func PivotInto(dir string) {
 	// disk (where the host, or a second container using the same rootfs,
 	// would see it), and nothing to remove afterwards.
 	if err := unix.PivotRoot(".", "."); err != nil {
-		ErrExitHint("pivot_root . .", err, pivotHint)
+		ErrExit("pivot_root . .", err, pivotHint)
 	}
 	Step(Child("pivot_root . ."), "the new root is now /; the old root is stacked on top of it")
 	// Detach the old root, the top mount on ".", and every mount under it

@@ -56,7 +56,7 @@ func newContainerBench(bin string) *containerBench {
 	}
 	for _, p := range []string{c.mkrootfs, c.ours} {
 		if _, err := os.Stat(p); err != nil {
-			common.ErrExitHint(p, err, "build them with make build, or point -bin at them")
+			common.ErrExit(p, err, "build them with make build, or point -bin at them")
 		}
 	}
 	return c
@@ -76,7 +76,7 @@ func (c *containerBench) run(rounds int) {
 	// cgroupsPath) names the container's cgroups after it.
 	c.id = fmt.Sprintf("nslab-10-runc-%d", pid)
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
-		common.ErrExitHint("mkdir "+c.dir, err, "a killed run's directory: sudo make reset removes it")
+		common.ErrExit("mkdir "+c.dir, err, "a killed run's directory: sudo make reset removes it")
 	}
 	// After the mkdir, as 05-mount mkrootfs does: a signal in between
 	// leaves an empty directory, but a failed mkdir cannot remove a
@@ -193,11 +193,11 @@ func (c *containerBench) remove() {
 	}
 	for _, d := range runcCgroups(c.id) {
 		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
-			common.Leftf("rmdir %s: %v", d, err)
+			common.Warnf("rmdir %s: %v (%s)", d, err, common.LeftHint)
 		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
-		common.Leftf("rm -rf %s: %v", c.dir, err)
+		common.Warnf("rm -rf %s: %v (%s)", c.dir, err, common.LeftHint)
 	}
 }
 
@@ -289,7 +289,7 @@ func stopInFlight() {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		common.Leftf("%s (PID %d) did not end", cmd.Path, cmd.Process.Pid)
+		common.Warnf("%s (PID %d) did not end (%s)", cmd.Path, cmd.Process.Pid, common.LeftHint)
 	}
 }
 

@@ -119,12 +119,12 @@ func namespaces(rounds int, bin string) {
 	goNsChildExec := filepath.Join(bin, "01-clone")
 	for _, p := range []string{cloneCost, cNsChildExec, goNsChildExec} {
 		if _, err := os.Stat(p); err != nil {
-			common.ErrExitHint(p, err, "build them with make build c, or point -bin at them")
+			common.ErrExit(p, err, "build them with make build c, or point -bin at them")
 		}
 	}
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
-		common.ErrExitHint("unshare", err, "install util-linux")
+		common.ErrExit("unshare", err, "install util-linux")
 	}
 
 	fmt.Printf("%d rounds per cell, median / p90 in µs; ×C = median over C's median; %d CPUs, kernel %s\n",
