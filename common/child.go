@@ -124,6 +124,6 @@ func (c *ChildProc) stop() {
 	select {
 	case <-c.done:
 	case <-time.After(5 * time.Second):
-		Leftf("child %d did not die", c.Cmd.Process.Pid)
+		Warnf("child %d did not die (%s)", c.Cmd.Process.Pid, LeftHint)
 	}
 }

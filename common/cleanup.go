@@ -19,7 +19,7 @@ import (
 // idempotent (it must do nothing if the resource was never made): then there
 // is no moment at which a signal can leave a resource nobody will remove.
 //
-// An undo step warns and returns (Leftf). If one calls Exit anyway
+// An undo step warns and returns (Warnf, ending with LeftHint). If one calls Exit anyway
 // (ErrExit, Fatalf), that ends only this step: the other steps still run,
 // and the program exits with the status it was exiting with. (C's exit()
 // from an atexit handler is undefined behaviour.)

@@ -128,14 +128,6 @@ func Warnf(format string, args ...any) {
 // what it could not remove is still there, and lab/reset.sh finds it.
 const LeftHint = "sudo make reset removes what is left"
 
-// Leftf is Warnf with " (" + LeftHint + ")" at the end.
-//
-// Deprecated: use Warnf with LeftHint. Only common/child.go, which another
-// branch is changing, still calls it; remove Leftf with that call.
-func Leftf(format string, args ...any) {
-	Warnf("%s (%s)", fmt.Sprintf(format, args...), LeftHint)
-}
-
 // ExitStatus turns the result of cmd.Wait into the shell's idea of a status:
 // the child's exit code, or 128+signal when a signal killed it.
 func ExitStatus(err error) int {
