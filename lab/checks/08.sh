@@ -5,7 +5,7 @@
 # nslab-ex08-pids; they may be anywhere in any mounted hierarchy (v1 or v2).
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 08
+require_root_check 08
 
 # v2: one cgroup2 tree at /sys/fs/cgroup, as on the learners' VMs.
 v2=''
@@ -186,7 +186,7 @@ else
   fi
   states=()
   for pid in "${procs[@]}"; do
-    s=$(stat_field "$pid" 1) || continue
+    s=$(proc_state "$pid") || continue
     states+=("PID $pid is $s")
     [ "$s" = T ] && stopped+=("$pid")
   done
