@@ -24,16 +24,19 @@ require_root() {
   exit 2
 }
 
-# stat_field PID N: field N of /proc/PID/stat, counted after the command
-# name: 1 state, 2 ppid, 20 start time (clock ticks after boot). The name
-# may hold blanks, parentheses and newlines, so the fields start after the
-# last ") ". Nothing, and status 1, once PID is gone.
+# stat_field PID N...: fields N... of /proc/PID/stat, from one read, on one
+# line, counted after the command name: 1 state, 2 ppid, 12 utime and 13
+# stime (clock ticks), 20 start time (clock ticks after boot). The name may
+# hold blanks, parentheses and newlines, so the fields start after the last
+# ") ". Nothing, and status 1, once PID is gone.
 stat_field() {
-  local line='' fields
+  local line='' fields n vals=()
   { IFS= read -r -d '' line <"/proc/$1/stat"; } 2>/dev/null
   [ -n "$line" ] || return 1
   read -ra fields <<<"${line##*) }"
-  echo "${fields[$2 - 1]}"
+  shift
+  for n; do vals+=("${fields[n - 1]}"); done
+  echo "${vals[*]}"
 }
 # proc_state PID, proc_ppid PID, proc_started PID: those three fields.
 proc_state() { stat_field "$1" 1; }
