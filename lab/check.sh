@@ -9,11 +9,8 @@ set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." 2>/dev/null && pwd)
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
-  green=$'\e[32m' red=$'\e[31m' yellow=$'\e[33m' bold=$'\e[1m' off=$'\e[0m'
-else
-  green='' red='' yellow='' bold='' off=''
-fi
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 missing=0
 warnings=0

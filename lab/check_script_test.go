@@ -21,14 +21,7 @@ import (
 func TestCheckScriptFixMountsAMissingV1Controller(t *testing.T) {
 	nstest.RequireRoot(t)
 	unshare := nstest.RequireTool(t, "unshare", "util-linux")
-	src, err := scripts.ReadFile("check.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "check.sh")
-	if err := os.WriteFile(path, src, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(labScripts(t, "check.sh"), "check.sh")
 	const script = `set -eu
 mount --make-rprivate /
 # Every cgroup hierarchy out of this mount namespace: make check looks in

@@ -31,7 +31,8 @@ var checks embed.FS
 // The lab has no program of its own; Main removes what nstest.Chapter built.
 func TestMain(m *testing.M) { nstest.Main(m, func() {}) }
 
-// checker is one chapter's check script, written out with lib.sh.
+// checker is one chapter's check script, written out with checks/lib.sh
+// and the lab's lib.sh, which that sources from ../lib.sh.
 type checker struct {
 	nn     string
 	script string
@@ -43,7 +44,10 @@ func newChecker(t *testing.T, nn string) *checker {
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "bash", "bash")
 	nstest.RequireTool(t, "nsenter", "util-linux")
-	dir := t.TempDir()
+	dir := filepath.Join(labScripts(t), "checks")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"lib.sh", nn + ".sh"} {
 		b, err := checks.ReadFile("checks/" + name)
 		if err != nil {

@@ -21,6 +21,29 @@ import (
 //go:embed *.sh
 var scripts embed.FS
 
+// labScripts writes the embedded lab scripts names, and lib.sh, which they
+// source from beside them, into a fresh directory that any user can read
+// (some tests run a script as nobody), and returns the directory.
+func labScripts(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range append(names, "lib.sh") {
+		src, err := scripts.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 const cgroupRoot = "/sys/fs/cgroup"
 
 func inGuest() bool { return os.Getenv("NSLAB_GUEST") == "1" }
@@ -157,15 +180,7 @@ func TestGuestRootMountIsShared(t *testing.T) {
 // provisioned by lab/provision.sh: what a learner's `vagrant up` gives.
 func TestGuestPassesCheckScript(t *testing.T) {
 	requireGuest(t)
-	src, err := scripts.ReadFile("check.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "check.sh")
-	if err := os.WriteFile(path, src, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(labScripts(t, "check.sh"), "check.sh")
 	cmd := exec.Command("bash", path)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()

@@ -28,10 +28,9 @@
 # host, "nothing to remove". Idempotent. Usage: lab/reset.sh (as root)
 set -uo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "reset: removing namespaces, mounts and cgroups needs root: run sudo make reset" >&2
-  exit 2
-fi
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root reset "removing namespaces, mounts and cgroups" reset
 # This script and what it runs are not nslab's programs: unmarked, so that
 # the search below finds none of them.
 unset NSLAB_RUN NSLAB_PROG
@@ -40,20 +39,9 @@ removed=0 failed=0
 did() { echo "reset: $*"; removed=$((removed + 1)); }
 fail() { echo "reset: $*" >&2; failed=$((failed + 1)); }
 
-# ppid PID, state PID: from /proc/PID/status ("" once it is gone).
-ppid() { { awk '$1 == "PPid:" { print $2 }' "/proc/$1/status"; } 2>/dev/null; }
-state() { { awk '$1 == "State:" { print $2 }' "/proc/$1/status"; } 2>/dev/null; }
+# proc_ppid, proc_state and proc_started PID (lab/lib.sh) say "" once PID
+# is gone.
 cmdline() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null; }
-# started PID: when it started, in clock ticks after boot (/proc/PID/stat's
-# 22nd field, counted after the command name, which may hold spaces).
-started() {
-  local s=''
-  { read -r s <"/proc/$1/stat"; } 2>/dev/null
-  s=${s##*) }
-  # shellcheck disable=SC2086 # split into the fields
-  set -- $s
-  echo "${20:-0}"
-}
 
 # This script and every process above it (a shell inside a demo, make, a
 # test) are spared.
@@ -61,7 +49,7 @@ declare -A spare=()
 p=$$
 while [ -n "$p" ] && [ "$p" -gt 0 ]; do
   spare[$p]=1
-  p=$(ppid "$p")
+  p=$(proc_ppid "$p")
 done
 
 # The cgroups of ours, at the top of their subtrees, in every hierarchy.
@@ -91,7 +79,7 @@ while read -r f; do
   top=${run##*:} prog=${run%:*}
   if [ -n "$run" ] && [ -e "/proc/$top/exe" ] &&
      [ "$(basename "$(readlink "/proc/$top/exe")")" = "$prog" ] &&
-     [ "$(started "$top")" -le "$(started "${pid%%/*}")" ]; then
+     [ "$(proc_started "$top" || echo 0)" -le "$(proc_started "${pid%%/*}" || echo 0)" ]; then
     victims[$top]=1
   fi
 done < <(grep -lsaz -E '^NSLAB_(RUN|PROG)=' /proc/[0-9]*/environ)
@@ -101,13 +89,13 @@ done
 killed=()
 for pid in "${!victims[@]}"; do
   [ -n "${spare[$pid]:-}" ] && continue
-  s=$(state "$pid")
+  s=$(proc_state "$pid")
   [ -z "$s" ] || [ "$s" = Z ] && continue
   what=$(cmdline "$pid")
   if kill -KILL "$pid" 2>/dev/null; then
     did "killed process $pid (${what% })"
     killed+=("$pid")
-  elif [ -n "$(state "$pid")" ]; then
+  elif [ -n "$(proc_state "$pid")" ]; then
     fail "kill -KILL $pid: failed"
   fi
 done
@@ -115,7 +103,7 @@ done
 for _ in $(seq 100); do
   left=0
   for pid in "${killed[@]}"; do
-    s=$(state "$pid")
+    s=$(proc_state "$pid")
     [ -n "$s" ] && [ "$s" != Z ] && left=1
   done
   [ $left -eq 0 ] && break
@@ -264,7 +252,7 @@ done
 for d in /run/nslab-10-[0-9]*; do
   [ -d "$d" ] || continue
   pid=${d##*-}
-  s=$(state "$pid")
+  s=$(proc_state "$pid")
   [ -n "$s" ] && [ "$s" != Z ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 10-container ] && continue
   if rm -rf --one-file-system "$d"; then did "removed directory $d (a killed container's layer)"; else fail "rm -rf $d: failed"; fi
 done
@@ -275,7 +263,7 @@ for d in /tmp/nslab-overlay-[0-9]*-*; do
   [ -d "$d" ] || continue
   pid=${d#/tmp/nslab-overlay-}
   pid=${pid%%-*}
-  s=$(state "$pid")
+  s=$(proc_state "$pid")
   [ -n "$s" ] && [ "$s" != Z ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 05-mount ] && continue
   if rm -rf --one-file-system "$d"; then did "removed directory $d (a killed 05-mount overlay's layers)"; else fail "rm -rf $d: failed"; fi
 done

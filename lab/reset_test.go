@@ -20,18 +20,10 @@ import (
 )
 
 // resetScript writes lab/reset.sh (embedded: the guest has no source tree)
-// to a scratch directory and returns its path.
+// and its lib.sh to a scratch directory and returns the script's path.
 func resetScript(t *testing.T) string {
 	t.Helper()
-	src, err := scripts.ReadFile("reset.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "reset.sh")
-	if err := os.WriteFile(p, src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return filepath.Join(labScripts(t, "reset.sh"), "reset.sh")
 }
 
 // sudo make reset after a crash: the programs are killed with SIGKILL,
@@ -57,9 +49,7 @@ func TestReset(t *testing.T) {
 	reset := resetScript(t)
 
 	t.Run("not_root", func(t *testing.T) {
-		src, _ := os.ReadFile(reset)
-		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s")
-		cmd.Stdin = bytes.NewReader(src)
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", reset)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()

@@ -22,22 +22,8 @@ import (
 // returns stdout, stderr and the exit status.
 func setupRun(t *testing.T, env []string, argv ...string) (string, string, int) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"setup.sh", "packages.sh"} {
-		src, err := scripts.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Readable by the unprivileged user of TestSetupNotRoot.
-	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := labScripts(t, "setup.sh", "packages.sh")
 	bare := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bare, 0o755); err != nil {
 		t.Fatal(err)

@@ -343,15 +343,8 @@ var interruptAt = []struct {
 func TestInterruptAt(t *testing.T) {
 	nstest.RequireRoot(t)
 	nstest.RequireTool(t, "ip", "iproute2")
-	src, err := scripts.ReadFile("tour.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	dir := labScripts(t, "tour.sh")
 	script := filepath.Join(dir, "tour.sh")
-	if err := os.WriteFile(script, src, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// Only under make soak and in the guest is this test alone on the
 	// host: elsewhere, other packages' tests change it meanwhile, and the
 	// photograph keeps to what the step's chapter changes.

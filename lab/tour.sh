@@ -11,16 +11,9 @@ bin=${1:?usage: lab/tour.sh BIN_DIR [chapter...]}
 shift
 only=("$@")
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
-  bold=$'\e[1m' cyan=$'\e[36m' green=$'\e[32m' yellow=$'\e[33m' red=$'\e[31m' off=$'\e[0m'
-else
-  bold='' cyan='' green='' yellow='' red='' off=''
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "tour: the demos create namespaces and need root: run sudo make tour" >&2
-  exit 1
-fi
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root tour "the demos create namespaces" tour
 
 failures=0
 step_no=0
@@ -199,20 +192,13 @@ end_target() {
   for p in "$@"; do
     kill -STOP "$p" 2>/dev/null || continue
     for _ in $(seq 50); do
-      [ "$(stat_state "$p")" = T ] && break
+      [ "$(proc_state "$p")" = T ] && break
       sleep 0.01
     done
     pkill -KILL -P "$p"
     kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-}
-# stat_state PID: the state letter in /proc/PID/stat.
-stat_state() {
-  local s=''
-  { read -r s <"/proc/$1/stat"; } 2>/dev/null
-  s=${s##*) }
-  echo "${s%% *}"
 }
 
 # The seed's two programs: clone-bash makes the target, the joiner joins it;

@@ -31,7 +31,7 @@ func tourSetup(t *testing.T) (script, bin string, chapters []string) {
 	if len(chapters) < 7 {
 		t.Fatalf("tour.sh has %d chapter banners: %v", len(chapters), chapters)
 	}
-	dir := t.TempDir()
+	dir := labScripts(t, "tour.sh")
 	bin = filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -41,11 +41,7 @@ func tourSetup(t *testing.T) (script, bin string, chapters []string) {
 			t.Fatal(err)
 		}
 	}
-	script = filepath.Join(dir, "tour.sh")
-	if err := os.WriteFile(script, src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return script, bin, chapters
+	return filepath.Join(dir, "tour.sh"), bin, chapters
 }
 
 // make tour runs every chapter's demo in order: each chapter gets its

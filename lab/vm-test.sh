@@ -90,7 +90,9 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
-[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, qemu's 9p share): sudo make vm-test"
+# shellcheck source=lab/lib.sh
+. "$lab/lib.sh"
+require_root vm-test "debootstrap, chroot, qemu's 9p share" vm-test
 mkdir -p "$cache_root"
 exec 9>"$cache_root/vm-test.lock"
 flock -n 9 || die "another vm-test is running on this machine ($cache_root/vm-test.lock)"

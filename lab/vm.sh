@@ -32,7 +32,9 @@ die() {
   exit 1
 }
 
-[ "$(id -u)" -eq 0 ] || die "needs root (the image build, qemu's 9p share of the checkout): sudo make vm"
+# shellcheck source=lab/lib.sh
+. "$lab/lib.sh"
+require_root vm "the image build, qemu's 9p share of the checkout" vm
 if [ ! -t 0 ] || [ ! -t 1 ]; then
   die "the guest's shell needs a terminal: run sudo make vm in one (tests in the guest: sudo make vm-test)"
 fi

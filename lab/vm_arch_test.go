@@ -9,27 +9,11 @@ import (
 	"testing"
 )
 
-// archScript copies the embedded lab scripts names into a fresh directory.
-func archScripts(t *testing.T, names ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, name := range names {
-		src, err := scripts.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // make vm-test ARCH=...: each spelling of the two architectures names the
 // same guest (qemu, console, Debian's name), and the cross tools are needed
 // exactly when the guest is not this machine's architecture.
 func TestVMArch(t *testing.T) {
-	dir := archScripts(t, "vm-arch.sh")
+	dir := labScripts(t, "vm-arch.sh")
 	uname, err := exec.Command("uname", "-m").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +51,7 @@ func TestVMArch(t *testing.T) {
 // A wrong ARCH is one line naming both choices, exit status 2, before
 // anything else happens (no root needed, no tool installed).
 func TestVMTestUnknownArch(t *testing.T) {
-	dir := archScripts(t, "vm-arch.sh", "vm-test.sh", "vm-image.sh")
+	dir := labScripts(t, "vm-arch.sh", "vm-test.sh", "vm-image.sh")
 	for _, script := range []string{"vm-test.sh", "vm-image.sh"} {
 		cmd := exec.Command("bash", filepath.Join(dir, script))
 		cmd.Env = append(os.Environ(), "NSLAB_VM_ARCH=riscv64")

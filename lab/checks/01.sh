@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 01
+require_root_check 01
 
 declare -A host
 for t in cgroup ipc mnt net pid time user uts; do host[$t]=$(ns_ino self "$t"); done
@@ -57,7 +57,7 @@ while read -r ino path; do
   while read -r clock secs _; do
     [ "$clock" != boottime ] || boot=$secs
   done 2>/dev/null <"/proc/$pid/timens_offsets"
-  start=$(stat_field "$pid" 20) || continue
+  start=$(proc_started "$pid") || continue
   [ -n "$boot" ] || continue
   if [ "$boot" -eq 86400 ]; then
     found="PID $pid ($(comm_of "$pid")) is in time:[$ino], whose CLOCK_BOOTTIME is 86400 s (one day) ahead of the host's"

@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 02
+require_root_check 02
 
 host_name=$(uname -n)
 

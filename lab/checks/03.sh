@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 03
+require_root_check 03
 
 # The 03-ipc children in their new IPC namespace: the Go program's
 # (argv[0] sh) and the C program's (a fork of ipcmk_unshare_ipcs).

@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 04
+require_root_check 04
 
 # pid_inside PID: PID's number in its own PID namespace (the last of NSpid).
 pid_inside() { status_field "$1" NSpid | awk '{ print $NF }'; }

@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 06
+require_root_check 06
 
 # The named network namespaces, as ip netns list knows them: the nsfs bind
 # mounts in /run/netns (a name whose mount is gone is an empty file).

@@ -3,7 +3,7 @@
 # what the kernel shows.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 07
+require_root_check 07
 
 host_user=$(ns_ino self user)
 range=65536
@@ -20,7 +20,7 @@ while read -r ino path; do
   pid=${path#/proc/}
   pid=${pid%%/*}
   [ -z "${skip[$pid]:-}" ] || continue
-  start=$(stat_field "$pid" 20) || continue
+  start=$(proc_started "$pid") || continue
   if [ -z "${latest[$ino]:-}" ]; then
     latest[$ino]=$start oldest[$ino]="$start $pid"
   elif [ "$start" -gt "${latest[$ino]}" ]; then

@@ -5,7 +5,7 @@
 # nslab-ex08-pids; they may be anywhere in any mounted hierarchy (v1 or v2).
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 08
+require_root_check 08
 
 # v2: one cgroup2 tree at /sys/fs/cgroup, as on the learners' VMs.
 v2=''
@@ -85,21 +85,19 @@ pick() {
   echo "$first"
 }
 
-# ticks PID...: their CPU time so far (utime + stime, in clock ticks).
-ticks() {
-  local files=()
-  for pid in "$@"; do files+=("/proc/$pid/stat"); done
-  cat "${files[@]}" 2>/dev/null | awk '{ sub(/.*\) /, ""); sum += $12 + $13 } END { print sum + 0 }'
+# ticks_each PID...: "PID TICKS" for each of them that is still there:
+# its CPU time so far (utime + stime, in clock ticks).
+ticks_each() {
+  local pid utime stime
+  for pid in "$@"; do
+    read -r utime stime < <(stat_field "$pid" 12 13) || continue
+    echo "$pid $((utime + stime))"
+  done
 }
 
-# ticks_each PID...: "PID TICKS" for each of them.
-ticks_each() {
-  local files=()
-  for pid in "$@"; do files+=("/proc/$pid/stat"); done
-  # grep -H: the file name before each line, and no stop at a file that
-  # vanished with its process.
-  grep -sH '' "${files[@]}" | awk '{ i = index($0, ":"); split(substr($0, 1, i - 1), f, "/")
-    rest = substr($0, i + 1); sub(/.*\) /, "", rest); split(rest, a, " "); print f[3], a[12] + a[13] }'
+# ticks PID...: their CPU time so far, together.
+ticks() {
+  ticks_each "$@" | awk '{ sum += $2 } END { print sum + 0 }'
 }
 
 # stat_value FILE KEY: KEY's number in a cpu.stat-like file (0 if missing).
@@ -186,7 +184,7 @@ else
   fi
   states=()
   for pid in "${procs[@]}"; do
-    s=$(stat_field "$pid" 1) || continue
+    s=$(proc_state "$pid") || continue
     states+=("PID $pid is $s")
     [ "$s" = T ] && stopped+=("$pid")
   done

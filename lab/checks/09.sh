@@ -3,7 +3,7 @@
 # the namespaces /proc shows for every process.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 09
+require_root_check 09
 
 # ns_table TYPE: every process and the inode of its namespace of TYPE, one
 # a line: PID INODE.
@@ -34,7 +34,7 @@ for pid in "${!pidns[@]}"; do
   # its namespace: the parent joined the namespace with setns and forked.
   # (unshare(CLONE_NEWPID) also leaves its caller outside, but the caller's
   # first child is PID 1.)
-  parent=$(stat_field "$pid" 2) || continue
+  parent=$(proc_ppid "$pid") || continue
   pns=${pidns[$parent]:-}
   if [ -n "$pns" ] && [ "$pns" != "$ino" ]; then
     found="PID $parent ($(comm_of "$parent")) stayed in pid:[$pns], and its pid_for_children is $(readlink "/proc/$parent/ns/pid_for_children" 2>/dev/null): its child PID $pid ($(comm_of "$pid")) is PID $inner in pid:[$ino]"
@@ -62,7 +62,7 @@ declare -A entrants
 for pid in "${!userns[@]}"; do
   ino=${userns[$pid]}
   [ "$ino" != "$host_user" ] || continue
-  parent=$(stat_field "$pid" 2) || continue
+  parent=$(proc_ppid "$pid") || continue
   if [ "$parent" != 1 ] && [ "${userns[$parent]:-}" != "$ino" ]; then
     entrants[$ino]+=" $pid"
   fi

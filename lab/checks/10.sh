@@ -3,7 +3,7 @@
 # on what the kernel shows of the running containers' commands.
 # shellcheck source=lab/checks/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-require_root 10
+require_root_check 10
 
 # Docker's default capability set, 14 bits (CapEff in /proc/PID/status):
 # 10-container's 13 plus cap_net_raw (bit 13).

@@ -4,14 +4,13 @@
 # mountinfo, cgroup files), never on what the learner typed or a program
 # printed. One line per exercise: "done", or "not yet" with what is still
 # wrong and a hint. Exit 0 when every exercise is done, 1 otherwise, 2 on
-# misuse.
+# misuse (not root, for one).
 set -uo pipefail
 
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-}" != dumb ]; then
-  _green=$'\e[32m' _yellow=$'\e[33m' _bold=$'\e[1m' _off=$'\e[0m'
-else
-  _green='' _yellow='' _bold='' _off=''
-fi
+# Colour, require_root and /proc/PID/stat's fields (proc_ppid, ...):
+# lab/lib.sh, shared with the lab's other scripts.
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 _open=0
 _current=''
 
@@ -21,24 +20,25 @@ exercise() {
 }
 # done_ DETAIL: the current exercise holds.
 done_() {
-  printf '%s: %sdone%s%s\n' "$_current" "$_green" "$_off" "${1:+ — $1}"
+  printf '%s: %sdone%s%s\n' "$_current" "$green" "$off" "${1:+ — $1}"
 }
 # not_yet WHAT HINT: the current exercise does not hold yet.
 not_yet() {
-  printf '%s: %snot yet%s — %s\n    hint: %s\n' "$_current" "$_yellow" "$_off" "$1" "$2"
+  printf '%s: %snot yet%s — %s\n    hint: %s\n' "$_current" "$yellow" "$off" "$1" "$2"
   _open=$((_open + 1))
 }
 # finish: the summary line and the exit status.
 finish() {
   if [ "$_open" -eq 0 ]; then
-    printf '%sall exercises done%s\n' "$_bold" "$_off"
+    printf '%sall exercises done%s\n' "$bold" "$off"
     exit 0
   fi
-  printf '%s%d exercise(s) to go%s\n' "$_bold" "$_open" "$_off"
+  printf '%s%d exercise(s) to go%s\n' "$bold" "$_open" "$off"
   exit 1
 }
-require_root() {
-  [ "$(id -u)" -eq 0 ] || { echo "check: reading other processes' namespaces needs root: sudo make check-$1" >&2; exit 1; }
+# require_root_check NN: make check-NN reads other processes' namespaces.
+require_root_check() {
+  require_root check "reading other processes' namespaces" "check-$1"
 }
 
 # --- What the checks read: the kernel's view of processes and mounts. -------
@@ -52,15 +52,6 @@ ns_ino() { stat -L -c %i "/proc/$1/ns/$2" 2>/dev/null; }
 procs_in_ns() {
   stat -L -c '%i %n' /proc/[0-9]*/ns/"$1" 2>/dev/null |
     awk -v ino="$2" '$1 == ino { split($2, p, "/"); print p[3] }'
-}
-
-# stat_field PID N: field N of /proc/PID/stat counted after the command
-# name: 1 state, 2 ppid, 20 start time. Fails if PID is gone.
-stat_field() {
-  local line
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-  read -ra _fields <<<"${line##*) }"
-  echo "${_fields[$2 - 1]}"
 }
 
 # status_field PID KEY: the value of KEY (Uid, NSpid, ...) in /proc/PID/status.
@@ -101,7 +92,7 @@ exe_procs() {
 c_children() {
   local pid
   for pid in $(exe_procs "$1"); do
-    [ "$(ns_ino "$pid" "$2")" != "$(ns_ino "$(stat_field "$pid" 2)" "$2")" ] && echo "$pid"
+    [ "$(ns_ino "$pid" "$2")" != "$(ns_ino "$(proc_ppid "$pid")" "$2")" ] && echo "$pid"
   done
 }
 
