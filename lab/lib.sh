@@ -5,7 +5,9 @@
 # Not sourced by lab/provision.sh, packages.sh, vm-image.sh and vm-arch.sh,
 # whose text keys the cached VM images, nor by guest-run.sh and vm-guest.sh,
 # which run inside the guest without the checkout and need none of it, nor
-# by setup.sh, whose not-root lines belong to its install message.
+# by setup.sh, whose not-root lines belong to its install message, nor by
+# fresh-test.sh, whose text keys its cached fresh Debian root (a change
+# there rebuilds it: one root check is not worth that).
 
 # Colour only on a terminal, and never with NO_COLOR set (no-color.org) or
 # on a dumb one: green, red, yellow, cyan, bold, and off to end them.
