@@ -1,17 +1,27 @@
-package lab
+package nslab
 
 import (
+	"embed"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// The programs' Go (the chapters, common without common/nstest, lab/bench)
+// and lab/reset.sh, embedded so that the test binary checks them anywhere:
+// the lab's guest runs it from /tmp, without the source tree.
+//
+//go:embed [01][0-9]-*/*.go common/*.go lab/bench/*.go
+var programSources embed.FS
+
+//go:embed lab/reset.sh
+var resetScript string
 
 // resetGlobs are the names lab/reset.sh removes, each as its code spells
 // it: cgroups (find -name), mount points, /run/netns names, POSIX queues
@@ -44,32 +54,23 @@ var notLeftBehind = map[string]string{
 // reset fails here, naming it. common/nstest is left out too: its names
 // are the test runs' locks and scratch directories, not a program's.
 func TestResetKnowsEveryName(t *testing.T) {
-	src, err := scripts.ReadFile("reset.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, g := range resetGlobs {
-		if !strings.Contains(string(src), g) {
+		if !strings.Contains(resetScript, g) {
 			t.Errorf("reset.sh no longer spells %s: update resetGlobs", g)
 		}
 	}
 	mark := regexp.MustCompile(`nslab[-._]`)
 	verb := regexp.MustCompile(`%[0-9]*[dsvx]`)
 	found := 0
-	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(programSources, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		src, err := programSources.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if p != ".." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || p == filepath.Join("..", "common", "nstest")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(token.NewFileSet(), p, src, parser.SkipObjectResolution)
 		if err != nil {
 			return err
 		}
