@@ -45,6 +45,11 @@ const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | u
 // arg NULL; here args carry the options (see childArgs in options.go).
 func child_main(args []string) int {
 	o := childOptions(args)
+	// Not in the seed: wait until the parent has printed the child's PID,
+	// so that the lines come in one order (fd 3 and 4 are closed here, and
+	// the command inherits neither).
+	common.DoneTellingParent()
+	common.WaitParentClose()
 
 	// C: printf(" - [%4d] Current namspace, Parent PID : %d\n", getpid(), getppid() );
 	// The seed's code has the two labels the wrong way round (and a typo);
@@ -128,6 +133,8 @@ func main() {
 	// Go: re-execute ourselves as child_main, cloned with the same flags.
 	cmd := common.Command("child_main", o.childArgs()...)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: cloneFlags}
+	hs := common.NewHandshake() // nslab: the child waits for the PID line
+	cmd.ExtraFiles = hs.ChildFiles()
 	// StartChild adds what the C lacks: the child dies with us (Pdeathsig),
 	// and Ctrl-C, SIGTERM or SIGHUP kill and reap it before the cleanups.
 	child, err := common.StartChild(cmd)
@@ -136,7 +143,9 @@ func main() {
 	}
 	// Not in the seed (TLPI's line, as in 02-uts): the child's PID as the
 	// host numbers it, for nsenter -t PID and /proc/PID from another shell.
+	hs.Started()
 	fmt.Printf("PID of child created by clone() is %d\n", child.Pid())
+	hs.Release.Close() // the child may print now
 
 	// C: waitpid(child_pid, NULL, 0);
 	err = child.Wait()
