@@ -227,11 +227,15 @@ func containerInit(args []string) int {
 
 // notStarted exits as a shell and `docker run` do when the command cannot
 // run: 127 when there is no such command, 126 when it is not executable.
+// The line is the shell's kind ("sh: x: not found"), not one of common's
+// error lines, whose status is 1 or 2.
 func notStarted(name string, err error) {
+	code, line := 126, common.Describe(name, err, "found, but the container cannot execute it: its mode or format")
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, unix.ENOENT) {
-		common.Failf(127, "%s: command not found in the container (PATH=%s)", name, containerPath)
+		code, line = 127, fmt.Sprintf("%s: command not found in the container (PATH=%s)", name, containerPath)
 	}
-	common.Failf(126, "%s", common.Describe(name, err, "found, but the container cannot execute it: its mode or format"))
+	fmt.Fprintf(os.Stderr, "%s: %s\n", common.Prog, line)
+	common.Exit(code)
 }
 
 // reap is PID 1's loop: wait for any child, forward the signals a

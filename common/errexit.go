@@ -37,7 +37,6 @@ var errnoHints = map[unix.Errno]string{
 //	UsageError(usage, format, ...) a bad command line: exit 2
 //	Warnf(format, ...)             carry on
 //
-// Failf is Fatalf with another status, for 10-container's 127 and 126.
 // Describe is ErrExit's wording without the printing.
 
 // ErrExit is C's errExit(msg), used by every chapter, lab/bench and common:
@@ -91,16 +90,11 @@ func Describe(what string, err error, hint ...string) string {
 // Fatalf prints one red line "prog: message" on stderr, runs the registered
 // cleanups and exits with status 1 (a runtime failure): 02-uts to
 // 10-container, common and lab/bench, for a failure that is not one call's.
-func Fatalf(format string, args ...any) { Failf(1, format, args...) }
-
-// Failf is Fatalf with another exit status. Its one user is 10-container's
-// PID 1, which ends as a shell does when the command cannot run: 127 when
-// there is no such command, 126 when it cannot be executed.
-func Failf(code int, format string, args ...any) {
+func Fatalf(format string, args ...any) {
 	line := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
 	errColor.Fprintf(os.Stderr, "%s: %s", Prog, line)
 	fmt.Fprintln(os.Stderr)
-	Exit(code)
+	Exit(1)
 }
 
 // UsageError prints "prog: message" and a one-line usage hint on stderr and
