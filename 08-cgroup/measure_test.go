@@ -1,48 +1,17 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"nslab/common"
+	"nslab/common/nstest/cgfake"
 )
 
-// These tests need no root: each builds a fake cgroup file system, with
-// its own proc/self/cgroup and proc/self/mountinfo, in a temporary
-// directory, and checks what measure.go (and memory.go: memory_test.go)
+// These tests need no root: each builds a fake cgroup file system
+// (cgfake), with its own proc/self/cgroup and proc/self/mountinfo, and
+// checks what measure.go (and memory.go: memory_test.go)
 // reads there. Where a new cgroup goes is common/group_test.go's.
-
-// fakeTree writes files (path relative to the root -> content) and
-// returns the root.
-func fakeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
-// mountinfo lines: ID PARENT MAJ:MIN ROOT POINT OPTIONS - FSTYPE SOURCE SUPER-OPTIONS
-const v1Separate = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-32 30 0:29 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
-34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-36 30 0:33 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
-39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
-40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-`
-
-const v2Mountinfo = `30 21 0:25 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
-`
 
 // What the counters look like in each version's files.
 func TestCounterFiles(t *testing.T) {
@@ -50,7 +19,7 @@ func TestCounterFiles(t *testing.T) {
 		name := map[bool]string{false: "v1", true: "v2"}[v2]
 		t.Run(name, func(t *testing.T) {
 			files := map[string]string{
-				"proc/self/mountinfo": v1Separate,
+				"proc/self/mountinfo": cgfake.V1Separate,
 				"proc/self/cgroup":    "2:cpuacct:/\n1:cpu:/\n",
 				// the control files of the group, as the kernel makes them
 				"sys/fs/cgroup/cpu/g/cpu.cfs_period_us": "100000\n",
@@ -60,7 +29,7 @@ func TestCounterFiles(t *testing.T) {
 			}
 			if v2 {
 				files = map[string]string{
-					"proc/self/mountinfo":                  v2Mountinfo,
+					"proc/self/mountinfo":                  cgfake.V2Mountinfo,
 					"proc/self/cgroup":                     "0::/\n",
 					"sys/fs/cgroup/cgroup.controllers":     "cpu\n",
 					"sys/fs/cgroup/cgroup.subtree_control": "cpu\n",
@@ -68,7 +37,7 @@ func TestCounterFiles(t *testing.T) {
 					"sys/fs/cgroup/g/cpu.stat":             "usage_usec 1510000\nuser_usec 1500000\nnr_periods 50\nnr_throttled 48\nthrottled_usec 3480000\n",
 				}
 			}
-			c, err := common.ReadCgroups(fakeTree(t, files), v2)
+			c, err := common.ReadCgroups(cgfake.Tree(t, files), v2)
 			if err != nil {
 				t.Fatal(err)
 			}

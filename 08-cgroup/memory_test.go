@@ -11,6 +11,7 @@ import (
 
 	"nslab/common"
 	"nslab/common/nstest"
+	"nslab/common/nstest/cgfake"
 )
 
 // keyed is one "key value" line of a cgroup file or /proc/vmstat.
@@ -102,7 +103,7 @@ func TestMemory(t *testing.T) {
 func TestMemoryFiles(t *testing.T) {
 	for _, v2 := range []bool{false, true} {
 		files := map[string]string{
-			"proc/self/mountinfo":                                v1Separate,
+			"proc/self/mountinfo":                                cgfake.V1Separate,
 			"proc/self/cgroup":                                   "4:memory:/\n",
 			"sys/fs/cgroup/memory/g/memory.oom_control":          "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
 			"sys/fs/cgroup/memory/g/memory.max_usage_in_bytes":   "33554432\n",
@@ -112,7 +113,7 @@ func TestMemoryFiles(t *testing.T) {
 		want := "memory.oom_control: oom_kill 2\nmemory.max_usage_in_bytes: 33554432 (32.0 MiB)\n"
 		if v2 {
 			files = map[string]string{
-				"proc/self/mountinfo":                  v2Mountinfo,
+				"proc/self/mountinfo":                  cgfake.V2Mountinfo,
 				"proc/self/cgroup":                     "0::/\n",
 				"sys/fs/cgroup/cgroup.controllers":     "memory pids\n",
 				"sys/fs/cgroup/cgroup.subtree_control": "memory pids\n",
@@ -121,7 +122,7 @@ func TestMemoryFiles(t *testing.T) {
 			}
 			want = "memory.events: oom_kill 2\nmemory.peak: 33554432 (32.0 MiB)\n"
 		}
-		c, err := common.ReadCgroups(fakeTree(t, files), v2)
+		c, err := common.ReadCgroups(cgfake.Tree(t, files), v2)
 		if err != nil {
 			t.Fatal(err)
 		}

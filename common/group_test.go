@@ -2,51 +2,22 @@ package common
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"nslab/common/nstest/cgfake"
 )
 
-// These tests need no root: each builds a fake cgroup file system, with
-// its own proc/self/cgroup and proc/self/mountinfo, in a temporary
-// directory, and checks where group.go puts a new cgroup (discovery:
-// cgroup.go). (08-cgroup's measure_test.go has the same fakeTree: a test
-// of package common cannot share test code with another package.)
-
-// fakeTree writes files (path relative to the root -> content) and
-// returns the root.
-func fakeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
-// mountinfo lines: ID PARENT MAJ:MIN ROOT POINT OPTIONS - FSTYPE SOURCE SUPER-OPTIONS
-const v1Separate = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-32 30 0:29 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
-34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-36 30 0:33 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
-39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
-40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-`
+// These tests need no root: each builds a fake cgroup file system
+// (cgfake), with its own proc/self/cgroup and proc/self/mountinfo, and
+// checks where group.go puts a new cgroup (discovery: cgroup.go).
 
 // The development machine: cpu and cpuacct are separate hierarchies, and
 // we run in the root cgroup of each but memory.
 func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo": v1Separate,
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo": cgfake.V1Separate,
 		"proc/self/cgroup":    "9:name=systemd:/\n6:freezer:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n",
 	})
 	c, err := ReadCgroups(root, false)
@@ -86,7 +57,7 @@ func TestV1SeparateCPUAndCPUAcct(t *testing.T) {
 // Many distributions co-mount cpu and cpuacct: one hierarchy, one
 // directory, whose name is not "cpu".
 func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
-	root := fakeTree(t, map[string]string{
+	root := cgfake.Tree(t, map[string]string{
 		"proc/self/mountinfo": `25 18 0:21 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755
 29 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
 30 25 0:26 / /sys/fs/cgroup/freezer rw,nosuid - cgroup cgroup rw,freezer
@@ -113,7 +84,7 @@ func TestV1CoMountedCPUAndCPUAcct(t *testing.T) {
 // In a container the hierarchy's mount shows a sub-tree (mountinfo's root
 // field), and a mount point may hold escaped characters.
 func TestV1BindMountedSubtree(t *testing.T) {
-	root := fakeTree(t, map[string]string{
+	root := cgfake.Tree(t, map[string]string{
 		"proc/self/mountinfo": `600 500 0:25 /docker/abc /sys/fs/cgroup/cpu\040acct rw - cgroup cgroup rw,cpu,cpuacct
 `,
 		"proc/self/cgroup": "3:cpu,cpuacct:/docker/abc/inner\n",
@@ -131,15 +102,12 @@ func TestV1BindMountedSubtree(t *testing.T) {
 	}
 }
 
-const v2Mountinfo = `30 21 0:25 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
-`
-
 // v2 as in the lab's guest: we run in a service (it has processes), so the
 // cgroup goes under its slice; cpu is missing from subtree_control at the
 // root and the slice, where +cpu must be written, top first.
 func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                                                   v2Mountinfo,
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo":                                                   cgfake.V2Mountinfo,
 		"proc/self/cgroup":                                                      "0::/system.slice/nslab-guest.service\n",
 		"sys/fs/cgroup/cgroup.controllers":                                      "cpuset cpu io memory hugetlb pids rdma misc\n",
 		"sys/fs/cgroup/cgroup.subtree_control":                                  "memory pids\n",
@@ -177,8 +145,8 @@ func TestV2WithoutCPUInSubtreeControl(t *testing.T) {
 
 // v2 with cpu already passed down: nothing to write.
 func TestV2WithCPUInSubtreeControl(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                                                   v2Mountinfo,
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo":                                                   cgfake.V2Mountinfo,
 		"proc/self/cgroup":                                                      "0::/user.slice/user-1000.slice/session-3.scope\n",
 		"sys/fs/cgroup/cgroup.controllers":                                      "cpu memory pids\n",
 		"sys/fs/cgroup/cgroup.subtree_control":                                  "cpu memory pids\n",
@@ -209,8 +177,8 @@ func TestV2WithCPUInSubtreeControl(t *testing.T) {
 // Without cpu in the root's cgroup.controllers: one line with the fix. The
 // freezer needs no controller on v2.
 func TestV2OwnCgroupWithProcessesAndNoCPU(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                  v2Mountinfo,
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo":                  cgfake.V2Mountinfo,
 		"proc/self/cgroup":                     "0::/a/b\n",
 		"sys/fs/cgroup/cgroup.controllers":     "memory pids\n",
 		"sys/fs/cgroup/cgroup.subtree_control": "",
@@ -238,8 +206,8 @@ func TestV2OwnCgroupWithProcessesAndNoCPU(t *testing.T) {
 // Memory and pids, like cpu, are passed down on v2 where they are missing,
 // and only there.
 func TestV2MemoryAndPids(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                                         v2Mountinfo,
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo":                                         cgfake.V2Mountinfo,
 		"proc/self/cgroup":                                            "0::/system.slice/nslab-guest.service\n",
 		"sys/fs/cgroup/cgroup.controllers":                            "cpu memory pids\n",
 		"sys/fs/cgroup/cgroup.subtree_control":                        "memory pids\n",
@@ -271,8 +239,8 @@ func TestV2MemoryAndPids(t *testing.T) {
 // cgroup), so never a +devices to write, and no need for it in
 // cgroup.controllers.
 func TestDevices(t *testing.T) {
-	root := fakeTree(t, map[string]string{
-		"proc/self/mountinfo": v1Separate + "41 30 0:38 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n",
+	root := cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo": cgfake.V1Separate + "41 30 0:38 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices\n",
 		"proc/self/cgroup":    "5:devices:/\n1:cpu:/\n0::/\n",
 	})
 	c, err := ReadCgroups(root, false)
@@ -288,8 +256,8 @@ func TestDevices(t *testing.T) {
 		t.Errorf("v1: dirs %q (devices %q), want %q", g.dirs, g.Dir("devices"), want)
 	}
 
-	root = fakeTree(t, map[string]string{
-		"proc/self/mountinfo":                  v2Mountinfo,
+	root = cgfake.Tree(t, map[string]string{
+		"proc/self/mountinfo":                  cgfake.V2Mountinfo,
 		"proc/self/cgroup":                     "0::/\n",
 		"sys/fs/cgroup/cgroup.controllers":     "cpu memory pids\n",
 		"sys/fs/cgroup/cgroup.subtree_control": "cpu\n",
