@@ -70,8 +70,7 @@ v1_has() { # is the v1 controller $1 enabled and mounted?
   awk -v c="$1" '$1 == c && $4 == 1 { found = 1 } END { exit !found }' /proc/cgroups 2>/dev/null &&
     awk '$3 == "cgroup" { print $4 }' /proc/self/mounts | tr , '\n' | grep -qx "$1"
 }
-case $fstype in
-cgroup2fs)
+if cgroup_v2; then
   ok "cgroup version" "v2 (unified hierarchy at $cg, as on Debian 12 and Ubuntu 22.04+)"
   controllers=$(cat "$cg/cgroup.controllers" 2>/dev/null)
   for c in cpu memory pids cpuset; do
@@ -89,8 +88,7 @@ cgroup2fs)
   if [ -n "$freeze" ]; then ok "cgroup v2 freezer" "cgroup.freeze (kernel 5.2+)"; else
     warn "cgroup v2 freezer" "no cgroup.freeze in child cgroups" "kernel 5.2 or newer"
   fi
-  ;;
-tmpfs)
+elif [ "$fstype" = tmpfs ]; then
   if [ "$(stat -f -c %T "$cg/unified" 2>/dev/null)" = cgroup2fs ]; then
     ok "cgroup version" "v1, hybrid (cgroup2 at $cg/unified holds no controllers; learners' VMs are v2)"
   else
@@ -102,12 +100,10 @@ tmpfs)
         "mkdir -p $cg/$c && mount -t cgroup -o $c cgroup $cg/$c (or boot with systemd.unified_cgroup_hierarchy=1 for v2)"
     fi
   done
-  ;;
-*)
+else
   miss "cgroup version" "nothing mounted at $cg ($fstype)" \
     "mount -t cgroup2 none $cg (systemd does this at boot)"
-  ;;
-esac
+fi
 [ -n "$own" ] && ok "this shell's cgroup" "$own"
 
 # ---------------------------------------------------------------------------

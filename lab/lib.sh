@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the lab's scripts (lab/*.sh, lab/checks/lib.sh): what they all
-# do alike, said once: colour, the root check, /proc/PID/stat's fields. The
+# do alike, said once: colour, the root check, the cgroup version,
+# /proc/PID/stat's fields. The
 # Go tests write it beside the script they run (labScripts, lab/guest_test.go).
 # Not sourced by lab/provision.sh, packages.sh, vm-image.sh and vm-arch.sh,
 # whose text keys the cached VM images, nor by guest-run.sh and vm-guest.sh,
@@ -26,6 +27,11 @@ require_root() {
   printf '%s: needs root (%s): run sudo make %s\n' "$1" "$2" "$3" >&2
   exit 2
 }
+
+# cgroup_v2: true when /sys/fs/cgroup is one cgroup2 tree, as on the
+# learners' VMs (the test runc and systemd make; in Go, common.IsCgroupV2).
+# A v1 host has a tmpfs there, with the hierarchies under it.
+cgroup_v2() { [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; }
 
 # stat_field PID N...: fields N... of /proc/PID/stat, from one read, on one
 # line, counted after the command name: 1 state, 2 ppid, 12 utime and 13

@@ -7,9 +7,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_check 08
 
-# v2: one cgroup2 tree at /sys/fs/cgroup, as on the learners' VMs.
 v2=''
-[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && v2=1
+cgroup_v2 && v2=1
 
 # v1_mount CONTROLLER: where the v1 hierarchy with that controller is
 # mounted (found by its options, not its name).
