@@ -17,8 +17,9 @@ import (
 // The bad-input catalog: what a learner mistypes, or runs on the wrong
 // machine, across every chapter. Each must end with one line on stderr that
 // names the problem (and, in its words or the usage line after it, the
-// fix): exit status 2 for a bad command line, 1 for a failure at run time,
-// never a Go panic, and nothing of the run left running.
+// fix), and nothing on stdout but what it did before it failed: exit
+// status 2 for a bad command line, 1 for a failure at run time, never a Go
+// panic, and nothing of the run left running or left in a cgroup.
 type badInput struct {
 	name    string
 	chapter string
@@ -28,6 +29,8 @@ type badInput struct {
 	code    int
 	prog    string // the name the line starts with (default: chapter)
 	want    string // regexp the first line must match
+	usage   bool   // the usage line must follow (03-ipc and 06-net give it to every bad command line)
+	stdout  string // regexp for what it printed before it failed; "": nothing
 }
 
 func catalog(vanished, rootPID int, taken string) []badInput {
@@ -35,7 +38,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 	return []badInput{
 		// unknown flag
 		{name: "unknown flag", chapter: "02-uts", args: []string{"-x", "h"}, code: 2, want: `flag provided but not defined: -x`},
-		{name: "unknown flag", chapter: "03-ipc", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
+		{name: "unknown flag", chapter: "03-ipc", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`, usage: true},
 		{name: "unknown flag", chapter: "04-pid", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
 		{name: "unknown flag", chapter: "05-mount", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
 		{name: "unknown flag", chapter: "07-user", args: []string{"-x"}, code: 2, want: `flag provided but not defined: -x`},
@@ -44,7 +47,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "unknown option", chapter: "09-setns", args: []string{"-t", "1", "-x"}, code: 2, want: `invalid option -- 'x'`},
 		// unknown sub-command
 		{name: "unknown sub-command", chapter: "01-clone", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose t_clone or ns_child_exec`},
-		{name: "unknown sub-command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose show, add, list, exec, del or link`},
+		{name: "unknown sub-command", chapter: "06-net", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose show, add, list, exec, del or link`, usage: true},
 		{name: "unknown sub-command", chapter: "08-cgroup", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose ns, quota, freeze, memory or pids`},
 		{name: "unknown sub-command", chapter: "10-container", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose run`},
 		// missing argument
@@ -52,8 +55,8 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec", "-p"}, code: 2, prog: "ns_child_exec", want: `missing command`},
 		{name: "missing hostname", chapter: "02-uts", code: 2, want: `missing <child-hostname>`},
 		{name: "missing DIR", chapter: "05-mount", args: []string{"mkrootfs"}, code: 2, want: `want one DIR`},
-		{name: "missing NAME", chapter: "06-net", args: []string{"add"}, code: 2, want: `missing NAME`},
-		{name: "missing sub-command", chapter: "06-net", code: 2, want: `missing sub-command: choose show, add, list, exec, del or link`},
+		{name: "missing NAME", chapter: "06-net", args: []string{"add"}, code: 2, want: `missing NAME`, usage: true},
+		{name: "missing sub-command", chapter: "06-net", code: 2, want: `missing sub-command: choose show, add, list, exec, del or link`, usage: true},
 		{name: "missing sub-command", chapter: "08-cgroup", code: 2, want: `missing sub-command: choose ns, quota, freeze, memory or pids`},
 		{name: "missing PID", chapter: "09-setns", code: 2, want: `missing PID`},
 		{name: "missing -t value", chapter: "09-setns", args: []string{"-t"}, code: 2, want: `option requires an argument -- 't'`},
@@ -69,7 +72,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "bad duration", chapter: "02-uts", args: []string{"-hold", "abc", "h"}, code: 2, want: `invalid value "abc" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{name: "bad map-to", chapter: "07-user", args: []string{"-map-to", "abc"}, code: 2, want: `-map-to wants a host uid`},
 		{name: "relative tmpfs", chapter: "05-mount", args: []string{"-tmpfs", "relative", "true"}, code: 2, want: `-tmpfs wants an absolute path`},
-		{name: "bad netns name", chapter: "06-net", args: []string{"add", "a/b"}, code: 2, want: `must not contain '/'`},
+		{name: "bad netns name", chapter: "06-net", args: []string{"add", "a/b"}, code: 2, want: `must not contain '/'`, usage: true},
 		{name: "quota 0", chapter: "08-cgroup", args: []string{"quota", "-percent", "0"}, code: 2, want: `-percent 0: want 1 to \d+ \(100 per CPU`},
 		{name: "quota over 100×CPUs", chapter: "08-cgroup", args: []string{"quota", "-percent", "100000"}, code: 2, want: `-percent 100000: want 1 to \d+`},
 		{name: "negative seconds", chapter: "08-cgroup", args: []string{"quota", "-seconds", "-1"}, code: 2, want: `-seconds -1: want a positive number`},
@@ -86,7 +89,7 @@ func catalog(vanished, rootPID int, taken string) []badInput {
 		{name: "no cgroup namespace", chapter: "08-cgroup", args: []string{"ns"}, env: []string{"NSLAB_SIMULATE_MISSING=ns:cgroup"}, code: 1, want: `this kernel has no cgroup namespace`},
 		{name: "no cpu controller", chapter: "08-cgroup", args: []string{"quota"}, env: []string{"NSLAB_SIMULATE_MISSING=controller:cpu"}, code: 1, want: `cpu controller.*\((mount one|a v1 hierarchy)`},
 		{name: "no freezer", chapter: "08-cgroup", args: []string{"freeze"}, env: []string{"NSLAB_SIMULATE_MISSING=controller:freezer"}, code: 1, want: `freez`},
-		{name: "user namespaces disabled", chapter: "07-user", nobody: true, env: []string{"NSLAB_SIMULATE_USERNS_DISABLED=1"}, code: 1, want: `clone\(CLONE_NEWUSER\): EPERM.*sysctl`},
+		{name: "user namespaces disabled", chapter: "07-user", nobody: true, env: []string{"NSLAB_SIMULATE_USERNS_DISABLED=1"}, code: 1, want: `clone\(CLONE_NEWUSER\): EPERM.*sysctl`, stdout: `^parent: uid=65534 gid=65534; uid 0 inside will be host uid 65534`},
 		// not root
 		{name: "not root", chapter: "02-uts", args: []string{"-hold", "0", "h"}, nobody: true, code: 1, want: `needs root.*sudo`},
 		{name: "not root", chapter: "03-ipc", nobody: true, code: 1, want: `needs root|EPERM`},
@@ -213,11 +216,21 @@ func TestBadInputCatalog(t *testing.T) {
 				t.Errorf("%v: first line %q does not start with %q", c.args, lines[0], prog+": ")
 			case !regexp.MustCompile(c.want).MatchString(lines[0]):
 				t.Errorf("%v: first line %q does not match /%s/", c.args, lines[0], c.want)
-			case len(lines) > 2 || len(lines) == 2 && (c.code != 2 || !strings.HasPrefix(lines[1], "usage: ")):
+			case len(lines) > 2 || len(lines) == 2 && (c.code != 2 || !strings.HasPrefix(lines[1], "usage: "+prog+" ")):
 				t.Errorf("%v: %d lines on stderr; want the problem, and for exit 2 the usage:\n%s", c.args, len(lines), r.Stderr)
+			case c.usage && len(lines) != 2:
+				t.Errorf("%v: no usage line after the problem:\n%s", c.args, r.Stderr)
+			}
+			if c.stdout == "" && r.Stdout != "" || !regexp.MustCompile(c.stdout).MatchString(r.Stdout) {
+				t.Errorf("%v: stdout does not match /%s/:\n%s", c.args, c.stdout, r.Stdout)
 			}
 			if left := ourProcesses(marker); len(left) > 0 {
 				t.Errorf("%v left processes behind: %v", c.args, left)
+			}
+			// A cgroup is named after the process that made it
+			// (nslab-08-PID-quota, nslab-10-PID): none may outlive it.
+			if left := cgroupsOf(t, cmd.Process.Pid); len(left) > 0 {
+				t.Errorf("%v left cgroups behind: %v", c.args, left)
 			}
 			if whole {
 				if d := before.diff(takeSnapshot(t, marker)); d != "" {
@@ -230,4 +243,16 @@ func TestBadInputCatalog(t *testing.T) {
 	if out, err := exec.Command(chapters["06-net"], "exec", taken, "true").CombinedOutput(); err != nil {
 		t.Errorf("after the refused add, %s no longer works: %v\n%s", taken, err, out)
 	}
+}
+
+// cgroupsOf lists the cgroups, in every hierarchy, named after process pid.
+func cgroupsOf(t testing.TB, pid int) []string {
+	mine := regexp.MustCompile(`^nslab-\d+-` + strconv.Itoa(pid) + `(-|$)`)
+	var found []string
+	for _, p := range nslabCgroups(t) {
+		if mine.MatchString(filepath.Base(p)) {
+			found = append(found, p)
+		}
+	}
+	return found
 }
