@@ -193,40 +193,6 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
-// TestBadInput: a bad command line gets a clear line and exit 2, before
-// anything is created (so these need no root).
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string // in the first line of stderr
-	}{
-		{"no-args", nil, "missing <child-hostname>"},
-		{"unknown-flag", []string{"-bogus", "h"}, "flag provided but not defined: -bogus"},
-		{"bad-duration", []string{"-hold", "soon", "h"}, `invalid value "soon" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{"negative-duration", []string{"-hold", "-1s", "h"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{"too-long", []string{strings.Repeat("x", 65)}, "65 bytes long; the kernel allows at most 64"},
-		{"extra-arg", []string{"h", "-hold", "0"}, `unexpected argument "-hold"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != 2 {
-				t.Errorf("exit %d, want 2", r.Code)
-			}
-			first, _, _ := strings.Cut(r.Stderr, "\n")
-			if !strings.Contains(first, tc.want) {
-				t.Errorf("stderr's first line %q does not say %q\nstderr:\n%s", first, tc.want, r.Stderr)
-			}
-			if r.Stdout != "" {
-				t.Errorf("stdout should be empty:\n%s", r.Stdout)
-			}
-		})
-	}
-}
-
 // TestNotRoot: run as nobody, one clear line and exit 1.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()

@@ -408,28 +408,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestBadInput(t *testing.T) {
-	for _, args := range [][]string{{"-bogus"}, {"extra"}, {"-hold", "1s", "extra"}, {"-hold", "soon"}, {"-hold=-1s"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, "03-ipc", args...))
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != 2 {
-				t.Errorf("exit status %d, want 2\nstderr:\n%s", r.Code, r.Stderr)
-			}
-			lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
-			if len(lines) != 2 || !strings.HasPrefix(lines[0], "03-ipc: ") || !strings.HasPrefix(lines[1], "usage: 03-ipc ") {
-				t.Errorf("want one error line and the usage line on stderr, got:\n%s", r.Stderr)
-			}
-			if r.Stdout != "" {
-				t.Errorf("stdout should be empty, got:\n%s", r.Stdout)
-			}
-		})
-	}
-}
-
 // TestBadInputC: the C program gives its usage line and exits 2 before it
-// creates anything.
+// creates anything. The Go program's bad input is in the lab's catalog
+// (lab/catalog_test.go), which runs no C.
 func TestBadInputC(t *testing.T) {
 	for _, args := range [][]string{{"soon"}, {"-1"}, {"1", "2"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -532,43 +532,6 @@ func TestRootfs(t *testing.T) {
 	}
 }
 
-// TestBadInput: a bad command line gets one clear line and exit 2, before
-// anything is created (so these need no root).
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string // in the first line of stderr
-	}{
-		{"unknown-flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
-		{"chroot-alone", []string{"-chroot", "true"}, "-chroot and -pivot need -rootfs DIR"},
-		{"rootfs-alone", []string{"-rootfs", "/tmp", "true"}, "-rootfs needs -chroot or -pivot"},
-		{"both", []string{"-rootfs", "/tmp", "-chroot", "-pivot"}, "exclude each other"},
-		{"relative-tmpfs", []string{"-tmpfs", "mnt"}, `-tmpfs wants an absolute path, got "mnt"`},
-		{"long-hostname", []string{"-hostname", strings.Repeat("x", 65)}, "65 bytes long; the kernel allows at most 64"},
-		{"mkrootfs-no-dir", []string{"mkrootfs"}, "want one DIR, got 0"},
-		{"mkrootfs-two-dirs", []string{"mkrootfs", "a", "b"}, "want one DIR, got 2"},
-		{"mkrootfs-bad-flag", []string{"mkrootfs", "-busybox", "a"}, "flag provided but not defined: -busybox"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != 2 {
-				t.Errorf("exit %d, want 2", r.Code)
-			}
-			first, _, _ := strings.Cut(r.Stderr, "\n")
-			if !strings.HasPrefix(first, prog+": ") || !strings.Contains(first, tc.want) {
-				t.Errorf("stderr's first line %q does not say %q", first, tc.want)
-			}
-			if r.Stdout != "" {
-				t.Errorf("stdout should be empty:\n%s", r.Stdout)
-			}
-		})
-	}
-}
-
 // TestRuntimeErrors: things found wrong before any namespace exists get
 // one line and exit 1, and mkrootfs never touches a directory it did not
 // make.

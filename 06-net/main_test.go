@@ -870,53 +870,6 @@ func TestLockedThread(t *testing.T) {
 
 // ---- bad input ----------------------------------------------------------
 
-// TestBadInput: a bad command line gets one line (and a usage line) and
-// exit 2, before anything is done.
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "missing sub-command: choose show, add, list, exec, del or link"},
-		{[]string{"bogus"}, `unknown sub-command "bogus": choose show, add`},
-		{[]string{"show", "x"}, `unexpected argument "x"`},
-		{[]string{"show", "-hold", "soon"}, `invalid value "soon" for flag -hold`},
-		{[]string{"show", "-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{[]string{"add"}, "missing NAME"},
-		{[]string{"add", ""}, "NAME must not be empty"},
-		{[]string{"add", "a/b"}, "must not contain '/'"},
-		{[]string{"add", ".."}, `".." is not a valid NAME`},
-		{[]string{"add", "."}, `"." is not a valid NAME`},
-		{[]string{"add", "a", "b"}, `unexpected argument "b"`},
-		{[]string{"add", strings.Repeat("n", 300)}, "300 bytes long"},
-		{[]string{"del"}, "missing NAME"},
-		{[]string{"del", "../etc"}, "must not contain '/'"},
-		{[]string{"exec"}, "missing NAME"},
-		{[]string{"exec", "x"}, "missing the command to run in x"},
-		{[]string{"exec", "..", "true"}, `".." is not a valid NAME`},
-		{[]string{"list", "x"}, `unexpected argument "x"`},
-		{[]string{"link", "-bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"link", "now"}, `unexpected argument "now"`},
-	} {
-		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != 2 {
-				t.Errorf("exit %d, want 2\nstderr:\n%s", r.Code, r.Stderr)
-			}
-			first, rest, _ := strings.Cut(r.Stderr, "\n")
-			if !strings.Contains(first, tc.want) || !strings.HasPrefix(rest, "usage: ") {
-				t.Errorf("stderr = %q, want a line containing %q, then the usage", r.Stderr, tc.want)
-			}
-			if r.Stdout != "" {
-				t.Errorf("stdout should be empty:\n%s", r.Stdout)
-			}
-		})
-	}
-}
-
 // TestNotRoot: as nobody, everything but list is one line and exit 1.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()

@@ -480,48 +480,6 @@ func TestDescribeCaps(t *testing.T) {
 	}
 }
 
-// TestBadInput: one line and exit 2, before any child exists.
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown-flag", []string{"-bogus"}, "flag provided but not defined: -bogus"},
-		{"extra-arg", []string{"x"}, `unexpected argument "x"`},
-		{"bad-hold", []string{"-hold", "soon"}, `invalid value "soon" for flag -hold`},
-		{"negative-hold", []string{"-hold", "-1s"}, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{"bad-uid", []string{"-map-to", "x"}, `-map-to wants a host uid from 0 to 4294967294, got "x"`},
-		{"uid-minus-1", []string{"-map-to", "4294967295"}, "-map-to wants a host uid"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			badInput(t, r, tc.want)
-		})
-	}
-	t.Run("nobody-maps-root", func(t *testing.T) {
-		t.Parallel()
-		r := nstest.Run(t, nstest.ProgramAs(t, 65534, prog, "-map-to", "0"))
-		badInput(t, r, "only root may map uid 0 inside to another host uid than its own (65534)")
-	})
-}
-
-func badInput(t *testing.T, r nstest.Result, want string) {
-	t.Helper()
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 2 {
-		t.Errorf("exit %d, want 2", r.Code)
-	}
-	if first := firstLine(r.Stderr); !strings.Contains(first, want) {
-		t.Errorf("stderr's first line %q does not say %q", first, want)
-	}
-	if r.Stdout != "" {
-		t.Errorf("stdout should be empty:\n%s", r.Stdout)
-	}
-}
-
 //go:embed README.md
 var readme string
 

@@ -850,60 +850,6 @@ func TestNS(t *testing.T) {
 	noLeftovers(t, parent)
 }
 
-// TestBadInput: one line, exit 2, before anything is created (no root
-// needed); a command that does not exist is exit 1.
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	tooMuch := strconv.Itoa(100*runtime.NumCPU() + 1)
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		want string // in the first line of stderr
-	}{
-		{"no-sub-command", nil, 2, "missing sub-command: choose ns, quota, freeze, memory or pids"},
-		{"unknown-sub-command", []string{"bogus"}, 2, `unknown sub-command "bogus": choose ns, quota`},
-		{"unknown-flag", []string{"quota", "-bogus"}, 2, "flag provided but not defined: -bogus"},
-		{"percent-0", []string{"quota", "-percent", "0"}, 2, "-percent 0: want 1 to"},
-		{"percent-negative", []string{"quota", "-percent", "-5"}, 2, "-percent -5: want 1 to"},
-		{"percent-too-much", []string{"quota", "-percent", tooMuch}, 2, "-percent " + tooMuch + ": want 1 to"},
-		{"seconds-negative", []string{"quota", "-seconds", "-1"}, 2, "-seconds -1: want a positive number"},
-		{"seconds-0", []string{"quota", "-seconds", "0"}, 2, "-seconds 0: want a positive number"},
-		{"builtin-and-command", []string{"quota", "-builtin", "--", "true"}, 2, "exclude each other"},
-		{"empty-command", []string{"quota", "--"}, 2, "no command after --"},
-		{"extra-argument", []string{"ns", "now"}, 2, `unexpected argument "now"`},
-		{"hold-negative", []string{"ns", "-hold", "-1s"}, 2, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
-		{"hold-0", []string{"freeze", "-hold", "0"}, 2, "-hold 0s: want a positive duration"},
-		{"no-such-command", []string{"quota", "--", "nslab-no-such-command"}, 1, "nslab-no-such-command: command not found"},
-		{"limit-abc", []string{"memory", "-limit", "abc"}, 2, "-limit abc: want a size from 8M to 1G"},
-		{"limit-too-small", []string{"memory", "-limit", "1M"}, 2, "-limit 1M: want a size from 8M to 1G"},
-		{"limit-too-big", []string{"memory", "-limit", "2G"}, 2, "-limit 2G: want a size from 8M to 1G"},
-		{"max-0", []string{"pids", "-max", "0"}, 2, "-max 0: want 10 to 1000"},
-		{"max-negative", []string{"pids", "-max", "-3"}, 2, "-max -3: want 10 to 1000"},
-		{"max-abc", []string{"pids", "-max", "abc"}, 2, `invalid value "abc" for flag -max`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			nstest.NoPanic(t, r.Stderr)
-			if r.Code != tc.code {
-				t.Errorf("exit %d, want %d", r.Code, tc.code)
-			}
-			first, rest, _ := strings.Cut(r.Stderr, "\n")
-			if !strings.Contains(first, tc.want) {
-				t.Errorf("stderr's first line %q does not say %q", first, tc.want)
-			}
-			// One line, and at most the usage line after it.
-			if rest != "" && !strings.HasPrefix(rest, "usage: ") || strings.Count(rest, "\n") > 1 {
-				t.Errorf("more than the message and a usage line:\n%s", r.Stderr)
-			}
-			if r.Stdout != "" {
-				t.Errorf("stdout should be empty:\n%s", r.Stdout)
-			}
-		})
-	}
-}
-
 // TestNotRoot: as nobody, one line and exit 1, nothing created.
 func TestNotRoot(t *testing.T) {
 	t.Parallel()

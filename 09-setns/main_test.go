@@ -504,42 +504,6 @@ func kernelThread(t *testing.T) int {
 	return 0
 }
 
-// TestBadInput: a bad command line gets one line and the usage, exit 2,
-// before anything is opened (so no root is needed).
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "missing PID"},
-		{[]string{"abc"}, `PID must be a positive number, got "abc"`},
-		{[]string{"-1"}, `PID must be a positive number, got "-1"`},
-		{[]string{"0"}, `PID must be a positive number, got "0"`},
-		{[]string{"1", "2"}, `unexpected argument "2"`},
-		{[]string{"-t"}, "option requires an argument -- 't'"},
-		{[]string{"-t", "abc", "-u"}, `PID must be a positive number, got "abc"`},
-		{[]string{"-t", "-1", "-u"}, `PID must be a positive number, got "-1"`},
-		{[]string{"-t", "1"}, "no namespace chosen"},
-		{[]string{"-z", "1"}, "invalid option -- 'z'"},
-		{[]string{"-u", "1"}, "namespace options need -t PID"},
-		{[]string{"-hold", "-t", "1", "-u"}, "-hold goes with the seed form"},
-		{[]string{"-go-only", "1"}, "-go-only goes with -t PID"},
-		{[]string{"clone-bash", "x"}, `unexpected argument "x"`},
-		{[]string{"clone-bash", "-z"}, "flag provided but not defined: -z"},
-	} {
-		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
-			t.Parallel()
-			r := nstest.Run(t, nstest.Program(t, prog, tc.args...))
-			nstest.NoPanic(t, r.Stderr)
-			first, _, _ := strings.Cut(r.Stderr, "\n")
-			if r.Code != 2 || !strings.Contains(first, tc.want) || r.Stdout != "" {
-				t.Errorf("exit %d, stderr %q, stdout %q; want 2 and a first line saying %q", r.Code, r.Stderr, r.Stdout, tc.want)
-			}
-		})
-	}
-}
-
 // TestBadTarget: a PID that names no process, one that has exited, and a
 // kernel thread: one line, exit 1, in both forms.
 func TestBadTarget(t *testing.T) {

@@ -297,28 +297,6 @@ func TestRootless(t *testing.T) {
 	noCgroupLeft(t, sudo.Process.Pid)
 }
 
-// Bad input: one line naming the problem, exit 2 (1 for a missing rootfs,
-// with the command that makes one), and no cgroup made.
-func TestBadInput(t *testing.T) {
-	root := rootfs(t)
-	for _, c := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"-memory", "1k"}, 2, "-memory 1k"},
-		{[]string{"-pids", "3"}, 2, "-pids 3"},
-		{[]string{"-off", "bogus"}, 2, `no layer "bogus"`},
-		{[]string{"-net", "-rootless"}, 2, "-net needs real root"},
-		{[]string{"-rootfs", filepath.Join(root, "nothing")}, 1, "05-mount mkrootfs"},
-	} {
-		r := runIn(t, root, c.args...)
-		if r.Code != c.code || !strings.Contains(r.Stderr, c.want) || strings.Contains(r.Stdout, "clone(") {
-			t.Errorf("%v: exit %d, want %d and %q on stderr, no clone\nstdout:\n%s\nstderr:\n%s", c.args, r.Code, c.code, c.want, r.Stdout, r.Stderr)
-		}
-	}
-}
-
 // run is the one sub-command: anything else is one line and the usage
 // line, exit 2; -h prints the usage on stdout.
 func TestSubCommand(t *testing.T) {
