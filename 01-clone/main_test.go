@@ -293,32 +293,11 @@ func TestNsChildExecCtrlCLeavesAHandlingCommandAlone(t *testing.T) {
 	}
 }
 
-// Bad input: one clear line naming the problem, one with the usage, exit 2,
-// never a panic; -h prints the options on stdout.
-func TestNsChildExecBadInput(t *testing.T) {
-	cases := []struct {
-		args []string
-		want string
-	}{
-		{[]string{"-z", "true"}, "invalid option -- 'z'"},
-		{[]string{}, "ns_child_exec: missing command\nusage: ns_child_exec [-CimnpuUTv] cmd [arg...]"},
-		{[]string{"-p"}, "ns_child_exec: missing command\nusage: ns_child_exec [-CimnpuUTv] cmd [arg...]"},
-	}
-	for _, c := range cases {
-		r := nstest.Run(t, nstest.Program(t, "01-clone", append([]string{"ns_child_exec"}, c.args...)...))
-		nstest.NoPanic(t, r.Stderr)
-		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 1 {
-			t.Errorf("ns_child_exec %v: exit %d, stderr %q; want exit 2 and two lines, %q", c.args, r.Code, r.Stderr, c.want)
-		}
-	}
+// -h prints the options on stdout; a bad option gets the C's very lines.
+// (The bad-input cases themselves are in the lab's catalog.)
+func TestNsChildExecUsage(t *testing.T) {
 	if r := nstest.Run(t, nstest.Program(t, "01-clone", "ns_child_exec", "-h")); r.Code != 0 || !strings.Contains(r.Stdout, "-U   new user namespace") {
 		t.Errorf("ns_child_exec -h: exit %d, stdout %q; want 0 and the options", r.Code, r.Stdout)
-	}
-	nstest.RequireRoot(t)
-	r := nstest.Run(t, nstest.Program(t, "01-clone", "ns_child_exec", "-u", "no-such-command-nslab"))
-	nstest.NoPanic(t, r.Stderr)
-	if r.Code != 1 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, "no-such-command-nslab") {
-		t.Errorf("missing command: exit %d, stderr %q; want one line naming it and exit 1", r.Code, r.Stderr)
 	}
 	// The same usage text as the C.
 	cBin := nstest.BuildC(t, cSources, "ns_child_exec")

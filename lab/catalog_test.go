@@ -57,7 +57,7 @@ func catalog(vanished, rootPID int, taken, rootfs string) []badInput {
 		{name: "unknown flag", chapter: "08-cgroup", args: []string{"quota", "-x"}, code: 2, want: `flag provided but not defined: -x`},
 		{name: "unknown flag -bogus", chapter: "08-cgroup", args: []string{"quota", "-bogus"}, code: 2, want: `flag provided but not defined: -bogus`},
 		{name: "unknown clone-bash flag", chapter: "09-setns", args: []string{"clone-bash", "-z"}, code: 2, want: `flag provided but not defined: -z`},
-		{name: "unknown option", chapter: "01-clone", args: []string{"ns_child_exec", "-x", "true"}, code: 2, prog: "ns_child_exec", want: `invalid option -- 'x'`},
+		{name: "unknown option", chapter: "01-clone", args: []string{"ns_child_exec", "-x", "true"}, code: 2, prog: "ns_child_exec", usage: true, want: `invalid option -- 'x'`},
 		{name: "unknown option", chapter: "09-setns", args: []string{"-t", "1", "-x"}, code: 2, want: `invalid option -- 'x'`},
 		{name: "unknown option without -t", chapter: "09-setns", args: []string{"-z", "1"}, code: 2, want: `invalid option -- 'z'`},
 		// unknown sub-command
@@ -67,7 +67,8 @@ func catalog(vanished, rootPID int, taken, rootfs string) []badInput {
 		{name: "unknown sub-command", chapter: "10-container", args: []string{"bogus"}, code: 2, want: `unknown sub-command "bogus": choose run`},
 		// missing argument
 		{name: "missing sub-command", chapter: "01-clone", code: 2, want: `missing sub-command: choose t_clone or ns_child_exec`},
-		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec", "-p"}, code: 2, prog: "ns_child_exec", want: `missing command`},
+		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec"}, code: 2, prog: "ns_child_exec", usage: true, want: `missing command`},
+		{name: "missing command", chapter: "01-clone", args: []string{"ns_child_exec", "-p"}, code: 2, prog: "ns_child_exec", usage: true, want: `missing command`},
 		{name: "missing hostname", chapter: "02-uts", code: 2, want: `missing <child-hostname>`},
 		{name: "missing DIR", chapter: "05-mount", args: []string{"mkrootfs"}, code: 2, want: `want one DIR, got 0`},
 		{name: "missing NAME", chapter: "06-net", args: []string{"add"}, code: 2, want: `missing NAME`, usage: true},
