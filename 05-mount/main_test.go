@@ -167,16 +167,6 @@ func freshDir(t *testing.T, tag string) string {
 
 var childPidRE = `^PID of child created by clone\(\) is (\d+)$`
 
-func childPid(t *testing.T, stdout string) int {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)` + childPidRE).FindStringSubmatch(stdout)
-	if m == nil {
-		t.Fatalf("no PID line:\n%s", stdout)
-	}
-	pid, _ := strconv.Atoi(m[1])
-	return pid
-}
-
 // TestSharedHost: the seed's run (hostname, proc, shell) plus a tmpfs, in
 // an outer namespace with shared mounts: the child sees its own hostname,
 // PID 1 and /proc, and the outer namespace's mounts and /proc are byte for
