@@ -24,7 +24,7 @@ func freezeMain(args []string) {
 	cfs := common.OpenCgroups()
 	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
-	burner, _, err := startIn(g, []string{"burn", "1"})
+	burner, _, err := startIn(g, command([]string{"burn", "1"}))
 	if err != nil {
 		common.ErrExit("starting the burner", err)
 	}
