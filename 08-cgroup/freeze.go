@@ -37,29 +37,23 @@ func freezeMain(args []string) {
 	show := func(when string) time.Duration {
 		st, _ := common.ReadStat(pid)
 		t := cpuTime(pid)
-		fmt.Printf("%-8s State: %c  CPU time %.2f s\n", when, st.State, t.Seconds())
+		fmt.Printf("%-8s State: %c  CPU time %.2f s\n", when+":", st.State, t.Seconds())
 		return t
 	}
-	show("running:")
+	show("running")
 
-	for _, on := range []bool{true, false} {
-		file, value, check, want := "freezer.state", "FROZEN", "freezer.state", "FROZEN"
-		switch {
-		case cfs.V2:
-			file, value, check, want = "cgroup.freeze", "1", "cgroup.events", "frozen 1"
-			if !on {
-				value, want = "0", "frozen 0"
-			}
-		case !on:
-			value, want = "THAWED", "THAWED"
-		}
-		g.Echo("freezer", file, value, "")
-		fmt.Println(waitFor(filepath.Join(g.Dir("freezer"), check), want))
-		when := map[bool]string{true: "frozen:", false: "thawed:"}[on]
+	// What to write to freeze and then thaw, and what says it is done.
+	file, values, check, wants := "freezer.state", []string{"FROZEN", "THAWED"}, "freezer.state", []string{"FROZEN", "THAWED"}
+	if cfs.V2 {
+		file, values, check, wants = "cgroup.freeze", []string{"1", "0"}, "cgroup.events", []string{"frozen 1", "frozen 0"}
+	}
+	for i, when := range []string{"frozen", "thawed"} {
+		g.Echo("freezer", file, values[i], "")
+		fmt.Println(waitFor(filepath.Join(g.Dir("freezer"), check), wants[i]))
 		before := show(when)
 		time.Sleep(hold)
 		after := show(when)
-		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, strings.TrimSuffix(when, ":"))
+		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, when)
 	}
 	common.Exit(0)
 }
