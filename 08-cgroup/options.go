@@ -22,26 +22,23 @@ func freezeUsage() string { return common.Prog + " freeze [-hold D]" }
 func memoryUsage() string { return common.Prog + " memory [-limit SIZE] [-hold D]" }
 func pidsUsage() string   { return common.Prog + " pids [-max N] [-hold D]" }
 
-// holdOptions parses a command line of -hold only (ns, freeze).
-func holdOptions(args []string, usage string, def time.Duration, what string) time.Duration {
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, def, what)
-	common.ParseFlags(fs, usage, args)
-	return *hold
-}
-
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
-	return holdOptions(args, nsUsage(), 0, "the demo (its processes and cgroups)")
+	fs := common.NewFlagSet()
+	hold := common.HoldFlag(fs, 0, "the demo (its processes and cgroups)")
+	common.ParseFlags(fs, nsUsage(), args)
+	return *hold
 }
 
 // freezeOptions is how long freeze stays frozen, and runs after the thaw.
 func freezeOptions(args []string) time.Duration {
-	hold := holdOptions(args, freezeUsage(), time.Second, "the cgroup frozen, and then running after the thaw,")
-	if hold == 0 { // HoldFlag refuses a negative one
-		common.UsageError("", "-hold %v: want a positive duration", hold)
+	fs := common.NewFlagSet()
+	hold := common.HoldFlag(fs, time.Second, "the cgroup frozen, and then running after the thaw,")
+	common.ParseFlags(fs, freezeUsage(), args)
+	if *hold == 0 { // HoldFlag refuses a negative one
+		common.UsageError("", "-hold %v: want a positive duration", *hold)
 	}
-	return hold
+	return *hold
 }
 
 type quotaOpts struct {
@@ -100,8 +97,9 @@ func quotaOptions(args []string) quotaOpts {
 }
 
 // memoryOptions is memory's limit in bytes (given as a size such as 64M)
-// and how long to keep the cgroup after the kill. The limit stays small, from 8 MiB (the hog's
-// Go runtime needs a few) to 1 GiB, so that nothing else suffers.
+// and how long to keep the cgroup after the kill. The limit stays small,
+// from 8 MiB (the hog's Go runtime needs a few) to 1 GiB, so that nothing
+// else suffers.
 func memoryOptions(args []string) (limit int64, hold time.Duration) {
 	fs := common.NewFlagSet()
 	size := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
