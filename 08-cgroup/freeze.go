@@ -21,8 +21,7 @@ import (
 func freezeMain(args []string) {
 	hold := freezeOptions(args) // options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
 	burner, _, err := startIn(g, command([]string{"burn", "1"}))
 	if err != nil {
@@ -44,7 +43,7 @@ func freezeMain(args []string) {
 
 	// What to write to freeze and then thaw, and what says it is done.
 	file, values, check, wants := "freezer.state", []string{"FROZEN", "THAWED"}, "freezer.state", []string{"FROZEN", "THAWED"}
-	if cfs.V2 {
+	if g.CFS.V2 {
 		file, values, check, wants = "cgroup.freeze", []string{"1", "0"}, "cgroup.events", []string{"frozen 1", "frozen 0"}
 	}
 	for i, when := range []string{"frozen", "thawed"} {

@@ -25,14 +25,13 @@ func init() { common.Register("hog", hog) }
 func memoryMain(args []string) {
 	limit, hold := memoryOptions(args) // -limit, -hold: options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
 
 	// The limit, and no swap beyond it: with swap, the hog would be
 	// swapped out rather than killed once it reaches the limit.
 	bytes := strconv.FormatInt(limit, 10)
 	why := fmt.Sprintf("%d MiB for the cgroup's processes together", limit/mib)
-	if cfs.V2 {
+	if g.CFS.V2 {
 		g.Echo("memory", "memory.max", bytes, why)
 		if exists(g, "memory.swap.max") {
 			g.Echo("memory", "memory.swap.max", "0", "and no swap")
@@ -63,7 +62,7 @@ func memoryMain(args []string) {
 	if ws, ok := st.Sys().(common.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
 		common.Fatalf("the hog was not killed by SIGKILL: the limit did not hold")
 	}
-	showMemory(g, cfs.V2)
+	showMemory(g, g.CFS.V2)
 	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", vmstat("oom_kill")-before, os.Getpid())
 	if hold > 0 {
 		fmt.Printf("holding the cgroup for %v\n", hold)

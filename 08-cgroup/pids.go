@@ -30,8 +30,7 @@ const loop = "while :; do sleep 30 & done"
 func pidsMain(args []string) {
 	limit, hold := pidsOptions(args) // -max, -hold: options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
 	g.Echo("pids", "pids.max", strconv.Itoa(limit), fmt.Sprintf("at most %d tasks: processes, and each of their threads", limit))
 
 	// The loop's errors come to us through a pipe: we show its first line
@@ -67,7 +66,7 @@ func pidsMain(args []string) {
 	fmt.Printf("pids.events: max %d (forks refused so far)\n", ev["max"])
 	// Tasks are threads: v1 lists them in tasks, v2 in cgroup.threads.
 	threads := "tasks"
-	if cfs.V2 {
+	if g.CFS.V2 {
 		threads = "cgroup.threads"
 	}
 	fmt.Printf("cgroup.procs: %d processes (bash and its sleeps); %s: %d\n", len(g.Procs()), threads,
