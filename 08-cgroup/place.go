@@ -152,10 +152,7 @@ func placed(args []string) int {
 // CPU busy. The main goroutine spins on the main thread (LockOSThread in
 // main.go), so /proc/PID/stat shows the burner as running (R).
 func burn(args []string) int {
-	n := 1
-	if len(args) == 1 {
-		n, _ = strconv.Atoi(args[0])
-	}
+	n, _ := strconv.Atoi(args[0]) // "burn N": options.go, freeze.go
 	for i := 1; i < n; i++ {
 		go spin()
 	}
