@@ -64,6 +64,12 @@ func memoryMain(args []string) {
 	}
 	showMemory(g, g.CFS.V2)
 	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", vmstat("oom_kill")-before, os.Getpid())
+	holdAndExit(hold)
+}
+
+// holdAndExit keeps the cgroup hold long (memory's and pids' -hold), then
+// exits: the cleanups kill what runs in it, and rmdir it.
+func holdAndExit(hold time.Duration) {
 	if hold > 0 {
 		fmt.Printf("holding the cgroup for %v\n", hold)
 		time.Sleep(hold)

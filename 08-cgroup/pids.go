@@ -83,11 +83,7 @@ func pidsMain(args []string) {
 	}
 	self, _ := common.ReadStat(0)
 	fmt.Printf("host: this program (pid %d, %d threads, outside the cgroup) started true: exit 0\n", os.Getpid(), self.Threads)
-	if hold > 0 {
-		fmt.Printf("holding the cgroup for %v\n", hold)
-		time.Sleep(hold)
-	}
-	common.Exit(0) // the cleanups kill bash and its sleeps, and rmdir
+	holdAndExit(hold) // memory.go; the cleanups kill bash and its sleeps
 }
 
 // readTrim is a one-value cgroup file's value, or "?".
