@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,10 +67,8 @@ func waitFor(file, want string) string {
 		if err != nil {
 			common.ErrExit("cat "+file, err)
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line == want {
-				return filepath.Base(file) + ": " + line
-			}
+		if slices.Contains(strings.Split(string(b), "\n"), want) {
+			return filepath.Base(file) + ": " + want
 		}
 		if time.Now().After(deadline) {
 			common.Fatalf("%s still says %q after 5 s", file, strings.TrimSpace(string(b)))
