@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,10 +22,9 @@ import (
 func freezeMain(args []string) {
 	hold := freezeOptions(args) // options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
-	burner, _, err := startIn(g, []string{"burn", "1"})
+	burner, _, err := startIn(g, command([]string{"burn", "1"}))
 	if err != nil {
 		common.ErrExit("starting the burner", err)
 	}
@@ -37,29 +37,23 @@ func freezeMain(args []string) {
 	show := func(when string) time.Duration {
 		st, _ := common.ReadStat(pid)
 		t := cpuTime(pid)
-		fmt.Printf("%-8s State: %c  CPU time %.2f s\n", when, st.State, t.Seconds())
+		fmt.Printf("%-8s State: %c  CPU time %.2f s\n", when+":", st.State, t.Seconds())
 		return t
 	}
-	show("running:")
+	show("running")
 
-	for _, on := range []bool{true, false} {
-		file, value, check, want := "freezer.state", "FROZEN", "freezer.state", "FROZEN"
-		switch {
-		case cfs.V2:
-			file, value, check, want = "cgroup.freeze", "1", "cgroup.events", "frozen 1"
-			if !on {
-				value, want = "0", "frozen 0"
-			}
-		case !on:
-			value, want = "THAWED", "THAWED"
-		}
-		g.Echo("freezer", file, value, "")
-		fmt.Println(waitFor(filepath.Join(g.Dir("freezer"), check), want))
-		when := map[bool]string{true: "frozen:", false: "thawed:"}[on]
+	// What to write to freeze and then thaw, and what says it is done.
+	file, values, check, wants := "freezer.state", []string{"FROZEN", "THAWED"}, "freezer.state", []string{"FROZEN", "THAWED"}
+	if g.CFS.V2 {
+		file, values, check, wants = "cgroup.freeze", []string{"1", "0"}, "cgroup.events", []string{"frozen 1", "frozen 0"}
+	}
+	for i, when := range []string{"frozen", "thawed"} {
+		g.Echo("freezer", file, values[i], "")
+		fmt.Println(waitFor(filepath.Join(g.Dir("freezer"), check), wants[i]))
 		before := show(when)
 		time.Sleep(hold)
 		after := show(when)
-		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, strings.TrimSuffix(when, ":"))
+		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, when)
 	}
 	common.Exit(0)
 }
@@ -73,10 +67,8 @@ func waitFor(file, want string) string {
 		if err != nil {
 			common.ErrExit("cat "+file, err)
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line == want {
-				return filepath.Base(file) + ": " + line
-			}
+		if slices.Contains(strings.Split(string(b), "\n"), want) {
+			return filepath.Base(file) + ": " + want
 		}
 		if time.Now().After(deadline) {
 			common.Fatalf("%s still says %q after 5 s", file, strings.TrimSpace(string(b)))

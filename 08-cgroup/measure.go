@@ -31,14 +31,6 @@ func usage(g *common.Group) (time.Duration, error) {
 	return time.Duration(n), err
 }
 
-// usageFile is where usage reads.
-func usageFile(g *common.Group) string {
-	if g.CFS.V2 {
-		return "cpu.stat usage_usec"
-	}
-	return "cpuacct.usage"
-}
-
 // throttling is cpu.stat's bandwidth counters: periods with a runnable
 // process, periods in which the quota ran out, and the time spent waiting
 // (v1 throttled_time in ns, v2 throttled_usec).
@@ -95,7 +87,7 @@ func share(used time.Duration, a, b sample) float64 {
 func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 	tty := common.IsTerminal(1)
 	first := take(g)
-	prev := first
+	last := first
 	for i := 1; i <= o.seconds; i++ {
 		early := false
 		select {
@@ -106,7 +98,7 @@ func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 		}
 		now := take(g)
 		periods, throttled, _, _ := throttling(g)
-		used := share(now.group-prev.group, prev, now)
+		used := share(now.group-last.group, last, now)
 		line := fmt.Sprintf("%4.0fs %s %5.1f%%  (throttled in %d of %d periods so far)",
 			now.at.Sub(first.at).Seconds(), bar(used, o.percent, o.workers), used, throttled, periods)
 		if tty {
@@ -114,7 +106,7 @@ func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 		} else {
 			fmt.Println(line)
 		}
-		prev = now
+		last = now
 		if early {
 			fmt.Printf("\nthe load exited early (%s)\n", child.Cmd.ProcessState)
 			break
@@ -123,18 +115,18 @@ func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 	if tty {
 		fmt.Println()
 	}
-	last := prev
 	periods, throttled, wait, err := throttling(g)
 	if err != nil {
 		common.ErrExit("reading cpu.stat", err)
 	}
-	fmt.Printf("measured over %.1f s, quota %d%%:\n", last.at.Sub(first.at).Seconds(), o.percent)
-	fmt.Printf("  the cgroup's own count (%s): %5.1f%% of one CPU\n", usageFile(g), share(last.group-first.group, first, last))
-	fmt.Printf("  utime+stime of its processes (/proc/PID/stat): %5.1f%%\n", share(last.procs-first.procs, first, last))
-	waitName := "throttled_time"
+	// Where usage and throttling read.
+	usageName, waitName := "cpuacct.usage", "throttled_time"
 	if g.CFS.V2 {
-		waitName = "throttled_usec"
+		usageName, waitName = "cpu.stat usage_usec", "throttled_usec"
 	}
+	fmt.Printf("measured over %.1f s, quota %d%%:\n", last.at.Sub(first.at).Seconds(), o.percent)
+	fmt.Printf("  the cgroup's own count (%s): %5.1f%% of one CPU\n", usageName, share(last.group-first.group, first, last))
+	fmt.Printf("  utime+stime of its processes (/proc/PID/stat): %5.1f%%\n", share(last.procs-first.procs, first, last))
 	fmt.Printf("  cpu.stat: nr_periods %d, nr_throttled %d, %s %.2f s\n", periods, throttled, waitName, wait.Seconds())
 }
 

@@ -23,25 +23,24 @@ const mib = 1 << 20
 func init() { common.Register("hog", hog) }
 
 func memoryMain(args []string) {
-	o := memoryOptions(args) // -limit, -hold: options.go
+	limit, hold := memoryOptions(args) // -limit, -hold: options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
 
 	// The limit, and no swap beyond it: with swap, the hog would be
 	// swapped out rather than killed once it reaches the limit.
-	limit := strconv.FormatInt(o.limit, 10)
-	why := fmt.Sprintf("%d MiB for the cgroup's processes together", o.limit/mib)
-	if cfs.V2 {
-		g.Echo("memory", "memory.max", limit, why)
+	bytes := strconv.FormatInt(limit, 10)
+	why := fmt.Sprintf("%d MiB for the cgroup's processes together", limit/mib)
+	if g.CFS.V2 {
+		g.Echo("memory", "memory.max", bytes, why)
 		if exists(g, "memory.swap.max") {
 			g.Echo("memory", "memory.swap.max", "0", "and no swap")
 		}
 	} else {
-		g.Echo("memory", "memory.limit_in_bytes", limit, why)
+		g.Echo("memory", "memory.limit_in_bytes", bytes, why)
 		if exists(g, "memory.memsw.limit_in_bytes") {
 			// memory+swap: written after memory.limit_in_bytes, which it may not be below.
-			g.Echo("memory", "memory.memsw.limit_in_bytes", limit, "memory+swap: no swap either")
+			g.Echo("memory", "memory.memsw.limit_in_bytes", bytes, "memory+swap: no swap either")
 		} else {
 			fmt.Println("no memory.memsw.limit_in_bytes: swap accounting is off (boot with swapaccount=1), so the hog may swap before it is killed")
 		}
@@ -51,12 +50,8 @@ func memoryMain(args []string) {
 	// and says how far it got every quarter of the limit. It gives up
 	// (exit 1) at twice the limit, should the limit not hold.
 	before := vmstat("oom_kill")
-	step, most := strconv.FormatInt(max(1, o.limit/mib/4), 10), strconv.FormatInt(2*o.limit/mib, 10)
-	child, how, err := startIn(g, []string{"hog", step, most})
-	if err != nil {
-		common.ErrExit("starting the hog in the cgroup", err)
-	}
-	common.Step(fmt.Sprintf("cgexec -g memory:%s hog %s %s &", g.Name, step, most), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	step, most := strconv.FormatInt(max(1, limit/mib/4), 10), strconv.FormatInt(2*limit/mib, 10)
+	child := cgexec(g, "memory", command([]string{"hog", step, most}), "the hog", "hog "+step+" "+most)
 
 	// What the kernel says: the wait status (SIGKILL is what the OOM
 	// killer sends; a shell shows it as exit status 137 = 128+9), the
@@ -67,11 +62,17 @@ func memoryMain(args []string) {
 	if ws, ok := st.Sys().(common.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
 		common.Fatalf("the hog was not killed by SIGKILL: the limit did not hold")
 	}
-	showMemory(g, cfs.V2)
+	showMemory(g, g.CFS.V2)
 	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", vmstat("oom_kill")-before, os.Getpid())
-	if o.hold > 0 {
-		fmt.Printf("holding the cgroup for %v\n", o.hold)
-		time.Sleep(o.hold)
+	holdAndExit(hold)
+}
+
+// holdAndExit keeps the cgroup hold long (memory's and pids' -hold), then
+// exits: the cleanups kill what runs in it, and rmdir it.
+func holdAndExit(hold time.Duration) {
+	if hold > 0 {
+		fmt.Printf("holding the cgroup for %v\n", hold)
+		time.Sleep(hold)
 	}
 	common.Exit(0)
 }

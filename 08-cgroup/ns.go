@@ -149,10 +149,7 @@ func childFunc(args []string) int {
 	}
 	parent, _ := strconv.Atoi(args[1])
 	sleeper, _ := strconv.Atoi(args[2])
-	hold, err := time.ParseDuration(args[3])
-	if err != nil {
-		common.Fatalf("childFunc: %v", err)
-	}
+	hold, _ := time.ParseDuration(args[3])
 	signal.Ignore(os.Interrupt) // the parent ends us in order on Ctrl-C
 
 	// cat /proc/1/cgroup | grep freezer      -> /..        (outside our root)

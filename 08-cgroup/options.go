@@ -96,41 +96,32 @@ func quotaOptions(args []string) quotaOpts {
 	return o
 }
 
-type memoryOpts struct {
-	limit int64         // bytes
-	hold  time.Duration // keep the cgroup after the kill
-}
-
-// memoryOptions is memory's limit (a size such as 64M) and how long to
-// keep the cgroup afterwards. The limit stays small, from 8 MiB (the hog's
-// Go runtime needs a few) to 1 GiB, so that nothing else suffers.
-func memoryOptions(args []string) memoryOpts {
+// memoryOptions is memory's limit in bytes (given as a size such as 64M)
+// and how long to keep the cgroup after the kill. The limit stays small,
+// from 8 MiB (the hog's Go runtime needs a few) to 1 GiB, so that nothing
+// else suffers.
+func memoryOptions(args []string) (limit int64, hold time.Duration) {
 	fs := common.NewFlagSet()
-	limit := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
-	hold := common.HoldFlag(fs, 0, "the cgroup, after the kill,")
+	size := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
+	h := common.HoldFlag(fs, 0, "the cgroup, after the kill,")
 	common.ParseFlags(fs, memoryUsage(), args)
-	n, err := common.ParseSize(*limit)
+	n, err := common.ParseSize(*size)
 	if err != nil || n < 8<<20 || n > 1<<30 {
-		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *limit)
+		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *size)
 	}
-	return memoryOpts{n, *hold}
-}
-
-type pidsOpts struct {
-	max  int
-	hold time.Duration
+	return n, *h
 }
 
 // pidsOptions is pids.max and how long to keep the full cgroup. At least
 // 10: on v1 the process placed in the cgroup is this Go program, with its
 // threads, until it execs bash (place.go).
-func pidsOptions(args []string) pidsOpts {
+func pidsOptions(args []string) (limit int, hold time.Duration) {
 	fs := common.NewFlagSet()
 	n := fs.Int("max", 20, "pids.max: how many tasks (processes and threads) the cgroup may hold")
-	hold := common.HoldFlag(fs, 0, "the full cgroup")
+	h := common.HoldFlag(fs, 0, "the full cgroup")
 	common.ParseFlags(fs, pidsUsage(), args)
 	if *n < 10 || *n > 1000 {
 		common.UsageError("", "-max %d: want 10 to 1000", *n)
 	}
-	return pidsOpts{*n, *hold}
+	return *n, *h
 }

@@ -28,11 +28,10 @@ import (
 const loop = "while :; do sleep 30 & done"
 
 func pidsMain(args []string) {
-	o := pidsOptions(args) // -max, -hold: options.go
+	limit, hold := pidsOptions(args) // -max, -hold: options.go
 	common.RequireRoot("creating cgroups")
-	cfs := common.OpenCgroups()
-	g := makeGroup(cfs, fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
-	g.Echo("pids", "pids.max", strconv.Itoa(o.max), fmt.Sprintf("at most %d tasks: processes, and each of their threads", o.max))
+	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-pids", os.Getpid()), "pids")
+	g.Echo("pids", "pids.max", strconv.Itoa(limit), fmt.Sprintf("at most %d tasks: processes, and each of their threads", limit))
 
 	// The loop's errors come to us through a pipe: we show its first line
 	// once the kernel has refused a fork.
@@ -42,12 +41,8 @@ func pidsMain(args []string) {
 	}
 	cmd := command([]string{"bash", "-c", loop})
 	cmd.Stderr = w
-	child, how, err := startCmdIn(g, cmd)
+	child := cgexec(g, "pids", cmd, "bash", "bash -c '"+loop+"'")
 	w.Close()
-	if err != nil {
-		common.ErrExit("starting bash in the cgroup", err)
-	}
-	common.Step(fmt.Sprintf("cgexec -g pids:%s bash -c '%s' &", g.Name, loop), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
 	said := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')
@@ -67,11 +62,11 @@ func pidsMain(args []string) {
 	// What the kernel shows: the cgroup is full, and counted the refusal.
 	dir := g.Dir("pids")
 	ev, _ := readKeyed(filepath.Join(dir, "pids.events"))
-	fmt.Printf("pids.current: %s (pids.max %d)\n", readTrim(filepath.Join(dir, "pids.current")), o.max)
+	fmt.Printf("pids.current: %s (pids.max %d)\n", readTrim(filepath.Join(dir, "pids.current")), limit)
 	fmt.Printf("pids.events: max %d (forks refused so far)\n", ev["max"])
 	// Tasks are threads: v1 lists them in tasks, v2 in cgroup.threads.
 	threads := "tasks"
-	if cfs.V2 {
+	if g.CFS.V2 {
 		threads = "cgroup.threads"
 	}
 	fmt.Printf("cgroup.procs: %d processes (bash and its sleeps); %s: %d\n", len(g.Procs()), threads,
@@ -88,11 +83,7 @@ func pidsMain(args []string) {
 	}
 	self, _ := common.ReadStat(0)
 	fmt.Printf("host: this program (pid %d, %d threads, outside the cgroup) started true: exit 0\n", os.Getpid(), self.Threads)
-	if o.hold > 0 {
-		fmt.Printf("holding the cgroup for %v\n", o.hold)
-		time.Sleep(o.hold)
-	}
-	common.Exit(0) // the cleanups kill bash and its sleeps, and rmdir
+	holdAndExit(hold) // memory.go; the cleanups kill bash and its sleeps
 }
 
 // readTrim is a one-value cgroup file's value, or "?".

@@ -36,16 +36,22 @@ func init() {
 	common.Register("burn", burn)
 }
 
-// startIn starts argv (argv[0] looked up in PATH, or "burn N" for the
-// built-in burner) inside group g. It returns the child and how it was
-// placed, for the output.
-func startIn(g *common.Group, argv []string) (*common.ChildProc, string, error) {
-	return startCmdIn(g, command(argv))
+// cgexec is `cgexec -g CTLS:GROUP SHOWN &`: it starts cmd (what, in an
+// error) inside group g, or exits, and prints the command it stands for
+// and how the load was placed.
+func cgexec(g *common.Group, ctls string, cmd *exec.Cmd, what, shown string) *common.ChildProc {
+	child, how, err := startIn(g, cmd)
+	if err != nil {
+		common.ErrExit("starting "+what+" in the cgroup", err)
+	}
+	common.Step(fmt.Sprintf("cgexec -g %s:%s %s &", ctls, g.Name, shown), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	return child
 }
 
-// startCmdIn is startIn for a command already made by command (pids.go
-// sets its Stderr first).
-func startCmdIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error) {
+// startIn starts inner, a command made by command (argv[0] looked up in
+// PATH, or "burn N" for the built-in burner), inside group g. It returns
+// the child and how it was placed, for the output.
+func startIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error) {
 	if g.CFS.V2 {
 		dir, err := os.Open(g.Dirs()[0])
 		if err != nil {
@@ -146,10 +152,7 @@ func placed(args []string) int {
 // CPU busy. The main goroutine spins on the main thread (LockOSThread in
 // main.go), so /proc/PID/stat shows the burner as running (R).
 func burn(args []string) int {
-	n := 1
-	if len(args) == 1 {
-		n, _ = strconv.Atoi(args[0])
-	}
+	n, _ := strconv.Atoi(args[0]) // "burn N": options.go, freeze.go
 	for i := 1; i < n; i++ {
 		go spin()
 	}

@@ -73,16 +73,11 @@ func quotaMain(args []string) {
 	// v2 the kernel starts it there (clone3); on v1 we move it, then let
 	// it exec (place.go: cgexec moves itself, Go cannot). stress -c N for
 	// a quota of more than one CPU (options.go).
-	child, how, err := startIn(g, o.load)
-	if err != nil {
-		common.ErrExit("starting "+o.load[0]+" in the cgroup", err)
-	}
 	ctls := "cpu"
 	if len(g.Dirs()) > 1 {
 		ctls = "cpu,cpuacct" // v1 with two hierarchies: the process goes in both
 	}
-	common.Step(fmt.Sprintf("cgexec -g %s:%s %s &", ctls, g.Name, strings.Join(o.load, " ")),
-		fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
+	child := cgexec(g, ctls, command(o.load), o.load[0], strings.Join(o.load, " "))
 
 	// top      -> stress at 30.0 %CPU
 	// Instead of top, we measure the share the cgroup got, once a second
