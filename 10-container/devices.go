@@ -98,6 +98,12 @@ type bpfInsn struct {
 	imm  int32
 }
 
+// The rule's type and access in the context's numbers.
+var (
+	devcgType   = map[byte]int32{'b': unix.BPF_DEVCG_DEV_BLOCK, 'c': unix.BPF_DEVCG_DEV_CHAR}
+	devcgAccess = map[rune]int32{'m': unix.BPF_DEVCG_ACC_MKNOD, 'r': unix.BPF_DEVCG_ACC_READ, 'w': unix.BPF_DEVCG_ACC_WRITE}
+)
+
 const (
 	r0, r1, r2, r3, r4, r5 = 0, 1, 2, 3, 4, 5
 	// toNext marks a jump to the next rule, resolved once the rule's
@@ -145,9 +151,12 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		ldxW(r5, r1, 8),   // r5 = ctx->minor
 	}
 	for _, r := range rules {
-		typ, access := r.bpfType(), r.bpfAccess()
-		b := []bpfInsn{jne(r2, typ, toNext)} // another type: next rule
-		if access != unix.BPF_DEVCG_ACC_MKNOD|unix.BPF_DEVCG_ACC_READ|unix.BPF_DEVCG_ACC_WRITE {
+		b := []bpfInsn{jne(r2, devcgType[r.typ], toNext)} // another type: next rule
+		if r.access != "rwm" {                            // rwm allows any access: nothing to test
+			var access int32
+			for _, c := range r.access {
+				access |= devcgAccess[c]
+			}
 			b = append(b,
 				mov32Reg(r1, r3),       // r1 = the access asked for
 				and32(r1, access),      // r1 = the part of it this rule allows
@@ -177,42 +186,18 @@ func deviceFilter(rules []devRule) []bpfInsn {
 	)
 }
 
-// bpfType and bpfAccess are the rule in the context's numbers.
-func (r devRule) bpfType() int32 {
-	if r.typ == 'b' {
-		return unix.BPF_DEVCG_DEV_BLOCK
-	}
-	return unix.BPF_DEVCG_DEV_CHAR
-}
-
-func (r devRule) bpfAccess() int32 {
-	var a int32
-	for _, c := range r.access {
-		switch c {
-		case 'm':
-			a |= unix.BPF_DEVCG_ACC_MKNOD
-		case 'r':
-			a |= unix.BPF_DEVCG_ACC_READ
-		case 'w':
-			a |= unix.BPF_DEVCG_ACC_WRITE
-		}
-	}
-	return a
-}
-
 // progLoadAttr is the BPF_PROG_LOAD part of the kernel's union bpf_attr,
 // up to the fields used. Go must differ from C for the pointers: C has
 // __aligned_u64, Go an unsafe.Pointer, the same 8 bytes on the 64-bit
 // machines nslab runs on (amd64, arm64), which keeps the garbage collector
 // aware of what they point to while the kernel reads it.
 type progLoadAttr struct {
-	progType, insnCnt uint32
-	insns, license    unsafe.Pointer
-	logLevel, logSize uint32
-	logBuf            unsafe.Pointer
-	kernVersion       uint32
-	progFlags         uint32
-	progName          [unix.BPF_OBJ_NAME_LEN]byte
+	progType, insnCnt      uint32
+	insns, license         unsafe.Pointer
+	logLevel, logSize      uint32
+	logBuf                 unsafe.Pointer
+	kernVersion, progFlags uint32
+	progName               [unix.BPF_OBJ_NAME_LEN]byte
 }
 
 // progAttachAttr is the BPF_PROG_ATTACH part of union bpf_attr.
@@ -278,9 +263,10 @@ func attachDeviceFilter(dir string) error {
 		attachType:  unix.BPF_CGROUP_DEVICE,
 		attachFlags: unix.BPF_F_ALLOW_MULTI,
 	}
+	call := fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir)
 	if _, err := bpf(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err != nil {
-		return errors.New(common.Describe(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), err))
+		return errors.New(common.Describe(call, err))
 	}
-	common.Step(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), "every open and mknod of a device in it asks the program")
+	common.Step(call, "every open and mknod of a device in it asks the program")
 	return nil
 }
