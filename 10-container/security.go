@@ -128,28 +128,21 @@ func lastCap() int {
 const (
 	offNr, offArch, offArg0, offArg1 = 0, 4, 16, 24
 	x32Bit                           = 0x40000000 // amd64's x32 ABI: same calls, other numbers
-	retAllow                         = unix.SECCOMP_RET_ALLOW
-	retEPERM                         = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-	retENOSYS                        = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
-	retKill                          = unix.SECCOMP_RET_KILL_PROCESS
 	// clone with a namespace flag is unshare by another name.
 	cloneNewNS = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 		unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 )
 
 // filter assembles the program. Jumps are relative (skip jt or jf
-// instructions), so the three returns come last and each test jumps
-// forward to one of them: the program is a straight line, as BPF wants.
+// instructions), so the returns come last and each test jumps forward to
+// one of them: the program is a straight line, as BPF wants.
 func filter() []unix.SockFilter {
-	var arch uint32 = unix.AUDIT_ARCH_X86_64
-	if runtime.GOARCH == "arm64" {
-		arch = unix.AUDIT_ARCH_AARCH64
-	}
+	arch := map[string]uint32{"amd64": unix.AUDIT_ARCH_X86_64, "arm64": unix.AUDIT_ARCH_AARCH64}[runtime.GOARCH]
 	type insn struct {
 		label  string // a name for jumps to this instruction
 		code   uint16
 		k      uint32
-		jt, jf string // "" falls through; else a label, or a return: allow, eperm, enosys
+		jt, jf string // "" falls through; else a label: of a test, or of a return (allow, eperm, enosys, kill)
 	}
 	p := []insn{
 		{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArch},
@@ -177,10 +170,11 @@ func filter() []unix.SockFilter {
 		insn{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArg1}, // the request, 32 bits
 		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCSTI, jt: "eperm"},
 		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCLINUX, jt: "eperm"},
+		insn{label: "allow", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ALLOW},
+		insn{label: "eperm", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		insn{label: "enosys", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		insn{label: "kill", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_KILL_PROCESS},
 	)
-	rets := []string{"allow", "eperm", "enosys", "kill"}
-	ks := []uint32{retAllow, retEPERM, retENOSYS, retKill}
-	prog := make([]unix.SockFilter, 0, len(p)+len(rets))
 	at := func(i int, label string) uint8 {
 		if label == "" {
 			return 0
@@ -190,18 +184,11 @@ func filter() []unix.SockFilter {
 				return uint8(j)
 			}
 		}
-		for j, r := range rets {
-			if r == label {
-				return uint8(len(p) - i - 1 + j)
-			}
-		}
 		panic(label)
 	}
+	prog := make([]unix.SockFilter, len(p))
 	for i, in := range p {
-		prog = append(prog, unix.SockFilter{Code: in.code, K: in.k, Jt: at(i, in.jt), Jf: at(i, in.jf)})
-	}
-	for _, k := range ks {
-		prog = append(prog, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k})
+		prog[i] = unix.SockFilter{Code: in.code, K: in.k, Jt: at(i, in.jt), Jf: at(i, in.jf)}
 	}
 	return prog
 }
