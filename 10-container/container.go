@@ -155,10 +155,7 @@ func containerInit(args []string) int {
 	}
 
 	// UTS (02-uts): our own hostname.
-	if err := unix.Sethostname([]byte(o.hostname)); err != nil {
-		common.ErrExit("sethostname", err)
-	}
-	step("hostname "+o.hostname, "UTS: the host keeps its name")
+	checked(unix.Sethostname([]byte(o.hostname)), "sethostname", "hostname "+o.hostname, "UTS: the host keeps its name")
 
 	// IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
 	// inside shows none of the host's queues, semaphores or segments.
@@ -170,16 +167,10 @@ func containerInit(args []string) int {
 	// parent's. So, like runc, unshare it now that the parent has moved us.
 	// unshare changes the calling thread only: this one, locked in init,
 	// from which the command will be started.
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		common.ErrExit("unshare(CLONE_NEWCGROUP)", err)
-	}
-	step("unshare --cgroup", "cgroup: our cgroup is / in here")
+	checked(unix.Unshare(unix.CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)", "unshare --cgroup", "cgroup: our cgroup is / in here")
 
 	// mount (05-mount): nothing propagates back; the rootfs becomes /.
-	if err := common.MakeMountsPrivate(); err != nil {
-		common.ErrExit("mount --make-rprivate /", err)
-	}
-	step("mount --make-rprivate /", "no mount propagates to the host")
+	checked(common.MakeMountsPrivate(), "mount --make-rprivate /", "mount --make-rprivate /", "no mount propagates to the host")
 	if o.layer != "" {
 		o.rootfs = mountLayer(o) // from here on, the root is the overlay
 	}
@@ -223,6 +214,15 @@ func containerInit(args []string) int {
 		notStarted(o.argv[0], err)
 	}
 	return reap(cmd.Process.Pid)
+}
+
+// checked prints PID 1's step cmd once the call that carries it out has
+// succeeded, or exits as ErrExit does, with what failed.
+func checked(err error, what, cmd, why string) {
+	if err != nil {
+		common.ErrExit(what, err)
+	}
+	common.Step(common.Child(cmd), why)
 }
 
 // notStarted exits as a shell and `docker run` do when the command cannot

@@ -105,8 +105,5 @@ func maskPaths() {
 
 // mount is mount(2), printed as the command, or exits.
 func mount(source, target, fstype string, flags uintptr, data, cmd, why string) {
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
-		common.ErrExit(cmd, err)
-	}
-	common.Step(common.Child(cmd), why)
+	checked(unix.Mount(source, target, fstype, flags, data), cmd, cmd, why)
 }

@@ -60,18 +60,14 @@ func lastMile(o options) {
 		// run code on one of them. Not dumpable, PID 1's /proc/1/mem,
 		// fd, environ and ptrace need CAP_SYS_PTRACE, which the command
 		// lacks. runc's init does the same.
-		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-			common.ErrExit("prctl(PR_SET_DUMPABLE, 0)", err)
-		}
-		common.Step(common.Child("prctl(PR_SET_DUMPABLE, 0)"), "PID 1's other threads keep their capabilities: its /proc is out of reach")
+		checked(unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE, 0)", "prctl(PR_SET_DUMPABLE, 0)",
+			"PID 1's other threads keep their capabilities: its /proc is out of reach")
 	}
 	if !o.isOff("nnp") {
 		// No setuid binary, no file capability can give back what we
 		// dropped. seccomp requires it of a process without CAP_SYS_ADMIN.
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			common.ErrExit("prctl(PR_SET_NO_NEW_PRIVS)", err)
-		}
-		common.Step(common.Child("prctl(PR_SET_NO_NEW_PRIVS, 1)"), "exec can never gain privileges again")
+		checked(unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", "prctl(PR_SET_NO_NEW_PRIVS, 1)",
+			"exec can never gain privileges again")
 	}
 	if !o.isOff("seccomp") {
 		loadSeccomp()
