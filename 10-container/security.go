@@ -22,31 +22,28 @@ import (
 // the kernel's 41. Docker keeps NET_RAW for ping (and sets
 // net.ipv4.ping_group_range so ping can do without it one day); Podman 4
 // dropped it. Without it no raw socket: no forged packets, no sniffing.
-var keepCaps = map[string]uintptr{
-	"chown": unix.CAP_CHOWN, "dac_override": unix.CAP_DAC_OVERRIDE, "fowner": unix.CAP_FOWNER,
-	"fsetid": unix.CAP_FSETID, "kill": unix.CAP_KILL, "setgid": unix.CAP_SETGID, "setuid": unix.CAP_SETUID,
-	"setpcap": unix.CAP_SETPCAP, "net_bind_service": unix.CAP_NET_BIND_SERVICE, "sys_chroot": unix.CAP_SYS_CHROOT,
-	"mknod": unix.CAP_MKNOD, "audit_write": unix.CAP_AUDIT_WRITE, "setfcap": unix.CAP_SETFCAP,
+var keepCaps = []uintptr{
+	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_FSETID, unix.CAP_KILL, unix.CAP_SETGID,
+	unix.CAP_SETUID, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT, unix.CAP_MKNOD,
+	unix.CAP_AUDIT_WRITE, unix.CAP_SETFCAP,
 }
 
 // deniedSyscalls are those of Docker's default seccomp profile that matter
 // here: each would undo a layer (mount, unshare, setns, pivot_root), reach
 // the kernel's keyrings, modules, BPF or perf events, reboot or replace the
 // kernel, or open a file by handle (the 2014 "shocker" escape).
-var deniedSyscalls = map[string]uintptr{
-	"mount": unix.SYS_MOUNT, "umount2": unix.SYS_UMOUNT2, "pivot_root": unix.SYS_PIVOT_ROOT,
-	"unshare": unix.SYS_UNSHARE, "setns": unix.SYS_SETNS,
-	"open_tree": unix.SYS_OPEN_TREE, "move_mount": unix.SYS_MOVE_MOUNT, "fsopen": unix.SYS_FSOPEN,
-	"fsconfig": unix.SYS_FSCONFIG, "fsmount": unix.SYS_FSMOUNT, "fspick": unix.SYS_FSPICK,
-	"keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY, "request_key": unix.SYS_REQUEST_KEY,
-	"init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE, "delete_module": unix.SYS_DELETE_MODULE,
-	"kexec_load": unix.SYS_KEXEC_LOAD, "kexec_file_load": unix.SYS_KEXEC_FILE_LOAD, "reboot": unix.SYS_REBOOT,
-	"bpf": unix.SYS_BPF, "perf_event_open": unix.SYS_PERF_EVENT_OPEN, "open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
+var deniedSyscalls = []uintptr{
+	unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_UNSHARE, unix.SYS_SETNS,
+	unix.SYS_OPEN_TREE, unix.SYS_MOVE_MOUNT, unix.SYS_FSOPEN, unix.SYS_FSCONFIG, unix.SYS_FSMOUNT, unix.SYS_FSPICK,
+	unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY,
+	unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
+	unix.SYS_KEXEC_LOAD, unix.SYS_KEXEC_FILE_LOAD, unix.SYS_REBOOT,
+	unix.SYS_BPF, unix.SYS_PERF_EVENT_OPEN, unix.SYS_OPEN_BY_HANDLE_AT,
 	// The kernel's log holds the host's messages and kernel addresses
 	// (a way round KASLR). Docker allows syslog only with CAP_SYSLOG,
 	// which no container of ours keeps; sysctl kernel.dmesg_restrict=0
 	// would otherwise let any root read it.
-	"syslog": unix.SYS_SYSLOG,
+	unix.SYS_SYSLOG,
 }
 
 // lastMile gives up, on this thread (locked in init), what a container's
