@@ -253,15 +253,12 @@ func reap(cmdPid int) int {
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
+		switch {
+		case err == unix.EINTR: // a signal came: wait again
+		case err != nil:
 			common.ErrExit("wait4", err)
-		}
-		if pid != cmdPid {
-			continue // an orphan: reaped, as init must
-		}
-		return common.ShellStatus(ws)
+		case pid == cmdPid:
+			return common.ShellStatus(ws)
+		} // else an orphan: reaped, as init must
 	}
 }
