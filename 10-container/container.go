@@ -174,7 +174,7 @@ func containerInit(args []string) int {
 	if o.layer != "" {
 		o.rootfs = mountLayer(o) // from here on, the root is the overlay
 	}
-	buildRoot(o) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
+	buildRoot(o.rootfs) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
 	if o.isOff("pivot") {
 		common.ChrootInto(o.rootfs) // the host's tree stays reachable
 	} else {
