@@ -64,13 +64,16 @@ func makeLimits(o options) *common.Group {
 	}
 	if on["memory"] {
 		limit := strconv.FormatInt(o.memory, 10)
-		// Swap too, or a process over the limit swaps instead of dying.
+		// v1 limits memory and swap together; v2 limits swap on its own.
+		file, swap, swapValue := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", limit
 		if cfs.V2 {
-			g.Echo("memory", "memory.max", limit, "past it, the OOM killer, inside only")
-			echoIfThere(g, "memory", "memory.swap.max", "0")
-		} else {
-			g.Echo("memory", "memory.limit_in_bytes", limit, "past it, the OOM killer, inside only")
-			echoIfThere(g, "memory", "memory.memsw.limit_in_bytes", limit)
+			file, swap, swapValue = "memory.max", "memory.swap.max", "0"
+		}
+		g.Echo("memory", file, limit, "past it, the OOM killer, inside only")
+		// Swap too, or a process over the limit swaps instead of dying; a
+		// kernel without swap accounting lacks the file.
+		if _, err := os.Stat(filepath.Join(g.Dir("memory"), swap)); err == nil {
+			g.Echo("memory", swap, swapValue, "no swap either")
 		}
 	}
 	if on["pids"] {
@@ -80,13 +83,6 @@ func makeLimits(o options) *common.Group {
 		allowDevices(g)
 	}
 	return g
-}
-
-// echoIfThere is Echo for a file the kernel may lack (no swap accounting).
-func echoIfThere(g *common.Group, ctl, file, value string) {
-	if _, err := os.Stat(filepath.Join(g.Dir(ctl), file)); err == nil {
-		g.Echo(ctl, file, value, "no swap either")
-	}
 }
 
 // startFailed explains a clone that failed.
