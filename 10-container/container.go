@@ -185,8 +185,7 @@ func containerInit(args []string) int {
 	}
 
 	// net (06-net): loopback up; eth0 came from the parent with -net.
-	loUp()
-	step("ip link set lo up", "net: lo only, unless -net gave an eth0")
+	checked(loUp(), "ip link set lo up", "ip link set lo up", "net: lo only, unless -net gave an eth0")
 
 	// The last mile (security.go): what root in here may still do.
 	lastMile(o)
