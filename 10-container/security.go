@@ -79,7 +79,7 @@ func dropCaps() {
 	for _, c := range keepCaps {
 		keep |= 1 << c
 	}
-	for c := 0; c <= lastCap(); c++ {
+	for c := range lastCap() + 1 {
 		if keep&(1<<c) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
 				common.ErrExit(fmt.Sprintf("prctl(PR_CAPBSET_DROP, %d)", c), err)
