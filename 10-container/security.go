@@ -94,10 +94,7 @@ func dropCaps() {
 		{Effective: uint32(keep), Permitted: uint32(keep)},
 		{Effective: uint32(keep >> 32), Permitted: uint32(keep >> 32)},
 	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		common.ErrExit("capset", err)
-	}
-	common.Step(common.Child(fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1)),
+	checked(unix.Capset(&hdr, &data[0]), "capset", fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1),
 		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...")
 }
 
