@@ -169,10 +169,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		if r.minor != anyNum {
 			b = append(b, jne(r5, int32(r.minor), toNext)) // another minor: next rule
 		}
-		b = append(b,
-			mov32(r0, 1), // every test passed: allow
-			exit(),
-		)
+		b = append(b, mov32(r0, 1), exit()) // every test passed: allow
 		for i := range b {
 			if b[i].off == toNext {
 				b[i].off = int16(len(b) - i - 1) // jumps count from the next instruction
@@ -180,10 +177,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		}
 		p = append(p, b...)
 	}
-	return append(p,
-		mov32(r0, 0), // no rule allows it: deny
-		exit(),
-	)
+	return append(p, mov32(r0, 0), exit()) // no rule allows it: deny
 }
 
 // progLoadAttr is the BPF_PROG_LOAD part of the kernel's union bpf_attr,
