@@ -22,10 +22,11 @@ import (
 // the kernel's 41. Docker keeps NET_RAW for ping (and sets
 // net.ipv4.ping_group_range so ping can do without it one day); Podman 4
 // dropped it. Without it no raw socket: no forged packets, no sniffing.
-var keepCaps = []uintptr{
-	unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_FOWNER, unix.CAP_FSETID, unix.CAP_KILL, unix.CAP_SETGID,
-	unix.CAP_SETUID, unix.CAP_SETPCAP, unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT, unix.CAP_MKNOD,
-	unix.CAP_AUDIT_WRITE, unix.CAP_SETFCAP,
+var keepCaps = map[string]uintptr{
+	"chown": unix.CAP_CHOWN, "dac_override": unix.CAP_DAC_OVERRIDE, "fowner": unix.CAP_FOWNER,
+	"fsetid": unix.CAP_FSETID, "kill": unix.CAP_KILL, "setgid": unix.CAP_SETGID, "setuid": unix.CAP_SETUID,
+	"setpcap": unix.CAP_SETPCAP, "net_bind_service": unix.CAP_NET_BIND_SERVICE, "sys_chroot": unix.CAP_SYS_CHROOT,
+	"mknod": unix.CAP_MKNOD, "audit_write": unix.CAP_AUDIT_WRITE, "setfcap": unix.CAP_SETFCAP,
 }
 
 // deniedSyscalls are those of Docker's default seccomp profile that matter
