@@ -155,10 +155,7 @@ func containerInit(args []string) int {
 	}
 
 	// UTS (02-uts): our own hostname.
-	if err := unix.Sethostname([]byte(o.hostname)); err != nil {
-		common.ErrExit("sethostname", err)
-	}
-	step("hostname "+o.hostname, "UTS: the host keeps its name")
+	checked(unix.Sethostname([]byte(o.hostname)), "sethostname", "hostname "+o.hostname, "UTS: the host keeps its name")
 
 	// IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
 	// inside shows none of the host's queues, semaphores or segments.
@@ -170,20 +167,14 @@ func containerInit(args []string) int {
 	// parent's. So, like runc, unshare it now that the parent has moved us.
 	// unshare changes the calling thread only: this one, locked in init,
 	// from which the command will be started.
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		common.ErrExit("unshare(CLONE_NEWCGROUP)", err)
-	}
-	step("unshare --cgroup", "cgroup: our cgroup is / in here")
+	checked(unix.Unshare(unix.CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)", "unshare --cgroup", "cgroup: our cgroup is / in here")
 
 	// mount (05-mount): nothing propagates back; the rootfs becomes /.
-	if err := common.MakeMountsPrivate(); err != nil {
-		common.ErrExit("mount --make-rprivate /", err)
-	}
-	step("mount --make-rprivate /", "no mount propagates to the host")
+	checked(common.MakeMountsPrivate(), "mount --make-rprivate /", "mount --make-rprivate /", "no mount propagates to the host")
 	if o.layer != "" {
 		o.rootfs = mountLayer(o) // from here on, the root is the overlay
 	}
-	buildRoot(o) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
+	buildRoot(o.rootfs) // mounts.go: a fresh /proc, a minimal /dev, /sys read-only
 	if o.isOff("pivot") {
 		common.ChrootInto(o.rootfs) // the host's tree stays reachable
 	} else {
@@ -194,8 +185,7 @@ func containerInit(args []string) int {
 	}
 
 	// net (06-net): loopback up; eth0 came from the parent with -net.
-	loUp()
-	step("ip link set lo up", "net: lo only, unless -net gave an eth0")
+	checked(loUp(), "ip link set lo up", "ip link set lo up", "net: lo only, unless -net gave an eth0")
 
 	// The last mile (security.go): what root in here may still do.
 	lastMile(o)
@@ -223,6 +213,15 @@ func containerInit(args []string) int {
 		notStarted(o.argv[0], err)
 	}
 	return reap(cmd.Process.Pid)
+}
+
+// checked prints PID 1's step cmd once the call that carries it out has
+// succeeded, or exits as ErrExit does, with what failed.
+func checked(err error, what, cmd, why string) {
+	if err != nil {
+		common.ErrExit(what, err)
+	}
+	common.Step(common.Child(cmd), why)
 }
 
 // notStarted exits as a shell and `docker run` do when the command cannot
@@ -253,15 +252,12 @@ func reap(cmdPid int) int {
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
+		switch {
+		case err == unix.EINTR: // a signal came: wait again
+		case err != nil:
 			common.ErrExit("wait4", err)
-		}
-		if pid != cmdPid {
-			continue // an orphan: reaped, as init must
-		}
-		return common.ShellStatus(ws)
+		case pid == cmdPid:
+			return common.ShellStatus(ws)
+		} // else an orphan: reaped, as init must
 	}
 }

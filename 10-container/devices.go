@@ -98,6 +98,12 @@ type bpfInsn struct {
 	imm  int32
 }
 
+// The rule's type and access in the context's numbers.
+var (
+	devcgType   = map[byte]int32{'b': unix.BPF_DEVCG_DEV_BLOCK, 'c': unix.BPF_DEVCG_DEV_CHAR}
+	devcgAccess = map[rune]int32{'m': unix.BPF_DEVCG_ACC_MKNOD, 'r': unix.BPF_DEVCG_ACC_READ, 'w': unix.BPF_DEVCG_ACC_WRITE}
+)
+
 const (
 	r0, r1, r2, r3, r4, r5 = 0, 1, 2, 3, 4, 5
 	// toNext marks a jump to the next rule, resolved once the rule's
@@ -145,9 +151,12 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		ldxW(r5, r1, 8),   // r5 = ctx->minor
 	}
 	for _, r := range rules {
-		typ, access := r.bpfType(), r.bpfAccess()
-		b := []bpfInsn{jne(r2, typ, toNext)} // another type: next rule
-		if access != unix.BPF_DEVCG_ACC_MKNOD|unix.BPF_DEVCG_ACC_READ|unix.BPF_DEVCG_ACC_WRITE {
+		b := []bpfInsn{jne(r2, devcgType[r.typ], toNext)} // another type: next rule
+		if r.access != "rwm" {                            // rwm allows any access: nothing to test
+			var access int32
+			for _, c := range r.access {
+				access |= devcgAccess[c]
+			}
 			b = append(b,
 				mov32Reg(r1, r3),       // r1 = the access asked for
 				and32(r1, access),      // r1 = the part of it this rule allows
@@ -160,10 +169,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		if r.minor != anyNum {
 			b = append(b, jne(r5, int32(r.minor), toNext)) // another minor: next rule
 		}
-		b = append(b,
-			mov32(r0, 1), // every test passed: allow
-			exit(),
-		)
+		b = append(b, mov32(r0, 1), exit()) // every test passed: allow
 		for i := range b {
 			if b[i].off == toNext {
 				b[i].off = int16(len(b) - i - 1) // jumps count from the next instruction
@@ -171,33 +177,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		}
 		p = append(p, b...)
 	}
-	return append(p,
-		mov32(r0, 0), // no rule allows it: deny
-		exit(),
-	)
-}
-
-// bpfType and bpfAccess are the rule in the context's numbers.
-func (r devRule) bpfType() int32 {
-	if r.typ == 'b' {
-		return unix.BPF_DEVCG_DEV_BLOCK
-	}
-	return unix.BPF_DEVCG_DEV_CHAR
-}
-
-func (r devRule) bpfAccess() int32 {
-	var a int32
-	for _, c := range r.access {
-		switch c {
-		case 'm':
-			a |= unix.BPF_DEVCG_ACC_MKNOD
-		case 'r':
-			a |= unix.BPF_DEVCG_ACC_READ
-		case 'w':
-			a |= unix.BPF_DEVCG_ACC_WRITE
-		}
-	}
-	return a
+	return append(p, mov32(r0, 0), exit()) // no rule allows it: deny
 }
 
 // progLoadAttr is the BPF_PROG_LOAD part of the kernel's union bpf_attr,
@@ -206,13 +186,12 @@ func (r devRule) bpfAccess() int32 {
 // machines nslab runs on (amd64, arm64), which keeps the garbage collector
 // aware of what they point to while the kernel reads it.
 type progLoadAttr struct {
-	progType, insnCnt uint32
-	insns, license    unsafe.Pointer
-	logLevel, logSize uint32
-	logBuf            unsafe.Pointer
-	kernVersion       uint32
-	progFlags         uint32
-	progName          [unix.BPF_OBJ_NAME_LEN]byte
+	progType, insnCnt      uint32
+	insns, license         unsafe.Pointer
+	logLevel, logSize      uint32
+	logBuf                 unsafe.Pointer
+	kernVersion, progFlags uint32
+	progName               [unix.BPF_OBJ_NAME_LEN]byte
 }
 
 // progAttachAttr is the BPF_PROG_ATTACH part of union bpf_attr.
@@ -278,9 +257,10 @@ func attachDeviceFilter(dir string) error {
 		attachType:  unix.BPF_CGROUP_DEVICE,
 		attachFlags: unix.BPF_F_ALLOW_MULTI,
 	}
+	call := fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir)
 	if _, err := bpf(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err != nil {
-		return errors.New(common.Describe(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), err))
+		return errors.New(common.Describe(call, err))
 	}
-	common.Step(fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir), "every open and mknod of a device in it asks the program")
+	common.Step(call, "every open and mknod of a device in it asks the program")
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -27,23 +28,14 @@ const cpuPeriod = 100000
 // it needs a cgroup delegated to the user; without one it says so in one
 // line and the container runs unlimited.
 func makeLimits(o options) *common.Group {
-	// Rootless skips the devices layer: v1's devices files and a v2 eBPF
-	// program need real root, and a user namespace already refuses mknod
-	// of a device (CAP_MKNOD counts only in the host's user namespace).
-	devices := !o.isOff("devices") && !o.rootless
-	var ctls []string
-	if o.cpus > 0 {
-		ctls = append(ctls, "cpu")
-	}
-	if o.memory > 0 {
-		ctls = append(ctls, "memory")
-	}
-	if o.pids > 0 {
-		ctls = append(ctls, "pids")
-	}
-	if devices {
-		ctls = append(ctls, "devices") // v1: a hierarchy; v2: no controller, a program
-	}
+	// The controllers asked for; devices is a hierarchy on v1, and on v2 no
+	// controller but a program. Rootless skips the devices layer: v1's
+	// devices files and a v2 eBPF program need real root, and a user
+	// namespace already refuses mknod of a device (CAP_MKNOD counts only in
+	// the host's user namespace).
+	on := map[string]bool{"cpu": o.cpus > 0, "memory": o.memory > 0, "pids": o.pids > 0,
+		"devices": !o.isOff("devices") && !o.rootless}
+	ctls := slices.DeleteFunc([]string{"cpu", "memory", "pids", "devices"}, func(c string) bool { return !on[c] })
 	if len(ctls) == 0 {
 		return nil
 	}
@@ -61,41 +53,36 @@ func makeLimits(o options) *common.Group {
 		}
 		common.ErrExit("creating cgroup "+g.Name, err)
 	}
-	v2 := cfs.V2
-	if o.cpus > 0 {
+	if on["cpu"] {
 		quota := strconv.Itoa(int(o.cpus * cpuPeriod))
-		if v2 {
+		if cfs.V2 {
 			g.Echo("cpu", "cpu.max", quota+" "+strconv.Itoa(cpuPeriod), fmt.Sprintf("%g CPU", o.cpus))
 		} else {
 			g.Echo("cpu", "cpu.cfs_period_us", strconv.Itoa(cpuPeriod), "")
 			g.Echo("cpu", "cpu.cfs_quota_us", quota, fmt.Sprintf("%g CPU", o.cpus))
 		}
 	}
-	if o.memory > 0 {
+	if on["memory"] {
 		limit := strconv.FormatInt(o.memory, 10)
-		// Swap too, or a process over the limit swaps instead of dying.
-		if v2 {
-			g.Echo("memory", "memory.max", limit, "past it, the OOM killer, inside only")
-			echoIfThere(g, "memory", "memory.swap.max", "0")
-		} else {
-			g.Echo("memory", "memory.limit_in_bytes", limit, "past it, the OOM killer, inside only")
-			echoIfThere(g, "memory", "memory.memsw.limit_in_bytes", limit)
+		// v1 limits memory and swap together; v2 limits swap on its own.
+		file, swap, swapValue := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", limit
+		if cfs.V2 {
+			file, swap, swapValue = "memory.max", "memory.swap.max", "0"
+		}
+		g.Echo("memory", file, limit, "past it, the OOM killer, inside only")
+		// Swap too, or a process over the limit swaps instead of dying; a
+		// kernel without swap accounting lacks the file.
+		if _, err := os.Stat(filepath.Join(g.Dir("memory"), swap)); err == nil {
+			g.Echo("memory", swap, swapValue, "no swap either")
 		}
 	}
-	if o.pids > 0 {
+	if on["pids"] {
 		g.Echo("pids", "pids.max", strconv.Itoa(o.pids), "fork fails with EAGAIN past it")
 	}
-	if devices {
+	if on["devices"] {
 		allowDevices(g)
 	}
 	return g
-}
-
-// echoIfThere is Echo for a file the kernel may lack (no swap accounting).
-func echoIfThere(g *common.Group, ctl, file, value string) {
-	if _, err := os.Stat(filepath.Join(g.Dir(ctl), file)); err == nil {
-		g.Echo(ctl, file, value, "no swap either")
-	}
 }
 
 // startFailed explains a clone that failed.
@@ -114,17 +101,17 @@ func startFailed(o options, err error) {
 // in wait4, say) aborts (pthread_create: EAGAIN), PID 1 with it. Go keeps
 // an idle thread for the next time it needs one, and never ends it.
 func spareThreads(n int) {
-	var locked, release sync.WaitGroup
+	var locked sync.WaitGroup
 	locked.Add(n)
-	release.Add(1)
+	release := make(chan struct{})
 	for range n {
 		go func() {
 			runtime.LockOSThread() // a thread to itself, while all n are held
 			locked.Done()
-			release.Wait()
+			<-release
 			runtime.UnlockOSThread() // then idle, kept by the runtime
 		}()
 	}
 	locked.Wait()
-	release.Done()
+	close(release)
 }

@@ -34,8 +34,7 @@ const noSuidDevExec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
 // buildRoot mounts /proc, /sys and /dev inside the rootfs, while the host's
 // tree is still here to take devices from.
-func buildRoot(o options) {
-	root := o.rootfs
+func buildRoot(root string) {
 	mount("proc", filepath.Join(root, "proc"), "proc", noSuidDevExec, "",
 		"mount -t proc proc "+root+"/proc", "a fresh /proc: our PID namespace only")
 	mount("sysfs", filepath.Join(root, "sys"), "sysfs", noSuidDevExec|unix.MS_RDONLY, "",
@@ -44,11 +43,9 @@ func buildRoot(o options) {
 	mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID, "mode=755,size=64k",
 		"mount -t tmpfs tmpfs "+dev, "a /dev of our own, not the host's disks")
 	for _, d := range devices {
-		f, err := os.Create(filepath.Join(dev, d))
-		if err != nil {
+		if err := os.WriteFile(filepath.Join(dev, d), nil, 0o666); err != nil {
 			common.ErrExit("creating /dev/"+d, err)
 		}
-		f.Close()
 		if err := unix.Mount("/dev/"+d, filepath.Join(dev, d), "", unix.MS_BIND, ""); err != nil {
 			common.ErrExit("mount --bind /dev/"+d, err)
 		}
@@ -105,8 +102,5 @@ func maskPaths() {
 
 // mount is mount(2), printed as the command, or exits.
 func mount(source, target, fstype string, flags uintptr, data, cmd, why string) {
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
-		common.ErrExit(cmd, err)
-	}
-	common.Step(common.Child(cmd), why)
+	checked(unix.Mount(source, target, fstype, flags, data), cmd, cmd, why)
 }

@@ -28,14 +28,12 @@ var (
 
 // loUp is `ip link set lo up`, from inside: every thread of ours is in the
 // container's network namespace, so the netlink socket is too.
-func loUp() {
+func loUp() error {
 	lo, err := netlink.LinkByName("lo")
-	if err == nil {
-		err = netlink.LinkSetUp(lo)
-	}
 	if err != nil {
-		common.ErrExit("ip link set lo up", err)
+		return err
 	}
+	return netlink.LinkSetUp(lo)
 }
 
 // veth wires the container (PID pid, still waiting) to a namespace of ours:

@@ -64,12 +64,10 @@ func parseOptions(args []string) options {
 	if o.memory, err = common.ParseSize(*memory); err != nil || o.memory != 0 && (o.memory < 16<<20 || o.memory > 4<<30) {
 		common.UsageError("", "-memory %s: want a size from 16M to 4G, such as 128M, or 0 for none", *memory)
 	}
-	for _, l := range strings.Split(*off, ",") {
-		if l != "" && !slices.Contains(layers, l) {
+	o.off = layerList(*off)
+	for _, l := range o.off {
+		if !slices.Contains(layers, l) {
 			common.UsageError("", "-off %s: no layer %q; the layers are %s", *off, l, strings.Join(layers, ","))
-		}
-		if l != "" {
-			o.off = append(o.off, l)
 		}
 	}
 	switch {
@@ -151,12 +149,13 @@ func initOptions(args []string) options {
 	if len(args) < 6 {
 		common.Fatalf("want rootfs layer hostname off rootless cmd..., got %q", args)
 	}
-	o := options{rootfs: args[0], layer: args[1], hostname: args[2], argv: args[5:]}
-	o.rootless = args[4] == "true"
-	if args[3] != "" {
-		o.off = strings.Split(args[3], ",")
-	}
-	return o
+	return options{rootfs: args[0], layer: args[1], hostname: args[2], off: layerList(args[3]),
+		rootless: args[4] == "true", argv: args[5:]}
+}
+
+// layerList reads -off's "caps,seccomp"; an empty name is none.
+func layerList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' })
 }
 
 // cloneNames spells flags as C does: CLONE_NEWUTS|CLONE_NEWIPC|...

@@ -33,20 +33,18 @@ var keepCaps = map[string]uintptr{
 // here: each would undo a layer (mount, unshare, setns, pivot_root), reach
 // the kernel's keyrings, modules, BPF or perf events, reboot or replace the
 // kernel, or open a file by handle (the 2014 "shocker" escape).
-var deniedSyscalls = map[string]uintptr{
-	"mount": unix.SYS_MOUNT, "umount2": unix.SYS_UMOUNT2, "pivot_root": unix.SYS_PIVOT_ROOT,
-	"unshare": unix.SYS_UNSHARE, "setns": unix.SYS_SETNS,
-	"open_tree": unix.SYS_OPEN_TREE, "move_mount": unix.SYS_MOVE_MOUNT, "fsopen": unix.SYS_FSOPEN,
-	"fsconfig": unix.SYS_FSCONFIG, "fsmount": unix.SYS_FSMOUNT, "fspick": unix.SYS_FSPICK,
-	"keyctl": unix.SYS_KEYCTL, "add_key": unix.SYS_ADD_KEY, "request_key": unix.SYS_REQUEST_KEY,
-	"init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE, "delete_module": unix.SYS_DELETE_MODULE,
-	"kexec_load": unix.SYS_KEXEC_LOAD, "kexec_file_load": unix.SYS_KEXEC_FILE_LOAD, "reboot": unix.SYS_REBOOT,
-	"bpf": unix.SYS_BPF, "perf_event_open": unix.SYS_PERF_EVENT_OPEN, "open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
+var deniedSyscalls = []uintptr{
+	unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_UNSHARE, unix.SYS_SETNS,
+	unix.SYS_OPEN_TREE, unix.SYS_MOVE_MOUNT, unix.SYS_FSOPEN, unix.SYS_FSCONFIG, unix.SYS_FSMOUNT, unix.SYS_FSPICK,
+	unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY,
+	unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
+	unix.SYS_KEXEC_LOAD, unix.SYS_KEXEC_FILE_LOAD, unix.SYS_REBOOT,
+	unix.SYS_BPF, unix.SYS_PERF_EVENT_OPEN, unix.SYS_OPEN_BY_HANDLE_AT,
 	// The kernel's log holds the host's messages and kernel addresses
 	// (a way round KASLR). Docker allows syslog only with CAP_SYSLOG,
 	// which no container of ours keeps; sysctl kernel.dmesg_restrict=0
 	// would otherwise let any root read it.
-	"syslog": unix.SYS_SYSLOG,
+	unix.SYS_SYSLOG,
 }
 
 // lastMile gives up, on this thread (locked in init), what a container's
@@ -60,18 +58,14 @@ func lastMile(o options) {
 		// run code on one of them. Not dumpable, PID 1's /proc/1/mem,
 		// fd, environ and ptrace need CAP_SYS_PTRACE, which the command
 		// lacks. runc's init does the same.
-		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-			common.ErrExit("prctl(PR_SET_DUMPABLE, 0)", err)
-		}
-		common.Step(common.Child("prctl(PR_SET_DUMPABLE, 0)"), "PID 1's other threads keep their capabilities: its /proc is out of reach")
+		checked(unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE, 0)", "prctl(PR_SET_DUMPABLE, 0)",
+			"PID 1's other threads keep their capabilities: its /proc is out of reach")
 	}
 	if !o.isOff("nnp") {
 		// No setuid binary, no file capability can give back what we
 		// dropped. seccomp requires it of a process without CAP_SYS_ADMIN.
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			common.ErrExit("prctl(PR_SET_NO_NEW_PRIVS)", err)
-		}
-		common.Step(common.Child("prctl(PR_SET_NO_NEW_PRIVS, 1)"), "exec can never gain privileges again")
+		checked(unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", "prctl(PR_SET_NO_NEW_PRIVS, 1)",
+			"exec can never gain privileges again")
 	}
 	if !o.isOff("seccomp") {
 		loadSeccomp()
@@ -86,7 +80,7 @@ func dropCaps() {
 	for _, c := range keepCaps {
 		keep |= 1 << c
 	}
-	for c := 0; c <= lastCap(); c++ {
+	for c := range lastCap() + 1 {
 		if keep&(1<<c) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
 				common.ErrExit(fmt.Sprintf("prctl(PR_CAPBSET_DROP, %d)", c), err)
@@ -101,10 +95,7 @@ func dropCaps() {
 		{Effective: uint32(keep), Permitted: uint32(keep)},
 		{Effective: uint32(keep >> 32), Permitted: uint32(keep >> 32)},
 	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		common.ErrExit("capset", err)
-	}
-	common.Step(common.Child(fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1)),
+	checked(unix.Capset(&hdr, &data[0]), "capset", fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1),
 		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...")
 }
 
@@ -128,28 +119,21 @@ func lastCap() int {
 const (
 	offNr, offArch, offArg0, offArg1 = 0, 4, 16, 24
 	x32Bit                           = 0x40000000 // amd64's x32 ABI: same calls, other numbers
-	retAllow                         = unix.SECCOMP_RET_ALLOW
-	retEPERM                         = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-	retENOSYS                        = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
-	retKill                          = unix.SECCOMP_RET_KILL_PROCESS
 	// clone with a namespace flag is unshare by another name.
 	cloneNewNS = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 		unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
 )
 
 // filter assembles the program. Jumps are relative (skip jt or jf
-// instructions), so the three returns come last and each test jumps
-// forward to one of them: the program is a straight line, as BPF wants.
+// instructions), so the returns come last and each test jumps forward to
+// one of them: the program is a straight line, as BPF wants.
 func filter() []unix.SockFilter {
-	var arch uint32 = unix.AUDIT_ARCH_X86_64
-	if runtime.GOARCH == "arm64" {
-		arch = unix.AUDIT_ARCH_AARCH64
-	}
+	arch := map[string]uint32{"amd64": unix.AUDIT_ARCH_X86_64, "arm64": unix.AUDIT_ARCH_AARCH64}[runtime.GOARCH]
 	type insn struct {
 		label  string // a name for jumps to this instruction
 		code   uint16
 		k      uint32
-		jt, jf string // "" falls through; else a label, or a return: allow, eperm, enosys
+		jt, jf string // "" falls through; else a label: of a test, or of a return (allow, eperm, enosys, kill)
 	}
 	p := []insn{
 		{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArch},
@@ -177,10 +161,11 @@ func filter() []unix.SockFilter {
 		insn{code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, k: offArg1}, // the request, 32 bits
 		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCSTI, jt: "eperm"},
 		insn{code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, k: unix.TIOCLINUX, jt: "eperm"},
+		insn{label: "allow", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ALLOW},
+		insn{label: "eperm", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		insn{label: "enosys", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		insn{label: "kill", code: unix.BPF_RET | unix.BPF_K, k: unix.SECCOMP_RET_KILL_PROCESS},
 	)
-	rets := []string{"allow", "eperm", "enosys", "kill"}
-	ks := []uint32{retAllow, retEPERM, retENOSYS, retKill}
-	prog := make([]unix.SockFilter, 0, len(p)+len(rets))
 	at := func(i int, label string) uint8 {
 		if label == "" {
 			return 0
@@ -190,18 +175,11 @@ func filter() []unix.SockFilter {
 				return uint8(j)
 			}
 		}
-		for j, r := range rets {
-			if r == label {
-				return uint8(len(p) - i - 1 + j)
-			}
-		}
 		panic(label)
 	}
+	prog := make([]unix.SockFilter, len(p))
 	for i, in := range p {
-		prog = append(prog, unix.SockFilter{Code: in.code, K: in.k, Jt: at(i, in.jt), Jf: at(i, in.jf)})
-	}
-	for _, k := range ks {
-		prog = append(prog, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k})
+		prog[i] = unix.SockFilter{Code: in.code, K: in.k, Jt: at(i, in.jt), Jf: at(i, in.jf)}
 	}
 	return prog
 }
