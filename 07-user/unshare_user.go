@@ -170,14 +170,7 @@ func waitChild(child *common.ChildProc) {
 // write(2) as the kernel wants, and says so.
 func writeProc(pid int, file, text string) {
 	path := fmt.Sprintf("/proc/%d/%s", pid, file)
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.Write([]byte(text))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := os.WriteFile(path, []byte(text), 0); err != nil {
 		common.ErrExit("write "+path, err,
 			"an unprivileged process may map only its own uid and gid, once each, and gid_map only after setgroups=deny")
 	}
