@@ -78,10 +78,5 @@ func runNested(hold time.Duration) {
 	if st := ns.finish(); !st.Success() {
 		common.Fatalf("PID 1 failed (%s)", st)
 	}
-	left := common.ProcsInNS("pid", l2ino)
-	pin.Close()
-	fmt.Printf("processes left in level 2's namespace pid:[%d]: %s\n", l2ino, pidList(left))
-	if len(left) > 0 {
-		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
-	}
+	mustBeEmpty("processes left in level 2's namespace", l2ino, pin)
 }
