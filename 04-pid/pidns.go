@@ -211,6 +211,24 @@ func startRole(role string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startReady is startRole for a child that talks to us on a handshake of
+// its own (fd 3 and 4 in it), cloned with flags: it returns once the child
+// has said it is ready. what and who name it if it fails.
+func startReady(what, who string, flags uintptr, role string, args ...string) (*exec.Cmd, *common.Handshake) {
+	hs := common.NewHandshake()
+	cmd := common.Command(role, args...)
+	cmd.ExtraFiles = hs.ChildFiles()
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
+	if err := cmd.Start(); err != nil {
+		common.ErrExit(what, err)
+	}
+	hs.Started()
+	if !hs.WaitReady() {
+		common.Fatalf("%s failed before it was ready", who)
+	}
+	return cmd, hs
+}
+
 // The classic pitfall of a Go PID 1: cmd.Wait() waits for one PID, but
 // PID 1 must also reap children it never started (orphans re-parented to
 // it). A goroutine looping on wait4(-1) would steal the status cmd.Wait()
