@@ -70,12 +70,9 @@ func describeCaps(mask uint64, lastCap int) string {
 }
 
 // statusField returns one field of /proc/PID/status ("Uid", "CapEff", ...)
-// with its tabs turned into single spaces; pid 0 means /proc/self.
+// with its tabs turned into single spaces.
 func statusField(pid int, key string) (string, error) {
-	path := "/proc/self/status"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/status", pid)
-	}
+	path := fmt.Sprintf("/proc/%d/status", pid)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -94,7 +91,7 @@ func printCaps() {
 	last := capLastCap()
 	var parts []string
 	for _, key := range []string{"CapEff", "CapPrm", "CapBnd"} {
-		v, err := statusField(0, key)
+		v, err := statusField(os.Getpid(), key) // the main thread's, as /proc/self's
 		if err != nil {
 			common.ErrExit("reading /proc/self/status", err)
 		}
