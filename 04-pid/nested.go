@@ -21,20 +21,11 @@ func init() {
 // PID namespace inside its own (level 2) and reads that process's NSpid.
 func nestLevel2(args []string) int {
 	becomeInit(args)
-	hs := common.NewHandshake()
 	// The same clone flags the host used for us. "1": our PID as level
 	// 2's /proc (ours, until it mounts its own) numbers us, for mountProc.
-	cmd := common.Command("level2", "1")
-	cmd.ExtraFiles = hs.ChildFiles()
-	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
 	// Not StartChild: PID 1 reaps with wait4(-1) (reapAll), which its Wait would race (see reap).
-	if err := cmd.Start(); err != nil {
-		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS) inside", err)
-	}
-	hs.Started()
-	if !hs.WaitReady() {
-		common.Fatalf("the level-2 init failed before it was ready")
-	}
+	cmd, hs := startReady("clone(CLONE_NEWPID|CLONE_NEWNS) inside", "the level-2 init",
+		unix.CLONE_NEWPID|unix.CLONE_NEWNS, "level2", "1")
 	pid := cmd.Process.Pid
 	fmt.Printf("level 1: the level-2 init is my child %d; /proc/%d/status NSpid: %s\n",
 		pid, pid, common.Child(statusField(pid, "NSpid")))
@@ -78,10 +69,5 @@ func runNested(hold time.Duration) {
 	if st := ns.finish(); !st.Success() {
 		common.Fatalf("PID 1 failed (%s)", st)
 	}
-	left := common.ProcsInNS("pid", l2ino)
-	pin.Close()
-	fmt.Printf("processes left in level 2's namespace pid:[%d]: %s\n", l2ino, pidList(left))
-	if len(left) > 0 {
-		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
-	}
+	mustBeEmpty("processes left in level 2's namespace", l2ino, pin)
 }

@@ -101,17 +101,8 @@ func ps() {
 func orphaner([]string) int {
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 	fmt.Printf("  orphaner: getpid() = %d; starting a child\n", os.Getpid())
-	hs := common.NewHandshake()
-	cmd := common.Command("orphan")
-	cmd.ExtraFiles = hs.ChildFiles()
 	// Not StartChild: the orphan must outlive us, by design.
-	if err := cmd.Start(); err != nil {
-		common.ErrExit("starting the orphan", err)
-	}
-	hs.Started()
-	if !hs.WaitReady() {
-		common.Fatalf("the orphan failed before it was ready")
-	}
+	cmd, _ := startReady("starting the orphan", "the orphan", 0, "orphan")
 	fmt.Printf("  orphaner: exiting without waiting for my child %d\n", cmd.Process.Pid)
 	return 0
 }

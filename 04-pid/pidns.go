@@ -24,31 +24,27 @@ var demos = map[string]func(hold time.Duration){
 	"orphans": runOrphans, "signals": runSignals, "nested": runNested,
 }
 
-func usageLine() string {
-	return common.Prog + " [-hold D] [N | orphans | signals | nested]"
-}
-
 // parseArgs reads [-hold D] [N | DEMO] (N: 7 if not given), or exits with
 // one line: 2 for a bad command line, 1 if the machine cannot run it.
 func parseArgs() (demo string, n int, hold time.Duration) {
+	usage := common.Prog + " [-hold D] [N | orphans | signals | nested]"
 	fs := common.NewFlagSet()
 	h := common.HoldFlag(fs, 0, "each PID namespace alive")
-	args := common.ParseFlagsArgs(fs, usageLine(), os.Args[1:])
-	hold = *h
+	args := common.ParseFlagsArgs(fs, usage, os.Args[1:])
 	n = 7
 	switch {
 	case len(args) > 1:
-		common.UsageError(usageLine(), "unexpected argument %q (flags go first)", args[1])
+		common.UsageError(usage, "unexpected argument %q (flags go first)", args[1])
 	case len(args) == 0:
 	case demos[args[0]] != nil:
 		demo = args[0]
 	default:
 		v, err := strconv.Atoi(args[0])
 		if err != nil {
-			common.UsageError(usageLine(), "%q is neither a number of children nor a demo (orphans, signals, nested)", args[0])
+			common.UsageError(usage, "%q is neither a number of children nor a demo (orphans, signals, nested)", args[0])
 		}
 		if v < 1 || v > maxChildren {
-			common.UsageError(usageLine(), "number of children must be 1 to %d, got %d", maxChildren, v)
+			common.UsageError(usage, "number of children must be 1 to %d, got %d", maxChildren, v)
 		}
 		n = v
 	}
@@ -57,7 +53,7 @@ func parseArgs() (demo string, n int, hold time.Duration) {
 	if _, err := exec.LookPath("ps"); err != nil && (demo == "" || demo == "orphans") {
 		common.Fatalf("no ps here: install procps (PID 1 lists the namespace with ps)")
 	}
-	return demo, n, hold
+	return demo, n, *h
 }
 
 // --- the host's side ----------------------------------------------------------
@@ -87,11 +83,10 @@ func startInit(role string, args ...string) *pidNS {
 		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS)", err)
 	}
 	hs.Started()
-	ns := &pidNS{child: child, hs: hs, pid: child.Pid()}
 	// PID 1 surely runs now: it cannot end before it is released, unless
 	// it fails. Pin the namespace and note its inode.
-	ns.pin, ns.ino = pinNS(ns.pid)
-	return ns
+	pin, ino := pinNS(child.Pid())
+	return &pidNS{child: child, hs: hs, pid: child.Pid(), ino: ino, pin: pin}
 }
 
 // pinNS opens /proc/PID/ns/pid and returns it with its inode number. The
@@ -135,16 +130,21 @@ func (ns *pidNS) finish() *os.ProcessState {
 	ns.hs.Release.Close()
 	ns.child.Wait()
 	st := ns.child.Cmd.ProcessState
-	left := common.ProcsInNS("pid", ns.ino)
-	if ns.pin != nil {
-		ns.pin.Close()
-	}
-	fmt.Printf("PID 1 (%d) ended: %s; processes left in its namespace pid:[%d]: %s\n",
-		ns.pid, status(st.Sys().(common.WaitStatus)), ns.ino, pidList(left))
+	mustBeEmpty(fmt.Sprintf("PID 1 (%d) ended: %s; processes left in its namespace",
+		ns.pid, status(st.Sys().(common.WaitStatus))), ns.ino, ns.pin)
+	return st
+}
+
+// mustBeEmpty prints what is left in the PID namespace ino after line, then
+// closes pin (nil if the namespace was gone already: Close says ErrInvalid).
+// A process left is a failure.
+func mustBeEmpty(line string, ino uint64, pin *os.File) {
+	left := common.ProcsInNS("pid", ino)
+	pin.Close()
+	fmt.Printf("%s pid:[%d]: %s\n", line, ino, pidList(left))
 	if len(left) > 0 {
 		common.Fatalf("processes %v outlived PID 1 of their namespace", left)
 	}
-	return st
 }
 
 // hostView shows a PID namespace from the host: NSpid in /proc/PID/status
@@ -209,6 +209,24 @@ func startRole(role string, args ...string) *exec.Cmd {
 		common.ErrExit("starting "+role, err)
 	}
 	return cmd
+}
+
+// startReady is startRole for a child that talks to us on a handshake of
+// its own (fd 3 and 4 in it), cloned with flags: it returns once the child
+// has said it is ready. what and who name it if it fails.
+func startReady(what, who string, flags uintptr, role string, args ...string) (*exec.Cmd, *common.Handshake) {
+	hs := common.NewHandshake()
+	cmd := common.Command(role, args...)
+	cmd.ExtraFiles = hs.ChildFiles()
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
+	if err := cmd.Start(); err != nil {
+		common.ErrExit(what, err)
+	}
+	hs.Started()
+	if !hs.WaitReady() {
+		common.Fatalf("%s failed before it was ready", who)
+	}
+	return cmd, hs
 }
 
 // The classic pitfall of a Go PID 1: cmd.Wait() waits for one PID, but

@@ -58,28 +58,28 @@ func childrenOf(ppid int) []int {
 	return kids
 }
 
+// statusMask is a hexadecimal signal mask of /proc/PID/status (0 if none).
+func statusMask(pid int, key string) uint64 {
+	v, _ := strconv.ParseUint(statusField(pid, key), 16, 64)
+	return v
+}
+
 // catches reports whether pid has a handler for sig: bit sig-1 of the
 // SigCgt mask in /proc/PID/status. The kernel decides with the same bit
 // whether a signal may reach the init of a PID namespace.
-func catches(pid int, sig unix.Signal) (mask string, caught bool) {
-	mask = statusField(pid, "SigCgt")
-	bits, err := strconv.ParseUint(mask, 16, 64)
-	return mask, err == nil && bits&(1<<(uint(sig)-1)) != 0
+func catches(pid int, sig unix.Signal) (mask uint64, caught bool) {
+	mask = statusMask(pid, "SigCgt")
+	return mask, mask&(1<<(uint(sig)-1)) != 0
 }
 
 // pending says which signals wait to be delivered to pid: SigPnd (for the
 // thread) and ShdPnd (for the process) in /proc/PID/status. A signal the
 // kernel dropped is not there; one that is merely blocked would be.
 func pending(pid int) string {
-	var bits uint64
-	for _, key := range []string{"SigPnd", "ShdPnd"} {
-		v, _ := strconv.ParseUint(statusField(pid, key), 16, 64)
-		bits |= v
+	if bits := statusMask(pid, "SigPnd") | statusMask(pid, "ShdPnd"); bits != 0 {
+		return fmt.Sprintf("pending: %016x", bits)
 	}
-	if bits == 0 {
-		return "nothing pending"
-	}
-	return fmt.Sprintf("pending: %016x", bits)
+	return "nothing pending"
 }
 
 // status describes a wait status as the shell would.

@@ -72,7 +72,7 @@ func signaller(args []string) int {
 	if caught {
 		what = "a handler for SIGTERM"
 	}
-	fmt.Printf("  signaller (pid %d): PID 1 is %q; SigCgt: %s: it has %s\n",
+	fmt.Printf("  signaller (pid %d): PID 1 is %q; SigCgt: %016x: it has %s\n",
 		os.Getpid(), strings.TrimSpace(string(comm)), mask, what)
 	common.TellParent()
 	common.WaitParentClose() // the host's -hold

@@ -50,24 +50,19 @@ func allCaps() []uintptr {
 // describeCaps names a capability mask: "all 41", "none", or the names of
 // the bits set ("cap_setgid cap_setuid").
 func describeCaps(mask uint64, lastCap int) string {
-	all := ^uint64(0)
-	if lastCap < 63 {
-		all = 1<<(lastCap+1) - 1
-	}
 	switch mask {
-	case all:
+	case uint64(1)<<(lastCap+1) - 1: // bits 0..lastCap (a shift by 64 gives 0: 0-1 is all 64)
 		return fmt.Sprintf("all %d", lastCap+1)
 	case 0:
 		return "none"
 	}
 	var names []string
 	for i := range 64 {
-		if mask&(1<<i) == 0 {
-			continue
-		}
-		if i < len(capNames) {
+		switch {
+		case mask&(1<<i) == 0:
+		case i < len(capNames):
 			names = append(names, capNames[i])
-		} else {
+		default:
 			names = append(names, strconv.Itoa(i))
 		}
 	}
@@ -75,12 +70,9 @@ func describeCaps(mask uint64, lastCap int) string {
 }
 
 // statusField returns one field of /proc/PID/status ("Uid", "CapEff", ...)
-// with its tabs turned into single spaces; pid 0 means /proc/self.
+// with its tabs turned into single spaces.
 func statusField(pid int, key string) (string, error) {
-	path := "/proc/self/status"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/status", pid)
-	}
+	path := fmt.Sprintf("/proc/%d/status", pid)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -93,30 +85,21 @@ func statusField(pid int, key string) (string, error) {
 	return "", fmt.Errorf("%s: no %s line", path, key)
 }
 
-// capsLine is "CapEff=000001ffffffffff (all 41) CapPrm=... CapBnd=...", as
-// the kernel shows our capability sets in /proc/self/status.
-func capsLine() (string, error) {
+// printCaps prints the child's capabilities as the kernel shows them in
+// /proc/self/status: "CapEff=000001ffffffffff (all 41) CapPrm=... CapBnd=...".
+func printCaps() {
 	last := capLastCap()
 	var parts []string
 	for _, key := range []string{"CapEff", "CapPrm", "CapBnd"} {
-		v, err := statusField(0, key)
+		v, err := statusField(os.Getpid(), key) // the main thread's, as /proc/self's
 		if err != nil {
-			return "", err
+			common.ErrExit("reading /proc/self/status", err)
 		}
 		mask, err := strconv.ParseUint(v, 16, 64)
 		if err != nil {
-			return "", fmt.Errorf("%s %q: %v", key, v, err)
+			common.ErrExit("reading /proc/self/status", fmt.Errorf("%s %q: %v", key, v, err))
 		}
 		parts = append(parts, fmt.Sprintf("%s=%016x (%s)", key, mask, describeCaps(mask, last)))
 	}
-	return strings.Join(parts, " "), nil
-}
-
-// printCaps prints the child's capabilities as the kernel shows them.
-func printCaps() {
-	line, err := capsLine()
-	if err != nil {
-		common.ErrExit("reading /proc/self/status", err)
-	}
-	fmt.Printf("%s: capabilities: %s\n", common.Child("child"), line)
+	fmt.Printf("%s: capabilities: %s\n", common.Child("child"), strings.Join(parts, " "))
 }

@@ -45,10 +45,7 @@ func userNSHint(root bool, readSysctl func(path string) (string, error)) string 
 		if root && k.unprivOnly {
 			continue
 		}
-		s, err := readSysctl(k.path)
-		if err != nil {
-			continue // this kernel has no such switch
-		}
+		s, _ := readSysctl(k.path) // "" if this kernel has no such switch
 		v, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			continue

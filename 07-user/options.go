@@ -23,16 +23,13 @@ type options struct {
 	hold           time.Duration // how long each child stays after its demo
 }
 
-func usage() string {
-	return common.Prog + " [-map-to HOST-UID] [-hold D]"
-}
-
 // parseOptions reads the flags, or exits 2 with one line.
 func parseOptions() options {
+	usage := common.Prog + " [-map-to HOST-UID] [-hold D]"
 	fs := common.NewFlagSet()
 	mapTo := fs.String("map-to", "", "host uid (and gid) that uid 0 inside maps to (default 100000 as root; your own uid otherwise, the only one you may map)")
 	hold := common.HoldFlag(fs, 0, "each child, after its demo,")
-	common.ParseFlags(fs, usage(), os.Args[1:])
+	common.ParseFlags(fs, usage, os.Args[1:])
 
 	o := options{uid: unix.Geteuid(), gid: unix.Getegid(), hold: *hold}
 	o.mapUID, o.mapGID = o.uid, o.gid // an unprivileged process may map only its own ids
@@ -43,7 +40,7 @@ func parseOptions() options {
 		// 4294967295 is (uid_t)-1, "no uid": the kernel refuses it.
 		n, err := strconv.ParseUint(*mapTo, 10, 32)
 		if err != nil || n == 1<<32-1 {
-			common.UsageError(usage(), "-map-to wants a host uid from 0 to 4294967294, got %q", *mapTo)
+			common.UsageError(usage, "-map-to wants a host uid from 0 to 4294967294, got %q", *mapTo)
 		}
 		if o.uid != 0 && int(n) != o.uid {
 			common.UsageError("", "-map-to %d: only root may map uid 0 inside to another host uid than its own (%d); drop -map-to or run as root", n, o.uid)

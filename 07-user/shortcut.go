@@ -19,9 +19,6 @@ type idMap = struct{ ContainerID, HostID, Size int }
 // goShortcut runs the same child, but Go writes the maps.
 func goShortcut(o options) {
 	fmt.Println(common.Dim("\n--- the Go shortcut: SysProcAttr.UidMappings and GidMappings ---"))
-	hs := common.NewHandshake()
-	cmd := common.Command("childFunc", "shortcut", o.hold.String())
-	cmd.ExtraFiles = hs.ChildFiles()
 	attr := &unix.SysProcAttr{
 		// forkExec does the parent's part for us: the child waits on a
 		// pipe between clone and exec while the parent writes uid_map,
@@ -40,13 +37,7 @@ func goShortcut(o options) {
 		// itself before exec; its type is package syscall's.)
 		attr.AmbientCaps = allCaps()
 	}
-	cmd.SysProcAttr = attr
-	child, err := common.StartChild(cmd)
-	if err != nil {
-		userNSRefused(err)
-	}
-	hs.Started()
-	fmt.Printf("PID of child created by clone() is %d\n", child.Pid())
+	child, hs := startChildFunc("shortcut", o, attr)
 	hostView(child, hs)
 	waitChild(child)
 }

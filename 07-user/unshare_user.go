@@ -101,10 +101,7 @@ func main() {
 	// nslab's C (c/unshare_user.c; the seed has only the shell):
 	//   clone(childFunc, stack + STACK_SIZE, CLONE_NEWUSER | SIGCHLD, NULL);
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUSER.
-	hs := common.NewHandshake()
-	cmd := common.Command("childFunc", "hand", o.hold.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
-	cmd.SysProcAttr = &unix.SysProcAttr{
+	child, hs := startChildFunc("hand", o, &unix.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWUSER,
 		// unshare's sh and our child both execve before any map exists,
 		// and execve recomputes capabilities: an unmapped uid is not root
@@ -114,14 +111,8 @@ func main() {
 		// raises them all into the ambient set between clone and exec, and
 		// ambient capabilities survive execve.
 		AmbientCaps: allCaps(),
-	}
-	child, err := common.StartChild(cmd)
-	if err != nil {
-		userNSRefused(err) // disabled.go: which sysctl forbids it
-	}
-	hs.Started()
+	})
 	pid := child.Pid()
-	fmt.Printf("PID of child created by clone() is %d\n", pid)
 	hs.MustBeReady(child, "the child") // after its first lines
 
 	// $ ls -al /proc/$$/ns
@@ -155,6 +146,22 @@ func main() {
 	common.Exit(0)
 }
 
+// startChildFunc starts childFunc in mode ("hand" or "shortcut") with attr
+// and says its PID, as the C does after clone().
+func startChildFunc(mode string, o options, attr *unix.SysProcAttr) (*common.ChildProc, *common.Handshake) {
+	hs := common.NewHandshake()
+	cmd := common.Command("childFunc", mode, o.hold.String())
+	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
+	cmd.SysProcAttr = attr
+	child, err := common.StartChild(cmd)
+	if err != nil {
+		userNSRefused(err) // disabled.go: which sysctl forbids it
+	}
+	hs.Started()
+	fmt.Printf("PID of child created by clone() is %d\n", child.Pid())
+	return child, hs
+}
+
 // waitChild waits for the child to end, as the seed's `exit` ends its sh.
 func waitChild(child *common.ChildProc) {
 	child.Wait() // C: waitpid(pid, NULL, 0)
@@ -170,14 +177,7 @@ func waitChild(child *common.ChildProc) {
 // write(2) as the kernel wants, and says so.
 func writeProc(pid int, file, text string) {
 	path := fmt.Sprintf("/proc/%d/%s", pid, file)
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.Write([]byte(text))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := os.WriteFile(path, []byte(text), 0); err != nil {
 		common.ErrExit("write "+path, err,
 			"an unprivileged process may map only its own uid and gid, once each, and gid_map only after setgroups=deny")
 	}
