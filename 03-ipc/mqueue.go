@@ -22,7 +22,7 @@ const mqueueMagic = 0x19800202
 // closes our descriptor: like a segment, the queue lives on until unlinked.
 func createQueue(name string) {
 	made.Lock()
-	fd, err := mqOpen(name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, shmMode)
+	fd, err := mq(unix.SYS_MQ_OPEN, name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, shmMode)
 	if err == nil {
 		made.queue = name
 		unix.Close(fd)
@@ -42,7 +42,7 @@ func unlinkQueue(name string) {
 	if made.queue != name {
 		return
 	}
-	if err := mqUnlink(name); err != nil {
+	if _, err := mq(unix.SYS_MQ_UNLINK, name, 0, 0); err != nil {
 		common.Warnf("%s (%s)", common.Describe("mq_unlink "+name, err), common.LeftHint)
 	} else {
 		fmt.Printf("Removed POSIX message queue %s\n", name)
@@ -50,30 +50,21 @@ func unlinkQueue(name string) {
 	made.queue = ""
 }
 
-// mqOpen and mqUnlink are the raw system calls: x/sys/unix has no wrapper.
-// glibc's mq_open("/name") strips the leading slash before the system call;
-// the kernel wants the bare name, and rejects one containing a slash.
-func mqOpen(name string, flags int, mode uint32) (int, error) {
+// mq is the raw system call mq_open or mq_unlink (trap): x/sys/unix has no
+// wrapper. glibc's mq_open("/name") strips the leading slash before the
+// system call; the kernel wants the bare name, and rejects one containing a
+// slash. mq_open's fourth argument, the attributes, is NULL: the defaults;
+// mq_unlink reads the name only.
+func mq(trap uintptr, name string, flags int, mode uint32) (int, error) {
 	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
 	if err != nil {
 		return -1, err
 	}
-	fd, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0, 0)
+	fd, _, errno := unix.Syscall6(trap, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0, 0)
 	if errno != 0 {
 		return -1, errno
 	}
 	return int(fd), nil
-}
-
-func mqUnlink(name string) error {
-	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
-	if err != nil {
-		return err
-	}
-	if _, _, errno := unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
-		return errno
-	}
-	return nil
 }
 
 // showQueue follows each `ipcs -m`: whether our queue exists in the
@@ -81,7 +72,7 @@ func mqUnlink(name string) error {
 // per namespace), and what /dev/mqueue lists.
 func showQueue(name string) {
 	state := "found"
-	if fd, err := mqOpen(name, unix.O_RDONLY, 0); err != nil {
+	if fd, err := mq(unix.SYS_MQ_OPEN, name, unix.O_RDONLY, 0); err != nil {
 		var errno unix.Errno
 		if errors.As(err, &errno) {
 			state = fmt.Sprintf("not found (%s)", unix.ErrnoName(errno))
