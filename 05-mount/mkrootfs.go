@@ -168,15 +168,16 @@ func (r *rootfs) write(rel, content string) {
 	r.bytes += int64(len(content))
 }
 
-// copyFile copies src (following symlinks: /bin/sh is dash) to rel.
-func (r *rootfs) copyFile(src, rel string, mode fs.FileMode) {
+// copyFile copies src (following symlinks: /bin/sh is dash) to rel, as
+// an executable: every file it copies is a program or a library.
+func (r *rootfs) copyFile(src, rel string) {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		common.ErrExit("reading "+src, err)
 	}
 	dst := filepath.Join(r.dir, rel)
 	r.mkdir(filepath.Dir(rel))
-	if err := os.WriteFile(dst, b, mode); err != nil {
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
 		common.ErrExit("writing "+dst, err)
 	}
 	r.files++
@@ -188,13 +189,12 @@ func (r *rootfs) copyFile(src, rel string, mode fs.FileMode) {
 // looks for them in /lib/x86_64-linux-gnu and the like, and the kernel
 // for the loader itself at the path written in the binary.
 func (r *rootfs) copyBinary(src, rel string) {
-	r.copyFile(src, rel, 0o755)
+	r.copyFile(src, rel)
 	for _, lib := range sharedLibs(src) {
-		if slices.Contains(r.libs, lib) {
-			continue
+		if !slices.Contains(r.libs, lib) {
+			r.copyFile(lib, lib)
+			r.libs = append(r.libs, lib)
 		}
-		r.copyFile(lib, lib, 0o755)
-		r.libs = append(r.libs, lib)
 	}
 }
 
