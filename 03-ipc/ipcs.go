@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/user"
@@ -22,18 +21,16 @@ const (
 // ipcsM prints the segments as `ipcs -m` does. It reads /proc/sysvipc/shm,
 // as ipcs does: that file shows the segments of the reader's namespace.
 func ipcsM() {
-	f, err := os.Open("/proc/sysvipc/shm")
+	b, err := os.ReadFile("/proc/sysvipc/shm")
 	if err != nil {
 		common.Warnf("%s", common.Describe("reading shared memory segments", err))
 		return
 	}
-	defer f.Close()
 	fmt.Println("------ Shared Memory Segments --------")
 	fmt.Println("key        shmid      owner      perms      bytes      nattch     status")
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header: key shmid perms size cpid lpid nattch uid ...
-	for sc.Scan() {
-		fl := strings.Fields(sc.Text())
+	// [1:]: after the header, key shmid perms size cpid lpid nattch uid ...
+	for _, row := range strings.Split(string(b), "\n")[1:] {
+		fl := strings.Fields(row)
 		if len(fl) < 8 {
 			continue
 		}

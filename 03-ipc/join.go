@@ -10,25 +10,18 @@ import (
 	"nslab/common"
 )
 
-func usage() string {
-	return common.Prog + " [-hold DURATION]"
-}
-
 // parseFlags parses the command line; the only flag is -hold.
 func parseFlags() time.Duration {
 	fs := common.NewFlagSet()
 	hold := common.HoldFlag(fs, 0, "the child in its IPC namespace, after listing,")
-	common.ParseFlags(fs, usage(), os.Args[1:])
+	common.ParseFlags(fs, common.Prog+" [-hold DURATION]", os.Args[1:])
 	return *hold
 }
 
 // stay keeps the child, and so its IPC namespace, alive for hold (a
 // time.Duration as the parent wrote it), and says how to look inside.
 func stay(hold string) {
-	d, err := time.ParseDuration(hold)
-	if err != nil {
-		common.Fatalf("sh: %v", err)
-	}
+	d, _ := time.ParseDuration(hold) // the parent's -hold: parsed there
 	if d <= 0 {
 		return
 	}

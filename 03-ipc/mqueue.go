@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -22,14 +21,14 @@ const mqueueMagic = 0x19800202
 // closes our descriptor: like a segment, the queue lives on until unlinked.
 func createQueue(name string) {
 	made.Lock()
-	fd, err := mqOpen(name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, shmMode)
-	if err == nil {
+	fd, errno := mq(unix.SYS_MQ_OPEN, name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR, shmMode)
+	if errno == 0 {
 		made.queue = name
 		unix.Close(fd)
 	}
 	made.Unlock()
-	if err != nil {
-		common.ErrExit("mq_open "+name, err) // the cleanups remove the segment
+	if errno != 0 {
+		common.ErrExit("mq_open "+name, errno) // the cleanups remove the segment
 	}
 	fmt.Printf("Created POSIX message queue %s\n", name)
 }
@@ -42,38 +41,27 @@ func unlinkQueue(name string) {
 	if made.queue != name {
 		return
 	}
-	if err := mqUnlink(name); err != nil {
-		common.Warnf("%s (%s)", common.Describe("mq_unlink "+name, err), common.LeftHint)
+	if _, errno := mq(unix.SYS_MQ_UNLINK, name, 0, 0); errno != 0 {
+		common.Warnf("%s (%s)", common.Describe("mq_unlink "+name, errno), common.LeftHint)
 	} else {
 		fmt.Printf("Removed POSIX message queue %s\n", name)
 	}
 	made.queue = ""
 }
 
-// mqOpen and mqUnlink are the raw system calls: x/sys/unix has no wrapper.
-// glibc's mq_open("/name") strips the leading slash before the system call;
-// the kernel wants the bare name, and rejects one containing a slash.
-func mqOpen(name string, flags int, mode uint32) (int, error) {
+// mq is the raw system call mq_open or mq_unlink (trap): x/sys/unix has no
+// wrapper. glibc's mq_open("/name") strips the leading slash before the
+// system call; the kernel wants the bare name, and rejects one containing a
+// slash. mq_open's fourth argument, the attributes, is NULL: the defaults;
+// mq_unlink reads the name only. It returns what the system call does: a
+// descriptor and an errno, 0 if none.
+func mq(trap uintptr, name string, flags int, mode uint32) (int, unix.Errno) {
 	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
 	if err != nil {
-		return -1, err
+		return -1, unix.EINVAL // a NUL byte in the name
 	}
-	fd, _, errno := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0, 0)
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(fd), nil
-}
-
-func mqUnlink(name string) error {
-	p, err := unix.BytePtrFromString(strings.TrimPrefix(name, "/"))
-	if err != nil {
-		return err
-	}
-	if _, _, errno := unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
-		return errno
-	}
-	return nil
+	fd, _, errno := unix.Syscall6(trap, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode), 0, 0, 0)
+	return int(fd), errno
 }
 
 // showQueue follows each `ipcs -m`: whether our queue exists in the
@@ -81,13 +69,8 @@ func mqUnlink(name string) error {
 // per namespace), and what /dev/mqueue lists.
 func showQueue(name string) {
 	state := "found"
-	if fd, err := mqOpen(name, unix.O_RDONLY, 0); err != nil {
-		var errno unix.Errno
-		if errors.As(err, &errno) {
-			state = fmt.Sprintf("not found (%s)", unix.ErrnoName(errno))
-		} else {
-			state = err.Error()
-		}
+	if fd, errno := mq(unix.SYS_MQ_OPEN, name, unix.O_RDONLY, 0); errno != 0 {
+		state = fmt.Sprintf("not found (%s)", unix.ErrnoName(errno))
 	} else {
 		unix.Close(fd)
 	}

@@ -52,10 +52,7 @@ func escape(args []string) {
 	common.Step(common.Child("cd .. (64 times)"), "nothing stops us: we are outside our root")
 
 	// 3. Make that the root.
-	if err := unix.Chroot("."); err != nil {
-		common.ErrExit("chroot .", err)
-	}
-	common.Step(common.Child("chroot ."), "")
+	did(common.Child, "chroot .", "", unix.Chroot("."))
 
 	after := rootID()
 	if after == before {

@@ -11,8 +11,6 @@ package main
 // It also copies this program in as /bin/05-mount, for `05-mount escape`.
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -74,16 +72,12 @@ func mkrootfs(args []string) {
 
 	if busybox != "" {
 		r.copyBinary(busybox, "bin/busybox")
-		var list bytes.Buffer
-		cmd := exec.Command(busybox, "--list")
-		cmd.Stdout = &list
-		err := runHelper(cmd)
-		applets := list.Bytes()
+		applets, _, err := runHelper(busybox, "--list")
 		if err != nil {
 			common.ErrExit(busybox+" --list", err)
 		}
 		n := 0
-		for _, a := range strings.Fields(string(applets)) {
+		for _, a := range strings.Fields(applets) {
 			if a == "busybox" || strings.Contains(a, "/") {
 				continue
 			}
@@ -96,12 +90,10 @@ func mkrootfs(args []string) {
 	} else {
 		var copied []string
 		for _, tool := range hostTools {
-			path, err := exec.LookPath(tool)
-			if err != nil {
-				continue
+			if path, err := exec.LookPath(tool); err == nil {
+				r.copyBinary(path, "bin/"+tool)
+				copied = append(copied, tool)
 			}
-			r.copyBinary(path, "bin/"+tool)
-			copied = append(copied, tool)
 		}
 		fmt.Printf("bin/: %s, from the host\n", strings.Join(copied, " "))
 	}
@@ -176,15 +168,16 @@ func (r *rootfs) write(rel, content string) {
 	r.bytes += int64(len(content))
 }
 
-// copyFile copies src (following symlinks: /bin/sh is dash) to rel.
-func (r *rootfs) copyFile(src, rel string, mode fs.FileMode) {
+// copyFile copies src (following symlinks: /bin/sh is dash) to rel, as
+// an executable: every file it copies is a program or a library.
+func (r *rootfs) copyFile(src, rel string) {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		common.ErrExit("reading "+src, err)
 	}
 	dst := filepath.Join(r.dir, rel)
 	r.mkdir(filepath.Dir(rel))
-	if err := os.WriteFile(dst, b, mode); err != nil {
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
 		common.ErrExit("writing "+dst, err)
 	}
 	r.files++
@@ -196,13 +189,12 @@ func (r *rootfs) copyFile(src, rel string, mode fs.FileMode) {
 // looks for them in /lib/x86_64-linux-gnu and the like, and the kernel
 // for the loader itself at the path written in the binary.
 func (r *rootfs) copyBinary(src, rel string) {
-	r.copyFile(src, rel, 0o755)
+	r.copyFile(src, rel)
 	for _, lib := range sharedLibs(src) {
-		if slices.Contains(r.libs, lib) {
-			continue
+		if !slices.Contains(r.libs, lib) {
+			r.copyFile(lib, lib)
+			r.libs = append(r.libs, lib)
 		}
-		r.copyFile(lib, lib, 0o755)
-		r.libs = append(r.libs, lib)
 	}
 }
 
@@ -218,20 +210,16 @@ func sharedLibs(bin string) []string {
 	if err != nil {
 		common.Fatalf("%s is dynamically linked and ldd is missing to list its libraries (apt-get install libc-bin), or install busybox-static", bin)
 	}
-	var out, errb bytes.Buffer
-	cmd := exec.Command(ldd, bin)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = runHelper(cmd)
-	if strings.Contains(out.String()+errb.String(), "not a dynamic executable") {
+	out, errs, err := runHelper(ldd, bin)
+	if strings.Contains(out+errs, "not a dynamic executable") {
 		return nil
 	}
 	if err != nil {
-		common.Fatalf("ldd %s: %v: %s", bin, err, strings.TrimSpace(errb.String()))
+		common.Fatalf("ldd %s: %v: %s", bin, err, strings.TrimSpace(errs))
 	}
 	var libs []string
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
 		switch {
 		case len(f) >= 3 && f[1] == "=>" && f[2] == "not":
 			common.Fatalf("ldd %s: %s is not found on this host", bin, f[0])
@@ -244,13 +232,17 @@ func sharedLibs(bin string) []string {
 	return libs
 }
 
-// runHelper runs cmd (busybox --list, ldd) to its end. Started by
-// common.StartChild, it is killed and reaped if a Ctrl-C ends us
-// meanwhile, rather than left running on its own after we exit.
-func runHelper(cmd *exec.Cmd) error {
+// runHelper runs a helper (busybox --list, ldd) to its end and returns
+// what it printed on stdout and on stderr. Started by common.StartChild,
+// it is killed and reaped if a Ctrl-C ends us meanwhile, rather than left
+// running on its own after we exit.
+func runHelper(name string, args ...string) (stdout, stderr string, err error) {
+	var out, errs strings.Builder
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errs
 	c, err := common.StartChild(cmd)
-	if err != nil {
-		return err
+	if err == nil {
+		err = c.Wait()
 	}
-	return c.Wait()
+	return out.String(), errs.String(), err
 }

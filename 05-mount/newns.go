@@ -69,10 +69,7 @@ func child_main(args []string) int {
 	// their propagation. systemd makes / shared, so on most hosts the
 	// seed's proc mount would propagate back and cover the HOST's /proc.
 	// From here on, nothing we mount leaves this namespace.
-	if err := common.MakeMountsPrivate(); err != nil {
-		common.ErrExit("mount --make-rprivate /", err)
-	}
-	common.Step(common.Child("mount --make-rprivate /"), "systemd makes / shared: without this our mounts would show up on the host")
+	did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this our mounts would show up on the host", common.MakeMountsPrivate())
 
 	// Not in the seed: -rootfs DIR -chroot|-pivot (rootfs.go), then a
 	// -tmpfs (tmpfs.go) inside it. The root comes first: pivot_root
@@ -87,10 +84,8 @@ func child_main(args []string) int {
 	// The first version's shell session does the same by hand:
 	// mount -t proc /tmp/proc /proc.
 	if o.proc {
-		if err := unix.Mount("/root/proc", "/proc", "proc", 0, ""); err != nil {
-			common.ErrExit("mount -t proc /root/proc /proc", err, procHint(o.rootfs))
-		}
-		common.Step(common.Child("mount -t proc /root/proc /proc"), "a proc of the new PID namespace: ps sees only our processes")
+		did(common.Child, "mount -t proc /root/proc /proc", "a proc of the new PID namespace: ps sees only our processes",
+			unix.Mount("/root/proc", "/proc", "proc", 0, ""), procHint(o.rootfs))
 	}
 
 	// C: execv(child_args[0], child_args);
@@ -105,8 +100,7 @@ func child_main(args []string) int {
 	if err != nil {
 		common.ErrExit("exec "+o.argv[0], err, execHint(o.rootfs))
 	}
-	err = unix.Exec(path, o.argv, os.Environ())
-	common.ErrExit("exec "+path, err)
+	common.ErrExit("exec "+path, unix.Exec(path, o.argv, os.Environ()))
 
 	// C: return 1;
 	return 1

@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"nslab/common"
@@ -23,17 +24,12 @@ func usageLine() string {
 }
 
 // subcommand runs `05-mount mkrootfs ...`, `05-mount escape ...` or
-// `05-mount overlay ...`, which exit; anything else returns.
+// `05-mount overlay ...`, and exits; anything else returns.
 func subcommand(args []string) {
-	if len(args) > 0 && args[0] == "mkrootfs" {
-		mkrootfs(args[1:])
+	subs := map[string]func([]string){"mkrootfs": mkrootfs, "escape": escape, "overlay": overlay}
+	if len(args) > 0 && subs[args[0]] != nil {
+		subs[args[0]](args[1:])
 		common.Exit(0)
-	}
-	if len(args) > 0 && args[0] == "escape" {
-		escape(args[1:])
-	}
-	if len(args) > 0 && args[0] == "overlay" {
-		overlay(args[1:])
 	}
 }
 
@@ -96,18 +92,14 @@ func checkRootfs(dir string, proc bool) string {
 
 // childArgs passes the options to child_main (childOptions reads them).
 func (o options) childArgs() []string {
-	proc := ""
-	if o.proc {
-		proc = "proc"
-	}
-	return append([]string{o.hostname, proc, o.tmpfs, o.rootfs, o.mode}, o.argv...)
+	return append([]string{o.hostname, strconv.FormatBool(o.proc), o.tmpfs, o.rootfs, o.mode}, o.argv...)
 }
 
 func childOptions(args []string) options {
 	if len(args) < 6 {
 		common.Fatalf("child_main: want HOSTNAME PROC TMPFS ROOTFS MODE CMD..., got %q", args)
 	}
-	return options{hostname: args[0], proc: args[1] == "proc", tmpfs: args[2], rootfs: args[3], mode: args[4], argv: args[5:]}
+	return options{hostname: args[0], proc: args[1] == "true", tmpfs: args[2], rootfs: args[3], mode: args[4], argv: args[5:]}
 }
 
 func procHint(rootfs string) string {
@@ -135,4 +127,13 @@ func shellJoin(argv []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// did prints cmd, the step just done, or exits with it, and the hint if
+// one is given, if err says it failed.
+func did(who func(...any) string, cmd, why string, err error, hint ...string) {
+	if err != nil {
+		common.ErrExit(cmd, err, hint...)
+	}
+	common.Step(who(cmd), why)
 }

@@ -107,11 +107,9 @@ func overlayChild(args []string) int {
 	mnt := "mount -t overlay overlay -o " + shq(opts, l.merged)
 	fsHint := "the file system of " + args[1] + " cannot hold an upper layer, as an overlay or one without d_type or xattrs cannot: put DIR on ext4, xfs or tmpfs, and see dmesg"
 	hints := map[error]string{unix.ENODEV: "this kernel has no overlay file system: modprobe overlay", unix.EINVAL: fsHint, unix.EOPNOTSUPP: fsHint}
-	if err := unix.Mount("overlay", l.merged, "overlay", 0, opts); err != nil {
-		common.ErrExit(mnt, err, hints[err])
-	}
+	err := unix.Mount("overlay", l.merged, "overlay", 0, opts)
 	// No undo step: the kernel tears our namespace down when we exit.
-	common.Step(common.Child(mnt), "merged shows upper over lower")
+	did(common.Child, mnt, "merged shows upper over lower", err, hints[err])
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	did(common.Child, "grep ' - overlay ' /proc/self/mountinfo", "", err)
 	fmt.Println(strings.Join(regexp.MustCompile(`(?m)^.* - overlay .*$`).FindAllString(string(mi), -1), "\n"))
@@ -157,14 +155,6 @@ func removeLayers(dir string, named bool) {
 		return
 	}
 	common.Step(common.Parent("rm -rf "+shq(rm...)), why)
-}
-
-// did prints cmd, the step just done, or exits with it if err says it failed.
-func did(who func(...any) string, cmd, why string, err error) {
-	if err != nil {
-		common.ErrExit(cmd, err)
-	}
-	common.Step(who(cmd), why)
 }
 
 // write is `echo TEXT > FILE`.

@@ -22,14 +22,12 @@ func hostMountpoint(rootfs, tmpfs string) {
 		return
 	}
 	dir := filepath.Join(rootfs, tmpfs) // rootfs "" leaves the path alone
-	st, err := os.Stat(dir)
-	if err == nil && !st.IsDir() {
+	switch st, err := os.Stat(dir); {
+	case err == nil && !st.IsDir():
 		common.Fatalf("-tmpfs %s: not a directory", dir)
-	}
-	if err == nil {
+	case err == nil:
 		return
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	case !errors.Is(err, fs.ErrNotExist):
 		common.ErrExit("-tmpfs "+dir, err)
 	}
 	// Registered before the mkdir, so that no signal can come between the
@@ -58,8 +56,5 @@ func mountTmpfs(dir string) {
 	if dir == "" {
 		return
 	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, ""); err != nil {
-		common.ErrExit("mount -t tmpfs tmpfs "+dir, err)
-	}
-	common.Step(common.Child("mount -t tmpfs tmpfs "+dir), "in this mount namespace only: the host does not see it")
+	did(common.Child, "mount -t tmpfs tmpfs "+dir, "in this mount namespace only: the host does not see it", unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
 }
