@@ -220,9 +220,8 @@ func unmountName(path string) error {
 // soak caught the tour's Ctrl-C there), so the signal waits for the end
 // (common.HoldSignals) and then exits 130.
 func netnsDel(args []string) {
-	name, _ := nameArg(common.Prog+" del NAME", args, 1)
+	name, path, _ := nameArg(common.Prog+" del NAME", args, 1)
 	common.RequireRoot("deleting a network namespace")
-	path := filepath.Join(netnsRunDir, name)
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		common.Fatalf("%s: no such network namespace in %s (%s list shows them)", name, netnsRunDir, common.Prog)
 	}
@@ -279,10 +278,8 @@ func ownSys(name string) {
 	if unix.Statfs("/sys", &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0 {
 		flags = unix.MS_RDONLY
 	}
-	if err := unix.Unmount("/sys", unix.MNT_DETACH); err != nil {
-		if unix.Statfs("/sys", &sfs) == nil && sfs.Type == unix.SYSFS_MAGIC {
-			common.ErrExit("umount -l /sys", err)
-		}
+	if err := unix.Unmount("/sys", unix.MNT_DETACH); err != nil && unix.Statfs("/sys", &sfs) == nil && sfs.Type == unix.SYSFS_MAGIC {
+		common.ErrExit("umount -l /sys", err)
 	}
 	if err := unix.Mount(name, "/sys", "sysfs", flags, ""); err != nil {
 		common.ErrExit("mount -t sysfs "+name+" /sys", err)
