@@ -325,11 +325,7 @@ func printLinks(title string, h *netlink.Handle) {
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		state := "DOWN"
-		if a.Flags&net.FlagUp != 0 {
-			state = "UP"
-		}
-		line := fmt.Sprintf("%3d: %-15s %-4s", a.Index, a.Name, state)
+		line := fmt.Sprintf("%3d: %-15s %-4s", a.Index, a.Name, upDown(a.Flags))
 		addrs, _ := h.AddrList(l, netlink.FAMILY_V4)
 		for _, ad := range addrs {
 			line += " " + ad.IPNet.String()

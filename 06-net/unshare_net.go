@@ -111,7 +111,9 @@ func netnsAdd(args []string) {
 	// removes the half-made name; after success (u.done) it does nothing:
 	// the name must outlive us, as with ip netns add (netns.go).
 	u := undoHalfAdd(path)
-	makeRunDirShared(u) // as iproute2 does first (netns.go)
+	if what, err := makeRunDirShared(u); err != nil { // as iproute2 does first (netns.go)
+		common.ErrExit(what, err)
+	}
 
 	// $ ip netns add mynet
 	// iproute2: open(O_CREAT|O_EXCL) an empty file, mode 0: the mount point.
