@@ -122,7 +122,7 @@ func nsChildExec(args []string) {
 		}
 		common.ErrExit("clone", err, hintFor(err, flags))
 	}
-	passOn(cmd.Process)
+	go passOn(cmd.Process)
 
 	// C: if (verbose) printf("%s: PID of child created by clone() is %ld\n", argv[0], (long) child_pid);
 	if verbose {

@@ -16,8 +16,9 @@ import (
 )
 
 // passSignalsOn starts catching SIGINT, SIGTERM, SIGHUP and SIGQUIT, and
-// returns the function that, given the started child, passes each on to it.
-// Catching starts before the clone, so that none is lost in between.
+// returns the loop that, given the started child, passes each on to it (to
+// run in a goroutine). Catching starts before the clone, so that none is
+// lost in between.
 //
 // Why pass them on. A Ctrl-C reaches the command without us: the terminal
 // sends SIGINT to its whole foreground process group, and the command is
@@ -37,12 +38,9 @@ func passSignalsOn(pidInit bool) func(child *os.Process) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	return func(child *os.Process) {
-		go func() {
-			for s := range sigs {
-				child.Signal(s)
-				if !pidInit {
-					continue
-				}
+		for s := range sigs {
+			child.Signal(s)
+			if pidInit {
 				time.AfterFunc(time.Second, func() {
 					if child.Signal(unix.Signal(0)) == nil {
 						fmt.Fprintf(os.Stderr, "%s: child ignored %s (a PID-namespace init ignores unhandled signals): killing it\n",
@@ -51,6 +49,6 @@ func passSignalsOn(pidInit bool) func(child *os.Process) {
 					}
 				})
 			}
-		}()
+		}
 	}
 }

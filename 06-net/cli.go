@@ -4,6 +4,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,29 +13,27 @@ import (
 
 // showFlags parses show's command line: -hold D.
 func showFlags(args []string) time.Duration {
-	usage := common.Prog + " show [-hold D]"
 	fs := common.NewFlagSet()
 	hold := common.HoldFlag(fs, 0, "the child and its network namespace, after printing,")
-	common.ParseFlags(fs, usage, args)
+	common.ParseFlags(fs, common.Prog+" show [-hold D]", args)
 	return *hold
 }
 
 // linkFlags parses link's command line: -hold D and -move.
 func linkFlags(args []string) (hold time.Duration, move bool) {
-	usage := common.Prog + " link [-hold D] [-move]"
 	fs := common.NewFlagSet()
 	h := common.HoldFlag(fs, 0, "both namespaces and the veth pair, after the echo,")
 	m := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
-	common.ParseFlags(fs, usage, args)
+	common.ParseFlags(fs, common.Prog+" link [-hold D] [-move]", args)
 	return *h, *m
 }
 
 // nameArg parses a sub-command's command line (it has no flags but -h)
 // and checks its NAME the way iproute2 does: it becomes a file name in
 // /run/netns, so no "/", no "." or "..", nothing empty or too long. It
-// returns NAME and the arguments from NAME on, which must number n (-1:
-// any).
-func nameArg(usage string, args []string, n int) (string, []string) {
+// returns NAME, its path /run/netns/NAME, and the arguments from NAME on,
+// which must number n (-1: any).
+func nameArg(usage string, args []string, n int) (string, string, []string) {
 	args = common.ParseFlagsArgs(common.NewFlagSet(), usage, args)
 	if len(args) == 0 {
 		common.UsageError(usage, "missing NAME")
@@ -51,7 +50,7 @@ func nameArg(usage string, args []string, n int) (string, []string) {
 	case n >= 0 && len(args) > n:
 		common.UsageError(usage, "unexpected argument %q", args[n])
 	}
-	return args[0], args
+	return args[0], filepath.Join(netnsRunDir, args[0]), args
 }
 
 func main() {

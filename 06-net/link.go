@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -68,8 +69,7 @@ func handleIn(ns int, name string) *netlink.Handle {
 
 // timed prints what was done and how long it took.
 func timed(start time.Time, format string, args ...any) {
-	d := time.Since(start)
-	fmt.Printf("%s  %s\n", fmt.Sprintf(format, args...), common.Dim(fmt.Sprintf("[%.1f ms]", float64(d.Microseconds())/1000)))
+	fmt.Printf("%s  %s\n", fmt.Sprintf(format, args...), common.Dim(fmt.Sprintf("[%.1f ms]", float64(time.Since(start).Microseconds())/1000)))
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {
@@ -102,7 +102,7 @@ type twoNets struct {
 	idA, idB     string // net:[inode]
 	hA, hB       *netlink.Handle
 	vethA, vethB string
-	la           netlink.Link // vethA, once addAddrs has found it
+	veth         netlink.Link // vethA, as addVeth made it
 	closeAB      func()       // the undo step: close nsA and nsB, once
 }
 
@@ -113,16 +113,15 @@ func newTwoNets() *twoNets {
 
 	// Two namespaces, each held by a file descriptor.
 	start := time.Now()
-	nsA, nsB := newNetns("A"), newNetns("B")
-	t.nsA, t.nsB = nsA, nsB
-	t.closeAB = sync.OnceFunc(func() { unix.Close(nsA); unix.Close(nsB) })
+	t.nsA, t.nsB = newNetns("A"), newNetns("B")
+	t.closeAB = sync.OnceFunc(func() { unix.Close(t.nsA); unix.Close(t.nsB) })
 	common.AtExit(t.closeAB) // Ctrl-C: exit 130 after closing them
-	t.idA, t.idB = netID(fmt.Sprintf("/proc/self/fd/%d", nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", nsB))
+	t.idA, t.idB = netID(fmt.Sprintf("/proc/self/fd/%d", t.nsA)), netID(fmt.Sprintf("/proc/self/fd/%d", t.nsB))
 	timed(start, "netns A %s (fd %d), netns B %s (fd %d): unshare on two throwaway threads",
-		common.Child(t.idA), nsA, common.Child(t.idB), nsB)
+		common.Child(t.idA), t.nsA, common.Child(t.idB), t.nsB)
 
 	// A netlink socket in each namespace.
-	t.hA, t.hB = handleIn(nsA, "A"), handleIn(nsB, "B")
+	t.hA, t.hB = handleIn(t.nsA, "A"), handleIn(t.nsB, "B")
 	return t
 }
 
@@ -141,6 +140,7 @@ func (t *twoNets) addVeth(move bool) {
 	if err := t.hA.LinkAdd(veth); err != nil {
 		common.ErrExit("ip link add "+t.vethA+" type veth peer name "+t.vethB, err)
 	}
+	t.veth = veth // LinkAdd has filled in its index in A
 	if !move {
 		timed(start, "%s in A, its peer %s in B: made in place, nothing moved", t.vethA, t.vethB)
 		return
@@ -161,25 +161,20 @@ func (t *twoNets) addVeth(move bool) {
 // ends up.
 func (t *twoNets) addAddrs() {
 	start := time.Now()
-	la, err := t.hA.LinkByName(t.vethA)
-	if err != nil {
-		common.ErrExit("finding "+t.vethA+" in A", err)
-	}
-	lb, err := t.hB.LinkByName(t.vethB)
-	if err != nil {
-		common.ErrExit("finding "+t.vethB+" in B", err)
-	}
-	t.la = la
 	for _, s := range []struct {
-		h    *netlink.Handle
-		l    netlink.Link
-		addr netip.Prefix
-	}{{t.hA, la, addrA}, {t.hB, lb, addrB}} {
-		if err := s.h.AddrAdd(s.l, &netlink.Addr{IPNet: ipNet(s.addr)}); err != nil {
-			common.ErrExit("ip addr add "+s.addr.String()+" dev "+s.l.Attrs().Name, err)
+		h          *netlink.Handle
+		veth, name string
+		addr       netip.Prefix
+	}{{t.hA, t.vethA, "A", addrA}, {t.hB, t.vethB, "B", addrB}} {
+		l, err := s.h.LinkByName(s.veth)
+		if err != nil {
+			common.ErrExit("finding "+s.veth+" in "+s.name, err)
 		}
-		if err := s.h.LinkSetUp(s.l); err != nil {
-			common.ErrExit("ip link set "+s.l.Attrs().Name+" up", err)
+		if err := s.h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(s.addr)}); err != nil {
+			common.ErrExit("ip addr add "+s.addr.String()+" dev "+s.veth, err)
+		}
+		if err := s.h.LinkSetUp(l); err != nil {
+			common.ErrExit("ip link set "+s.veth+" up", err)
 		}
 	}
 	timed(start, "%s on %s, %s on %s, both up", addrA, t.vethA, addrB, t.vethB)
@@ -203,7 +198,7 @@ func (t *twoNets) tearDown(move bool) {
 	fmt.Println()
 	if move {
 		start := time.Now()
-		if err := t.hA.LinkDel(t.la); err != nil {
+		if err := t.hA.LinkDel(t.veth); err != nil {
 			common.ErrExit("ip link del "+t.vethA, err)
 		}
 		timed(start, "deleted %s (and with it %s)", t.vethA, t.vethB)
@@ -219,21 +214,21 @@ func (t *twoNets) tearDown(move bool) {
 
 // tcpEcho runs the TCP echo: a server on 10.200.6.1:7 in A, a client in B.
 func tcpEcho(nsA, nsB int) {
-	server := netip.AddrPortFrom(addrA.Addr(), echoPort).String()
+	server := netip.AddrPortFrom(addrA.Addr(), echoPort)
 	ln := listenInA(nsA, server)
 	defer ln.Close()
-	served := serveOnce(ln)
+	var n int64 // what the server echoed, once served has its error
+	served := serveOnce(ln, &n)
 
-	conn := dialFromB(nsB, server)
+	conn := dialFromB(nsB, server.String())
 	defer conn.Close()
 	msg := []byte("hello from netns B\n")
 	back := sendAndReceive(conn, msg)
 
-	r := <-served
-	if r.err != nil {
-		common.ErrExit("echo server", r.err)
+	if err := <-served; err != nil {
+		common.ErrExit("echo server", err)
 	}
-	fmt.Printf("B -> A: %d bytes %q, and the server in A got %d\n", len(msg), msg, r.n)
+	fmt.Printf("B -> A: %d bytes %q, and the server in A got %d\n", len(msg), msg, n)
 	fmt.Printf("A -> B: %d bytes %q\n", len(back), back)
 	if string(back) != string(msg) {
 		common.Fatalf("the echo differs from what was sent")
@@ -243,45 +238,33 @@ func tcpEcho(nsA, nsB int) {
 // listenInA opens the echo server's listening socket in A (nsA). Only
 // socket() needs the thread in A. The listening socket stays in A;
 // Accept, Read and Write work on it from any goroutine.
-func listenInA(nsA int, server string) *net.TCPListener {
-	var ln net.Listener
+func listenInA(nsA int, server netip.AddrPort) *net.TCPListener {
+	var ln *net.TCPListener
 	err := common.InNetns(nsA, func() (err error) {
-		ln, err = net.Listen("tcp4", server)
+		ln, err = net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(server))
 		return err
 	})
 	if err != nil {
-		common.ErrExit("listen on "+server+" in A", err)
+		common.ErrExit("listen on "+server.String()+" in A", err)
 	}
-	rc, err := ln.(*net.TCPListener).SyscallConn()
-	if err != nil {
-		common.ErrExit("listener", err)
-	}
-	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(rc.Control)))
-	return ln.(*net.TCPListener)
-}
-
-// echoResult is what the server did: the bytes it echoed, or why it could
-// not.
-type echoResult struct {
-	n   int64
-	err error
+	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(ln)))
+	return ln
 }
 
 // serveOnce accepts one client on ln, in a goroutine, echoes what it sends
-// until its EOF, and reports on the channel.
-func serveOnce(ln *net.TCPListener) <-chan echoResult {
-	served := make(chan echoResult, 1)
+// until its EOF, and reports on the channel: nil, and the bytes echoed in
+// *n, or why it could not.
+func serveOnce(ln *net.TCPListener, n *int64) <-chan error {
+	served := make(chan error, 1)
 	go func() {
 		ln.SetDeadline(time.Now().Add(5 * time.Second))
 		c, err := ln.Accept()
-		if err != nil {
-			served <- echoResult{0, err}
-			return
+		if err == nil {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			*n, err = io.Copy(c, c) // echo everything until the client's EOF
 		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		n, err := io.Copy(c, c) // echo everything until the client's EOF
-		served <- echoResult{n, err}
+		served <- err
 	}()
 	return served
 }
@@ -290,18 +273,13 @@ func serveOnce(ln *net.TCPListener) <-chan echoResult {
 func dialFromB(nsB int, server string) *net.TCPConn {
 	var conn net.Conn
 	err := common.InNetns(nsB, func() (err error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		conn, err = d.Dial("tcp4", server)
+		conn, err = net.DialTimeout("tcp4", server, 5*time.Second)
 		return err
 	})
 	if err != nil {
 		common.ErrExit("connect to "+server+" from B", err)
 	}
-	rc, err := conn.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		common.ErrExit("client socket", err)
-	}
-	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(rc.Control)))
+	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(conn.(*net.TCPConn))))
 	return conn.(*net.TCPConn)
 }
 
@@ -321,13 +299,15 @@ func sendAndReceive(conn *net.TCPConn, msg []byte) []byte {
 }
 
 // sockNetns asks the kernel which network namespace a socket belongs to:
-// ioctl(fd, SIOCGSKNS) returns a file descriptor of it. control is the
-// Control method of the socket's SyscallConn.
-func sockNetns(control func(func(fd uintptr)) error) string {
+// ioctl(fd, SIOCGSKNS) returns a file descriptor of it.
+func sockNetns(sock syscall.Conn) string {
 	id := "net:[?]"
-	control(func(fd uintptr) {
-		nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS)
-		if err == nil {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return id
+	}
+	rc.Control(func(fd uintptr) {
+		if nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS); err == nil {
 			id = netID(fmt.Sprintf("/proc/self/fd/%d", nsfd))
 			unix.Close(nsfd)
 		}
@@ -345,11 +325,7 @@ func printLinks(title string, h *netlink.Handle) {
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		state := "DOWN"
-		if a.Flags&net.FlagUp != 0 {
-			state = "UP"
-		}
-		line := fmt.Sprintf("%3d: %-15s %-4s", a.Index, a.Name, state)
+		line := fmt.Sprintf("%3d: %-15s %-4s", a.Index, a.Name, upDown(a.Flags))
 		addrs, _ := h.AddrList(l, netlink.FAMILY_V4)
 		for _, ad := range addrs {
 			line += " " + ad.IPNet.String()

@@ -41,12 +41,16 @@ func ipA(color func(...any) string) {
 		common.ErrExit("ip a (netlink)", err)
 	}
 	for _, ifc := range ifs {
-		state := "DOWN"
-		if ifc.Flags&net.FlagUp != 0 {
-			state = "UP"
-		}
-		fmt.Println(color(fmt.Sprintf("%3d: %-15s %s", ifc.Index, ifc.Name, state)))
+		fmt.Println(color(fmt.Sprintf("%3d: %-15s %s", ifc.Index, ifc.Name, upDown(ifc.Flags))))
 	}
+}
+
+// upDown is the state ip a shows of an interface: UP with IFF_UP set.
+func upDown(flags net.Flags) string {
+	if flags&net.FlagUp != 0 {
+		return "UP"
+	}
+	return "DOWN"
 }
 
 // netID names the network namespace behind path (/proc/PID/ns/net, an fd
@@ -83,18 +87,12 @@ func heldNetns(path string) string {
 //
 // It runs under u's lock: a Ctrl-C meanwhile waits until what is done is
 // noted, and the undo then undoes exactly that (the soak once caught the
-// undo reading the note between the bind mount and its line).
-func makeRunDirShared(u *addUndo) {
+// undo reading the note between the bind mount and its line). So it does
+// not exit: on failure it says which step failed, for the caller to exit
+// with, the lock released.
+func makeRunDirShared(u *addUndo) (string, error) {
 	u.Lock()
-	what, err := setUpRunDir()
-	u.Unlock()
-	if err != nil {
-		common.ErrExit(what, err)
-	}
-}
-
-// setUpRunDir is makeRunDirShared's work; on failure it says which step.
-func setUpRunDir() (string, error) {
+	defer u.Unlock()
 	if err := os.Mkdir(netnsRunDir, 0o755); err == nil {
 		common.Step("mkdir "+netnsRunDir, "")
 		noteSetup("mkdir")
@@ -110,8 +108,7 @@ func setUpRunDir() (string, error) {
 		}
 		noteSetup("bind")
 		common.Step("mount --bind "+netnsRunDir+" "+netnsRunDir, "a mount point of its own, so that it can be shared")
-		err = unix.Mount("", netnsRunDir, "none", unix.MS_SHARED|unix.MS_REC, "")
-		if err == nil {
+		if err = unix.Mount("", netnsRunDir, "none", unix.MS_SHARED|unix.MS_REC, ""); err == nil {
 			common.Step("mount --make-shared "+netnsRunDir, "unmounting a name also unmounts it in other mount namespaces")
 		}
 	}
@@ -220,9 +217,8 @@ func unmountName(path string) error {
 // soak caught the tour's Ctrl-C there), so the signal waits for the end
 // (common.HoldSignals) and then exits 130.
 func netnsDel(args []string) {
-	name, _ := nameArg(common.Prog+" del NAME", args, 1)
+	name, path, _ := nameArg(common.Prog+" del NAME", args, 1)
 	common.RequireRoot("deleting a network namespace")
-	path := filepath.Join(netnsRunDir, name)
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		common.Fatalf("%s: no such network namespace in %s (%s list shows them)", name, netnsRunDir, common.Prog)
 	}
@@ -279,10 +275,8 @@ func ownSys(name string) {
 	if unix.Statfs("/sys", &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0 {
 		flags = unix.MS_RDONLY
 	}
-	if err := unix.Unmount("/sys", unix.MNT_DETACH); err != nil {
-		if unix.Statfs("/sys", &sfs) == nil && sfs.Type == unix.SYSFS_MAGIC {
-			common.ErrExit("umount -l /sys", err)
-		}
+	if err := unix.Unmount("/sys", unix.MNT_DETACH); err != nil && unix.Statfs("/sys", &sfs) == nil && sfs.Type == unix.SYSFS_MAGIC {
+		common.ErrExit("umount -l /sys", err)
 	}
 	if err := unix.Mount(name, "/sys", "sysfs", flags, ""); err != nil {
 		common.ErrExit("mount -t sysfs "+name+" /sys", err)

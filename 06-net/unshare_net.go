@@ -101,10 +101,9 @@ func childFunc(args []string) int {
 // netnsAdd is `ip netns add NAME`: a new namespace, held by a bind mount
 // on the file /run/netns/NAME, whose path is its "name".
 func netnsAdd(args []string) {
-	name, _ := nameArg(common.Prog+" add NAME", args, 1)
+	name, path, _ := nameArg(common.Prog+" add NAME", args, 1)
 	common.RequireRoot("creating a network namespace")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
-	path := filepath.Join(netnsRunDir, name)
 	if _, err := os.Lstat(path); err == nil { // a taken name changes nothing
 		common.Fatalf("%s exists: %s del %s first", name, common.Prog, name)
 	}
@@ -112,7 +111,9 @@ func netnsAdd(args []string) {
 	// removes the half-made name; after success (u.done) it does nothing:
 	// the name must outlive us, as with ip netns add (netns.go).
 	u := undoHalfAdd(path)
-	makeRunDirShared(u) // as iproute2 does first (netns.go)
+	if what, err := makeRunDirShared(u); err != nil { // as iproute2 does first (netns.go)
+		common.ErrExit(what, err)
+	}
 
 	// $ ip netns add mynet
 	// iproute2: open(O_CREAT|O_EXCL) an empty file, mode 0: the mount point.
@@ -168,12 +169,11 @@ func netnsList(args []string) {
 // (no child: its exit status and signals are the command's own).
 func netnsExec(args []string) {
 	usage := common.Prog + " exec NAME cmd [arg...]"
-	name, args := nameArg(usage, args, -1)
+	name, path, args := nameArg(usage, args, -1)
 	if len(args) < 2 {
 		common.UsageError(usage, "missing the command to run in %s", name)
 	}
 	common.RequireRoot("entering a network namespace")
-	path := filepath.Join(netnsRunDir, name)
 
 	// $ nsenter --net=/var/run/netns/mynet
 	// Namespaces belong to threads, and execve() turns the calling thread
@@ -188,6 +188,5 @@ func netnsExec(args []string) {
 	if err != nil {
 		common.ErrExit("exec "+args[1], err)
 	}
-	err = unix.Exec(bin, args[1:], os.Environ())
-	common.ErrExit("exec "+bin, err)
+	common.ErrExit("exec "+bin, unix.Exec(bin, args[1:], os.Environ()))
 }
