@@ -105,18 +105,15 @@ func runCmd(args []string) int {
 		common.ErrExit("exec "+args[0], err)
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "NSLAB_PROG=") })
-	err = unix.Exec(path, args, env)
-	common.ErrExit("exec "+path, err)
+	common.ErrExit("exec "+path, unix.Exec(path, args, env))
 	return 1
 }
 
 // setnsHint explains a failed setns, from the joiner or from Go.
 func setnsHint(name string, err error) string {
 	switch {
-	case name == "user" && errors.Is(err, unix.EINVAL):
-		return "the kernel lets only a single-threaded process join a user namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
-	case name == "time" && errors.Is(err, unix.EUSERS):
-		return "the kernel lets only a single-threaded process join a time namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
+	case name == "user" && errors.Is(err, unix.EINVAL), name == "time" && errors.Is(err, unix.EUSERS):
+		return "the kernel lets only a single-threaded process join a " + name + " namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
 	case name == "pid" && errors.Is(err, unix.EINVAL):
 		return "setns only moves down the PID namespace tree: the target's must be ours or a descendant of ours"
 	case errors.Is(err, unix.EPERM):
