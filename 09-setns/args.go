@@ -4,6 +4,7 @@ package main
 // the -t PID runner, -go-only, and the clone-bash sub-command.
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strconv"
@@ -36,8 +37,9 @@ func parseArgs(args []string) (pid int, hold bool) {
 }
 
 // getopts reads the one-letter options: -h, -t PID (run is whether it was
-// there) and the namespaces wanted. rest is what follows them.
-func getopts(args []string) (pid int, run bool, want map[string]bool, rest []string) {
+// there) and the namespaces wanted, as CLONE_NEW* flags. rest is what
+// follows them.
+func getopts(args []string) (pid int, run bool, want uintptr, rest []string) {
 	opts, rest, err := common.Getopt(args, "+ht:aCimnpTuU")
 	if err != nil {
 		for _, a := range args {
@@ -47,7 +49,6 @@ func getopts(args []string) (pid int, run bool, want map[string]bool, rest []str
 		}
 		common.UsageError(usage(), "%v", err)
 	}
-	want = map[string]bool{}
 	for _, o := range opts {
 		switch o.Letter {
 		case 'h':
@@ -58,12 +59,12 @@ func getopts(args []string) (pid int, run bool, want map[string]bool, rest []str
 		case 'a':
 			for _, ns := range common.Namespaces {
 				if len(common.MissingNamespaces(ns.Flag)) == 0 {
-					want[ns.Name] = true
+					want |= ns.Flag
 				}
 			}
 		default:
 			ns, _ := common.NSByLetter(o.Letter)
-			want[ns.Name] = true
+			want |= ns.Flag
 		}
 	}
 	return pid, run, want, rest
@@ -71,9 +72,9 @@ func getopts(args []string) (pid int, run bool, want map[string]bool, rest []str
 
 // seedForm checks the seed's form, `09-setns [-hold] PID`, and returns the
 // PID.
-func seedForm(want map[string]bool, goOnly bool, rest []string) int {
+func seedForm(want uintptr, goOnly bool, rest []string) int {
 	switch {
-	case len(want) > 0:
+	case want != 0:
 		common.UsageError(usage(), "namespace options need -t PID (the seed form joins its six itself)")
 	case goOnly:
 		common.UsageError(usage(), "-go-only goes with -t PID: the seed form always needs the constructor")
@@ -90,27 +91,17 @@ func seedForm(want map[string]bool, goOnly bool, rest []string) int {
 // runForm checks the runner's form, `09-setns [-go-only] -t PID [-aCimnpTuU]
 // [cmd [arg...]]`, and runs the command (the user's shell if none) in the
 // namespaces wanted, in runOrder.
-func runForm(pid int, want map[string]bool, hold, goOnly bool, rest []string) {
+func runForm(pid int, want uintptr, hold, goOnly bool, rest []string) {
 	if hold {
 		common.UsageError(usage(), "-hold goes with the seed form (%s -hold PID); with -t the command decides how long it runs", common.Prog)
 	}
-	if len(want) == 0 {
+	if want == 0 {
 		common.UsageError(usage(), "no namespace chosen: add -a for all, or some of -C -i -m -n -p -T -u -U")
 	}
-	var names []string
-	for _, name := range runOrder {
-		if want[name] {
-			names = append(names, name)
-		}
-	}
 	if len(rest) == 0 {
-		shell := os.Getenv("SHELL")
-		if shell == "" {
-			shell = "/bin/sh"
-		}
-		rest = []string{shell}
+		rest = []string{cmp.Or(os.Getenv("SHELL"), "/bin/sh")}
 	}
-	nsenter(pid, names, goOnly, rest)
+	nsenter(pid, want, goOnly, rest)
 }
 
 // takeWords takes -hold and -go-only out of the options (before the PID or
