@@ -28,7 +28,8 @@ func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
 	checkTarget(pid)
 	files := openTarget(pid, want)
 
-	if needsConstructor(files) && !goOnly {
+	// Only a single-threaded process may join a user or a time namespace.
+	if joins(files, "user", "time") && !goOnly {
 		j := startJoiner("runCmd", false, argv...)
 		join(files, j.setns)
 		j.fork() // its child runs runCmd
@@ -45,7 +46,7 @@ func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
 	// check of getppid() after the prctl would kill the child there (see
 	// common.StartChildNoPdeathsig).
 	start := common.StartChild
-	if slices.ContainsFunc(files, func(n nsFile) bool { return n.name == "pid" }) {
+	if joins(files, "pid") {
 		start = common.StartChildNoPdeathsig
 	}
 	child, err := start(cmd)
@@ -59,8 +60,8 @@ func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
 // (j.setns) or Go's (setnsHere).
 func join(files []nsFile, setns func(f *os.File, flag uintptr) error) {
 	for _, n := range files {
-		if err := setns(n.f, n.flag); err != nil {
-			common.ErrExit("setns "+n.name, err, setnsHint(n.name, err))
+		if err := setns(n.f, n.Flag); err != nil {
+			common.ErrExit("setns "+n.Name, err, setnsHint(n.Name, err))
 		}
 		n.f.Close()
 	}
@@ -83,12 +84,9 @@ func setnsHere(f *os.File, flag uintptr) error {
 	return unix.Setns(int(f.Fd()), int(flag))
 }
 
-// needsConstructor: only a single-threaded process may join a user or a
-// time namespace.
-func needsConstructor(files []nsFile) bool {
-	return slices.ContainsFunc(files, func(n nsFile) bool {
-		return n.name == "user" || n.name == "time"
-	})
+// joins reports whether files holds one of the namespaces named.
+func joins(files []nsFile, names ...string) bool {
+	return slices.ContainsFunc(files, func(n nsFile) bool { return slices.Contains(names, n.Name) })
 }
 
 // runCmd runs the command in the namespaces the joiner joined. PATH is

@@ -16,9 +16,8 @@ import (
 
 // nsFile is one namespace of the target, opened before anything is joined.
 type nsFile struct {
-	name string
-	flag uintptr
-	f    *os.File
+	common.Namespace
+	f *os.File
 }
 
 // checkTarget makes sure pid is a process whose namespaces mean something.
@@ -57,7 +56,7 @@ func openTarget(pid int, want uintptr) []nsFile {
 			f.Close()
 			continue
 		}
-		files = append(files, nsFile{name: name, flag: ns.Flag, f: f})
+		files = append(files, nsFile{ns, f})
 	}
 	return files
 }
