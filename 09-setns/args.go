@@ -4,6 +4,7 @@ package main
 // the -t PID runner, -go-only, and the clone-bash sub-command.
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strconv"
@@ -17,27 +18,51 @@ func usage() string {
 		common.Prog + " clone-bash [-map] [-c CMD]"
 }
 
-// parseArgs reads the command line. The seed's form returns the PID (and
-// -hold); the other two forms run from here and never return. -hold and
-// -go-only are words, as Go's flags are; the runner's one-letter options go
-// through common.Getopt with '+': parsing stops at the command, which keeps
-// its own options.
+// parseArgs reads the command line. The seed's form, `09-setns [-hold]
+// PID`, returns the PID (and -hold). The other two run from here and never
+// return: clone-bash, and the runner's `09-setns [-go-only] -t PID
+// [-aCimnpTuU] [cmd [arg...]]`, which runs the command (the user's shell if
+// none) in the namespaces wanted, in runOrder. -hold and -go-only are words,
+// as Go's flags are; the runner's one-letter options go through
+// common.Getopt with '+': parsing stops at the command, which keeps its own
+// options.
 func parseArgs(args []string) (pid int, hold bool) {
 	if len(args) > 0 && args[0] == "clone-bash" {
 		cloneBash(args[1:])
 	}
 	args, hold, goOnly := takeWords(args)
 	pid, run, want, rest := getopts(args)
-	if !run {
-		return seedForm(want, goOnly, rest), hold
+	if run {
+		switch {
+		case hold:
+			common.UsageError(usage(), "-hold goes with the seed form (%s -hold PID); with -t the command decides how long it runs", common.Prog)
+		case want == 0:
+			common.UsageError(usage(), "no namespace chosen: add -a for all, or some of -C -i -m -n -p -T -u -U")
+		case len(rest) == 0:
+			rest = []string{cmp.Or(os.Getenv("SHELL"), "/bin/sh")}
+		}
+		nsenter(pid, want, goOnly, rest) // never returns
 	}
-	runForm(pid, want, hold, goOnly, rest)
-	panic("nsenter returned")
+	// The seed's form.
+	switch {
+	case want != 0:
+		common.UsageError(usage(), "namespace options need -t PID (the seed form joins its six itself)")
+	case goOnly:
+		common.UsageError(usage(), "-go-only goes with -t PID: the seed form always needs the constructor")
+	case len(rest) == 0:
+		common.UsageError(usage(), "missing PID")
+	case len(rest) > 1:
+		common.UsageError(usage(), "unexpected argument %q after the PID (options go first)", rest[1])
+	}
+	pid = parsePID(rest[0])
+	checkTarget(pid)
+	return pid, hold
 }
 
 // getopts reads the one-letter options: -h, -t PID (run is whether it was
-// there) and the namespaces wanted. rest is what follows them.
-func getopts(args []string) (pid int, run bool, want map[string]bool, rest []string) {
+// there) and the namespaces wanted, as CLONE_NEW* flags. rest is what
+// follows them.
+func getopts(args []string) (pid int, run bool, want uintptr, rest []string) {
 	opts, rest, err := common.Getopt(args, "+ht:aCimnpTuU")
 	if err != nil {
 		for _, a := range args {
@@ -47,7 +72,6 @@ func getopts(args []string) (pid int, run bool, want map[string]bool, rest []str
 		}
 		common.UsageError(usage(), "%v", err)
 	}
-	want = map[string]bool{}
 	for _, o := range opts {
 		switch o.Letter {
 		case 'h':
@@ -58,59 +82,15 @@ func getopts(args []string) (pid int, run bool, want map[string]bool, rest []str
 		case 'a':
 			for _, ns := range common.Namespaces {
 				if len(common.MissingNamespaces(ns.Flag)) == 0 {
-					want[ns.Name] = true
+					want |= ns.Flag
 				}
 			}
 		default:
 			ns, _ := common.NSByLetter(o.Letter)
-			want[ns.Name] = true
+			want |= ns.Flag
 		}
 	}
 	return pid, run, want, rest
-}
-
-// seedForm checks the seed's form, `09-setns [-hold] PID`, and returns the
-// PID.
-func seedForm(want map[string]bool, goOnly bool, rest []string) int {
-	switch {
-	case len(want) > 0:
-		common.UsageError(usage(), "namespace options need -t PID (the seed form joins its six itself)")
-	case goOnly:
-		common.UsageError(usage(), "-go-only goes with -t PID: the seed form always needs the constructor")
-	case len(rest) == 0:
-		common.UsageError(usage(), "missing PID")
-	case len(rest) > 1:
-		common.UsageError(usage(), "unexpected argument %q after the PID (options go first)", rest[1])
-	}
-	pid := parsePID(rest[0])
-	checkTarget(pid)
-	return pid
-}
-
-// runForm checks the runner's form, `09-setns [-go-only] -t PID [-aCimnpTuU]
-// [cmd [arg...]]`, and runs the command (the user's shell if none) in the
-// namespaces wanted, in runOrder.
-func runForm(pid int, want map[string]bool, hold, goOnly bool, rest []string) {
-	if hold {
-		common.UsageError(usage(), "-hold goes with the seed form (%s -hold PID); with -t the command decides how long it runs", common.Prog)
-	}
-	if len(want) == 0 {
-		common.UsageError(usage(), "no namespace chosen: add -a for all, or some of -C -i -m -n -p -T -u -U")
-	}
-	var names []string
-	for _, name := range runOrder {
-		if want[name] {
-			names = append(names, name)
-		}
-	}
-	if len(rest) == 0 {
-		shell := os.Getenv("SHELL")
-		if shell == "" {
-			shell = "/bin/sh"
-		}
-		rest = []string{shell}
-	}
-	nsenter(pid, names, goOnly, rest)
 }
 
 // takeWords takes -hold and -go-only out of the options (before the PID or

@@ -26,10 +26,6 @@ import (
 	"nslab/common"
 )
 
-func cloneBashUsage() string {
-	return common.Prog + " clone-bash [-map] [-c CMD]"
-}
-
 // C: static int childFunc(void *arg) { ... execv(binary, argv); ... }
 // Go: no childFunc. The child does nothing but execv, and os/exec clones
 // and executes in one step: cmd.Path and cmd.Args below are its binary and
@@ -41,7 +37,7 @@ func cloneBash(args []string) {
 	fs := common.NewFlagSet()
 	mapRoot := fs.Bool("map", false, "write uid_map and gid_map (0 -> our uid and gid) before bash starts, as the seed's notes do by hand")
 	script := fs.String("c", "", "run `bash -c CMD` instead of an interactive bash")
-	common.ParseFlags(fs, cloneBashUsage(), args)
+	common.ParseFlags(fs, common.Prog+" clone-bash [-map] [-c CMD]", args)
 
 	// C: const char *binary = "/bin/bash";
 	binary := "/bin/bash"

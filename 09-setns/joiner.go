@@ -22,7 +22,6 @@ const specEnv = "NSLAB_SETNS"
 type joiner struct {
 	ctl   int // our end of a SOCK_SEQPACKET pair: one message each way per request
 	child *common.ChildProc
-	pid   int
 	hs    *common.Handshake // with the joiner's child, if asked for
 }
 
@@ -33,19 +32,18 @@ func startJoiner(role string, handshake bool, args ...string) *joiner {
 	if !haveConstructor {
 		common.Fatalf("joining a user or time namespace (the seed joiner, -U, -T) needs the C constructor, and this binary was built without cgo: rebuild it with gcc installed and CGO_ENABLED=1 (the default when gcc is there)")
 	}
+	cmd := common.Command(role, args...)
 	var hs *common.Handshake
-	var first []*os.File
 	if handshake {
 		hs = common.NewHandshake()
-		first = hs.ChildFiles()
+		cmd.ExtraFiles = hs.ChildFiles()
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		common.ErrExit("socketpair", err)
 	}
 	theirs := os.NewFile(uintptr(fds[1]), "joiner")
-	cmd := common.Command(role, args...)
-	cmd.ExtraFiles = append(first, theirs)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	// ExtraFiles[i] is descriptor 3+i in the child.
 	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", specEnv, 2+len(cmd.ExtraFiles)))
 	child, err := common.StartChild(cmd)
@@ -56,23 +54,19 @@ func startJoiner(role string, handshake bool, args ...string) *joiner {
 	if hs != nil {
 		hs.Started()
 	}
-	return &joiner{ctl: fds[0], child: child, pid: child.Pid(), hs: hs}
+	return &joiner{ctl: fds[0], child: child, hs: hs}
 }
 
-// ask sends one request (with a descriptor if fd >= 0) and returns the
-// answer's fields after its errno.
-func (j *joiner) ask(req string, fd int) ([]string, error) {
-	var rights []byte
-	if fd >= 0 {
-		rights = unix.UnixRights(fd)
-	}
+// ask sends one request (with a descriptor in rights, if any) and returns
+// the answer's fields after its errno.
+func (j *joiner) ask(req string, rights []byte) ([]string, error) {
 	if err := unix.Sendmsg(j.ctl, []byte(req), rights, nil, unix.MSG_NOSIGNAL); err != nil {
-		return nil, j.gone(err)
+		j.gone()
 	}
 	buf := make([]byte, 256)
 	n, err := unix.Read(j.ctl, buf)
 	if err != nil || n == 0 {
-		return nil, j.gone(err)
+		j.gone()
 	}
 	f := strings.Fields(string(buf[:n]))
 	if len(f) == 0 {
@@ -85,21 +79,20 @@ func (j *joiner) ask(req string, fd int) ([]string, error) {
 }
 
 // gone: the joiner died (or never started its constructor): pass on its
-// status.
-func (j *joiner) gone(err error) error {
+// status. It does not return.
+func (j *joiner) gone() {
 	common.Exit(common.ExitStatus(j.child.Wait()))
-	return err
 }
 
 // setns asks the joiner to call setns(fd, flag).
 func (j *joiner) setns(f *os.File, flag uintptr) error {
-	_, err := j.ask(fmt.Sprintf("s %d", flag), int(f.Fd()))
+	_, err := j.ask(fmt.Sprintf("s %d", flag), unix.UnixRights(int(f.Fd())))
 	return err
 }
 
 // info is the joiner's getpid, getppid, getuid, getgid and uname nodename.
 func (j *joiner) info() (pid, ppid, uid, gid int, host string) {
-	f, err := j.ask("i", -1)
+	f, err := j.ask("i", nil)
 	if err != nil || len(f) < 5 {
 		common.ErrExit("asking the joiner who it is", err)
 	}
@@ -122,7 +115,7 @@ func ownInfo() (pid, ppid, uid, gid int, host string) {
 // fork asks the joiner to fork; the child goes on into Go as the role
 // startJoiner named. It returns the child's PID, as the joiner sees it.
 func (j *joiner) fork() int {
-	f, err := j.ask("f", -1)
+	f, err := j.ask("f", nil)
 	if err != nil || len(f) < 1 {
 		common.ErrExit("fork", err)
 	}

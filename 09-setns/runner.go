@@ -23,27 +23,20 @@ var runOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt", "ti
 // nsenter is `nsenter -t PID -u -n ... cmd`: join the chosen namespaces and
 // run cmd there. Go joins them itself when it can; a user or time namespace
 // needs the joiner (joiner.go), unless -go-only shows what happens without.
-func nsenter(pid int, names []string, goOnly bool, argv []string) {
-	common.RequireNamespaces(flagsOf(names))
+func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
+	common.RequireNamespaces(want)
 	checkTarget(pid)
-	files := openTarget(pid, names)
+	files := openTarget(pid, want)
 
-	if needsConstructor(files) && !goOnly {
+	// Only a single-threaded process may join a user or a time namespace.
+	if joins(files, "user", "time") && !goOnly {
 		j := startJoiner("runCmd", false, argv...)
-		for _, n := range files {
-			if n.f == nil {
-				continue
-			}
-			if err := j.setns(n.f, n.flag); err != nil {
-				common.ErrExit("setns "+n.name, err, setnsHint(n.name, err))
-			}
-		}
-		closeAll(files)
+		join(files, j.setns)
 		j.fork() // its child runs runCmd
 		common.Exit(common.ExitStatus(j.child.Wait()))
 	}
 
-	joinHere(files)
+	join(files, setnsHere)
 	// Created after the joins and on this thread: exec.Command searches
 	// PATH in the target's mount namespace, and the fork inherits this
 	// thread's namespaces, pid_for_children included.
@@ -53,7 +46,7 @@ func nsenter(pid int, names []string, goOnly bool, argv []string) {
 	// check of getppid() after the prctl would kill the child there (see
 	// common.StartChildNoPdeathsig).
 	start := common.StartChild
-	if slices.ContainsFunc(files, func(n nsFile) bool { return n.name == "pid" && n.f != nil }) {
+	if joins(files, "pid") {
 		start = common.StartChildNoPdeathsig
 	}
 	child, err := start(cmd)
@@ -63,37 +56,37 @@ func nsenter(pid int, names []string, goOnly bool, argv []string) {
 	common.Exit(common.ExitStatus(child.Wait()))
 }
 
-// joinHere joins the namespaces from Go. setns(2) moves the calling thread
-// only: this is the main thread, to which init locked main for good, and
-// the command is forked from it.
-func joinHere(files []nsFile) {
+// join joins the namespaces in files, in order, with setns: the joiner's
+// (j.setns) or Go's (setnsHere).
+func join(files []nsFile, setns func(f *os.File, flag uintptr) error) {
 	for _, n := range files {
-		if n.f == nil {
-			continue
-		}
-		if n.name == "mnt" {
-			// Not a matter of threads: the threads of a Go program share
-			// one fs_struct (root, working directory, umask: clone's
-			// CLONE_FS), and the kernel refuses a new mount namespace to a
-			// thread that shares it (EINVAL): the switch would move the
-			// others' root too. Give this thread a copy of its own first.
-			if err := unix.Unshare(unix.CLONE_FS); err != nil {
-				common.ErrExit("unshare(CLONE_FS)", err)
-			}
-		}
-		if err := unix.Setns(int(n.f.Fd()), int(n.flag)); err != nil {
-			common.ErrExit("setns "+n.name, err, setnsHint(n.name, err))
+		if err := setns(n.f, n.Flag); err != nil {
+			common.ErrExit("setns "+n.Name, err, setnsHint(n.Name, err))
 		}
 		n.f.Close()
 	}
 }
 
-// needsConstructor: only a single-threaded process may join a user or a
-// time namespace.
-func needsConstructor(files []nsFile) bool {
-	return slices.ContainsFunc(files, func(n nsFile) bool {
-		return n.f != nil && (n.name == "user" || n.name == "time")
-	})
+// setnsHere joins from Go. setns(2) moves the calling thread only: this is
+// the main thread, to which init locked main for good, and the command is
+// forked from it.
+func setnsHere(f *os.File, flag uintptr) error {
+	if flag == unix.CLONE_NEWNS {
+		// Not a matter of threads: the threads of a Go program share
+		// one fs_struct (root, working directory, umask: clone's
+		// CLONE_FS), and the kernel refuses a new mount namespace to a
+		// thread that shares it (EINVAL): the switch would move the
+		// others' root too. Give this thread a copy of its own first.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			common.ErrExit("unshare(CLONE_FS)", err)
+		}
+	}
+	return unix.Setns(int(f.Fd()), int(flag))
+}
+
+// joins reports whether files holds one of the namespaces named.
+func joins(files []nsFile, names ...string) bool {
+	return slices.ContainsFunc(files, func(n nsFile) bool { return slices.Contains(names, n.Name) })
 }
 
 // runCmd runs the command in the namespaces the joiner joined. PATH is
@@ -105,18 +98,15 @@ func runCmd(args []string) int {
 		common.ErrExit("exec "+args[0], err)
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "NSLAB_PROG=") })
-	err = unix.Exec(path, args, env)
-	common.ErrExit("exec "+path, err)
+	common.ErrExit("exec "+path, unix.Exec(path, args, env))
 	return 1
 }
 
 // setnsHint explains a failed setns, from the joiner or from Go.
 func setnsHint(name string, err error) string {
 	switch {
-	case name == "user" && errors.Is(err, unix.EINVAL):
-		return "the kernel lets only a single-threaded process join a user namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
-	case name == "time" && errors.Is(err, unix.EUSERS):
-		return "the kernel lets only a single-threaded process join a time namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
+	case name == "user" && errors.Is(err, unix.EINVAL), name == "time" && errors.Is(err, unix.EUSERS):
+		return "the kernel lets only a single-threaded process join a " + name + " namespace, and a Go program always has several threads: without -go-only, a C constructor joins it before the Go runtime starts"
 	case name == "pid" && errors.Is(err, unix.EINVAL):
 		return "setns only moves down the PID namespace tree: the target's must be ours or a descendant of ours"
 	case errors.Is(err, unix.EPERM):

@@ -16,9 +16,8 @@ import (
 
 // nsFile is one namespace of the target, opened before anything is joined.
 type nsFile struct {
-	name string
-	flag uintptr
-	f    *os.File // nil: we are in this namespace already, nothing to join
+	common.Namespace
+	f *os.File
 }
 
 // checkTarget makes sure pid is a process whose namespaces mean something.
@@ -35,27 +34,29 @@ func checkTarget(pid int) {
 	}
 }
 
-// openTarget opens /proc/PID/ns/NAME for every name, in order, before
-// anything is joined: the paths mean this /proc only as long as we are in
+// openTarget opens /proc/PID/ns/NAME for every type in want, in runOrder,
+// before anything is joined: the paths mean this /proc only as long as we are in
 // our own mount namespace, and the open descriptors keep the namespaces
 // alive even if the target exits meanwhile. A namespace we are already in
-// gets no descriptor: joining it would do nothing (or, for user, fail with
+// is left out: joining it would do nothing (or, for user, fail with
 // EINVAL: a process may not re-enter its own user namespace).
-func openTarget(pid int, names []string) []nsFile {
+func openTarget(pid int, want uintptr) []nsFile {
 	var files []nsFile
-	for _, name := range names {
+	for _, name := range runOrder {
+		ns, _ := common.NSByName(name)
+		if want&ns.Flag == 0 {
+			continue
+		}
 		path := fmt.Sprintf("/proc/%d/ns/%s", pid, name)
 		f, err := os.Open(path)
 		if err != nil {
-			closeAll(files)
 			openFailed(path, err)
 		}
-		n := nsFile{name: name, flag: flagsOf([]string{name}), f: f}
 		if sameAsOurs(f, name) {
 			f.Close()
-			n.f = nil
+			continue
 		}
-		files = append(files, n)
+		files = append(files, nsFile{ns, f})
 	}
 	return files
 }
@@ -82,23 +83,4 @@ func sameAsOurs(f *os.File, name string) bool {
 		return false
 	}
 	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino
-}
-
-func closeAll(files []nsFile) {
-	for _, n := range files {
-		if n.f != nil {
-			n.f.Close()
-		}
-	}
-}
-
-// flagsOf turns namespace names into their CLONE_NEW* flags.
-func flagsOf(names []string) uintptr {
-	var flags uintptr
-	for _, name := range names {
-		if ns, ok := common.NSByName(name); ok {
-			flags |= ns.Flag
-		}
-	}
-	return flags
 }

@@ -20,14 +20,14 @@ func showKernelView(target int, j *joiner, child int, hold bool) {
 	fmt.Println()
 	common.PrintNSTable(os.Stdout,
 		common.NSColumn{Label: "target", PID: target},
-		common.NSColumn{Label: "joiner", PID: j.pid},
+		common.NSColumn{Label: "joiner", PID: j.child.Pid()},
 		common.NSColumn{Label: "child", PID: child})
-	if ino, err := common.NSInode(j.pid, "pid_for_children"); err == nil {
+	if ino, err := common.NSInode(j.child.Pid(), "pid_for_children"); err == nil {
 		fmt.Printf("joiner's pid_for_children: %d: setns(CLONE_NEWPID) moved its children, not itself\n", ino)
 	}
 	fmt.Println()
 	if hold {
-		fmt.Println(common.Dim(fmt.Sprintf("--- holding the joiner (%d) and its child (%d): Ctrl-C ends them ---", j.pid, child)))
+		fmt.Println(common.Dim(fmt.Sprintf("--- holding the joiner (%d) and its child (%d): Ctrl-C ends them ---", j.child.Pid(), child)))
 	} else {
 		j.hs.Release.Close() // the child may exit now
 	}
