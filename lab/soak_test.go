@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"nslab/common"
 	"nslab/common/nstest"
 )
 
@@ -312,10 +313,39 @@ func (r *stepRun) interrupt(sig unix.Signal) (time.Duration, string, error) {
 		}
 		return time.Since(r.start), r.out.String(), err
 	case <-time.After(15 * time.Second):
+		stuck := stuckGroup(r.cmd.Process.Pid)
 		unix.Kill(-r.cmd.Process.Pid, unix.SIGKILL)
 		<-r.done
-		return 0, r.out.String(), fmt.Errorf("still running 15 s after %v", sig)
+		return 0, r.out.String(), fmt.Errorf("still running 15 s after %v; its processes then:\n%s", sig, stuck)
 	}
+}
+
+// stuckGroup says what each process of group pgid waits on: its state, its
+// kernel wait channel and stack, and, for a Go program of ours, where its
+// goroutines are (SIGQUIT makes Go print them to its stderr, which is the
+// step's output; bash would dump core on it, so bash does not get it).
+func stuckGroup(pgid int) string {
+	var b strings.Builder
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		pid, _ := strconv.Atoi(filepath.Base(p))
+		st, err := common.ReadStat(pid)
+		if err != nil || st.PGRP != pgid {
+			continue
+		}
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		wchan, _ := os.ReadFile(p + "/wchan")
+		stack, _ := os.ReadFile(p + "/stack")
+		fmt.Fprintf(&b, "    %d (ppid %d) %c wchan %s: %s\n", pid, st.PPID, st.State, wchan, bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '}))
+		for _, l := range strings.Split(strings.TrimSpace(string(stack)), "\n") {
+			fmt.Fprintf(&b, "        %s\n", l)
+		}
+		if st.Comm != "bash" {
+			unix.Kill(pid, unix.SIGQUIT)
+		}
+	}
+	time.Sleep(time.Second) // for the goroutine dumps
+	return b.String()
 }
 
 // ignoreStatus: an interrupted run may end with any status; only a failure
