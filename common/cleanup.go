@@ -38,15 +38,13 @@ var cleanup struct {
 // nobody would undo what it makes any more.
 func AtExit(fn func()) {
 	cleanup.Lock()
-	exiting := cleanup.exiting
-	if !exiting {
-		cleanup.fns = append(cleanup.fns, fn)
-		catchSignals()
-	}
-	cleanup.Unlock()
-	if exiting {
+	if cleanup.exiting {
+		cleanup.Unlock()
 		stepAside()
 	}
+	cleanup.fns = append(cleanup.fns, fn)
+	catchSignals()
+	cleanup.Unlock()
 }
 
 // catchSignals starts, once, the goroutine that turns a signal into Exit.
