@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // ProcStat is what the workshop reads of /proc/PID/stat (proc(5)).
@@ -25,21 +23,15 @@ type ProcStat struct {
 // reader of that file in nslab. comm may hold spaces and parentheses, so
 // the fields are counted from the last ')'.
 func ReadStat(pid int) (ProcStat, error) {
-	path := "/proc/self/stat"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/stat", pid)
-	}
+	path := procPath(pid, "stat")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ProcStat{}, err
 	}
 	s := string(b)
 	open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || close < open {
-		return ProcStat{}, fmt.Errorf("%s: unexpected format", path)
-	}
 	f := strings.Fields(s[close+1:]) // f[0] is field 3 (state)
-	if len(f) < 20 || len(f[0]) != 1 {
+	if open < 0 || close < open || len(f) < 20 || len(f[0]) != 1 {
 		return ProcStat{}, fmt.Errorf("%s: unexpected format", path)
 	}
 	n := func(field int) uint64 { v, _ := strconv.ParseUint(f[field-3], 10, 64); return v }
@@ -72,8 +64,7 @@ func ProcsInNS(name string, ino uint64) []int {
 		if err != nil {
 			continue
 		}
-		var st unix.Stat_t
-		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, name), &st) == nil && st.Ino == ino && Alive(pid) {
+		if n, err := NSInode(pid, name); err == nil && n == ino && Alive(pid) {
 			pids = append(pids, pid)
 		}
 	}
