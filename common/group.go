@@ -106,24 +106,20 @@ func base(c *CgroupFS, h *Hierarchy) (string, error) {
 // base, whose cgroup.subtree_control lacks the controller: where +ctl must
 // be written, in this order, for base's children to get it.
 func lacking(c *CgroupFS, h *Hierarchy, base, ctl string) ([]string, error) {
-	var cgs, dirs []string
-	for cg := base; ; cg = path.Dir(cg) {
-		cgs = append([]string{cg}, cgs...)
-		if cg == h.MountRoot || cg == "/" {
-			break
-		}
-	}
-	for _, cg := range cgs {
+	var dirs []string
+	for cg := base; ; cg = path.Dir(cg) { // upwards, so each one found goes first
 		d := c.Dir(h, cg)
 		b, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
 		if err != nil {
 			return nil, err
 		}
 		if !slices.Contains(strings.Fields(string(b)), ctl) {
-			dirs = append(dirs, d)
+			dirs = append([]string{d}, dirs...)
+		}
+		if cg == h.MountRoot || cg == "/" {
+			return dirs, nil
 		}
 	}
-	return dirs, nil
 }
 
 // why says where a part goes and why there, for the mkdir step.
