@@ -136,15 +136,11 @@ var unescapeMount = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n",
 func findMount(ms []cgMount, v2 bool, ctls []string, own string) *cgMount {
 	var found *cgMount
 	for i, m := range ms {
-		switch {
-		case v2 && (m.fstype != "cgroup2" || m.point != CgroupMount):
-			continue
-		case !v2 && (m.fstype != "cgroup" || len(ctls) == 0):
-			continue
-		case !v2 && slices.ContainsFunc(ctls, func(c string) bool { return !slices.Contains(m.opts, c) }):
-			continue
+		ok := m.fstype == "cgroup2" && m.point == CgroupMount
+		if !v2 {
+			ok = m.fstype == "cgroup" && len(ctls) > 0 && !slices.ContainsFunc(ctls, func(c string) bool { return !slices.Contains(m.opts, c) })
 		}
-		if _, ok := relTo(own, m.root); ok {
+		if _, below := relTo(own, m.root); ok && below {
 			found = &ms[i]
 		}
 	}

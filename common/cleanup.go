@@ -84,12 +84,10 @@ func HoldSignals(fn func()) {
 	catchSignals()
 	exiting := cleanup.exiting
 	cleanup.Unlock()
-	if exiting {
-		fn()
-		return
+	if !exiting {
+		held.RLock()
+		defer held.RUnlock()
 	}
-	held.RLock()
-	defer held.RUnlock()
 	fn()
 }
 

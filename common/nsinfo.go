@@ -124,10 +124,8 @@ func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t"+mark)
 	}
 	tw.Flush()
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		if line != "" {
-			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
-		}
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	return differ
 }
