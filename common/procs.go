@@ -9,14 +9,12 @@ import (
 
 // ProcStat is what the workshop reads of /proc/PID/stat (proc(5)).
 type ProcStat struct {
-	PID                 int
-	Comm                string // without the parentheses
-	State               byte   // R, S, D, Z, T, ...
-	PPID, PGRP, Session int
-	TTY                 int    // tty_nr: 0 for none
-	Utime, Stime        uint64 // CPU time in clock ticks (usually 1/100 s)
-	Threads             int
-	StartTime           uint64 // clock ticks after boot
+	PID          int
+	Comm         string // without the parentheses
+	State        byte   // R, S, D, Z, T, ...
+	PPID, PGRP   int
+	Utime, Stime uint64 // CPU time in clock ticks (usually 1/100 s)
+	Threads      int
 }
 
 // ReadStat reads /proc/PID/stat (pid 0: the calling process), the one
@@ -37,8 +35,7 @@ func ReadStat(pid int) (ProcStat, error) {
 	n := func(field int) uint64 { v, _ := strconv.ParseUint(f[field-3], 10, 64); return v }
 	i := func(field int) int { v, _ := strconv.Atoi(f[field-3]); return v }
 	p := ProcStat{Comm: s[open+1 : close], State: f[0][0],
-		PPID: i(4), PGRP: i(5), Session: i(6), TTY: i(7),
-		Utime: n(14), Stime: n(15), Threads: i(20), StartTime: n(22)}
+		PPID: i(4), PGRP: i(5), Utime: n(14), Stime: n(15), Threads: i(20)}
 	p.PID, _ = strconv.Atoi(strings.TrimSpace(s[:open]))
 	return p, nil
 }
