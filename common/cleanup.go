@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -106,8 +107,8 @@ func Exit(code int) {
 	fns := cleanup.fns
 	cleanup.fns = nil
 	cleanup.Unlock()
-	for i := len(fns) - 1; i >= 0; i-- {
-		runStep(fns[i])
+	for _, fn := range slices.Backward(fns) {
+		runStep(fn)
 	}
 	os.Exit(code)
 }
