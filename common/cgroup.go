@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -127,21 +126,9 @@ func parseMountinfo(b []byte) []cgMount {
 	return ms
 }
 
-// unescapeMount undoes mountinfo's octal escapes (a space is \040).
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+// unescapeMount undoes mountinfo's escapes: the kernel writes a space, tab,
+// newline or backslash in a path as octal, \040 \011 \012 \134.
+var unescapeMount = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace
 
 // findMount picks the mount of the hierarchy holding ctls (v1) or the
 // cgroup2 mount at /sys/fs/cgroup (v2) through which our cgroup is visible.
@@ -149,15 +136,11 @@ func unescapeMount(s string) string {
 func findMount(ms []cgMount, v2 bool, ctls []string, own string) *cgMount {
 	var found *cgMount
 	for i, m := range ms {
-		switch {
-		case v2 && (m.fstype != "cgroup2" || m.point != CgroupMount):
-			continue
-		case !v2 && (m.fstype != "cgroup" || len(ctls) == 0):
-			continue
-		case !v2 && slices.ContainsFunc(ctls, func(c string) bool { return !slices.Contains(m.opts, c) }):
-			continue
+		ok := m.fstype == "cgroup2" && m.point == CgroupMount
+		if !v2 {
+			ok = m.fstype == "cgroup" && len(ctls) > 0 && !slices.ContainsFunc(ctls, func(c string) bool { return !slices.Contains(m.opts, c) })
 		}
-		if _, ok := relTo(own, m.root); ok {
+		if _, below := relTo(own, m.root); ok && below {
 			found = &ms[i]
 		}
 	}

@@ -61,23 +61,21 @@ func startChild(cmd *exec.Cmd, pdeathsig unix.Signal) (*ChildProc, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopping { // a signal came first: don't start anything
-		close(c.done)
 		stepAside() // its deferred Unlock runs
 	}
 	if cmd.SysProcAttr.Cloneflags&unix.CLONE_NEWUSER != 0 && injected("userns", "disabled") {
 		// Fault injection (testhooks.go): the error os/exec returns when
 		// clone(CLONE_NEWUSER) is refused.
-		close(c.done)
 		return nil, &os.PathError{Op: "fork/exec", Path: cmd.Path, Err: unix.EPERM}
 	}
+	// Only a started child is returned, or waited for by stop: done
+	// matters only then.
 	if err := cmd.Start(); err != nil {
-		close(c.done)
 		return nil, err
 	}
 	c.started = true
 	go func() {
-		err := cmd.Wait()
-		c.err = err
+		c.err = cmd.Wait()
 		close(c.done)
 	}()
 	return c, nil
@@ -115,12 +113,7 @@ func (c *ChildProc) stop() {
 	if !started {
 		return
 	}
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	c.Cmd.Process.Kill()
+	c.Cmd.Process.Kill() // nothing, once Wait has reaped it (os.ErrProcessDone)
 	select {
 	case <-c.done:
 	case <-time.After(5 * time.Second):

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -38,15 +39,13 @@ var cleanup struct {
 // nobody would undo what it makes any more.
 func AtExit(fn func()) {
 	cleanup.Lock()
-	exiting := cleanup.exiting
-	if !exiting {
-		cleanup.fns = append(cleanup.fns, fn)
-		catchSignals()
-	}
-	cleanup.Unlock()
-	if exiting {
+	if cleanup.exiting {
+		cleanup.Unlock()
 		stepAside()
 	}
+	cleanup.fns = append(cleanup.fns, fn)
+	catchSignals()
+	cleanup.Unlock()
 }
 
 // catchSignals starts, once, the goroutine that turns a signal into Exit.
@@ -86,12 +85,10 @@ func HoldSignals(fn func()) {
 	catchSignals()
 	exiting := cleanup.exiting
 	cleanup.Unlock()
-	if exiting {
-		fn()
-		return
+	if !exiting {
+		held.RLock()
+		defer held.RUnlock()
 	}
-	held.RLock()
-	defer held.RUnlock()
 	fn()
 }
 
@@ -110,8 +107,8 @@ func Exit(code int) {
 	fns := cleanup.fns
 	cleanup.fns = nil
 	cleanup.Unlock()
-	for i := len(fns) - 1; i >= 0; i-- {
-		runStep(fns[i])
+	for _, fn := range slices.Backward(fns) {
+		runStep(fn)
 	}
 	os.Exit(code)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fatih/color"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,47 +54,35 @@ func ErrExit(what string, err error, hint ...string) {
 // undo step or a listing fails, and 10-container makes error values of it
 // (devices.go) and the 126 line of a command that cannot run.
 func Describe(what string, err error, hint ...string) string {
-	var h string
-	if len(hint) > 0 {
-		h = hint[0]
-	}
+	msg, h := err.Error(), ""
 	var errno unix.Errno
 	var exitErr *exec.ExitError
-	var msg string
 	switch {
 	case errors.As(err, &errno):
-		if h == "" {
-			h = errnoHints[errno]
-		}
 		name := unix.ErrnoName(errno)
 		if name == "" {
 			name = fmt.Sprintf("errno %d", int(errno))
 		}
-		msg = name + ": " + errno.Error()
+		msg, h = name+": "+errno.Error(), errnoHints[errno]
 	case errors.As(err, &exitErr):
 		msg = exitErr.Error()
 	case errors.Is(err, exec.ErrNotFound):
-		msg = err.Error()
-		if h == "" {
-			h = "check the command name and PATH"
-		}
-	default:
-		msg = err.Error()
+		h = "check the command name and PATH"
 	}
-	s := what + ": " + msg
+	if len(hint) > 0 && hint[0] != "" {
+		h = hint[0]
+	}
 	if h != "" {
-		s += " (" + h + ")"
+		return what + ": " + msg + " (" + h + ")"
 	}
-	return s
+	return what + ": " + msg
 }
 
 // Fatalf prints one red line "prog: message" on stderr, runs the registered
 // cleanups and exits with status 1 (a runtime failure): 02-uts to
 // 10-container, common and lab/bench, for a failure that is not one call's.
 func Fatalf(format string, args ...any) {
-	line := strings.TrimRight(fmt.Sprintf(format, args...), "\n")
-	errColor.Fprintf(os.Stderr, "%s: %s", Prog, line)
-	fmt.Fprintln(os.Stderr)
+	say(errColor, strings.TrimRight(fmt.Sprintf(format, args...), "\n"))
 	Exit(1)
 }
 
@@ -101,8 +90,7 @@ func Fatalf(format string, args ...any) {
 // exits with status 2, the convention for a bad command line: the chapters
 // that take arguments, common and lab/bench.
 func UsageError(usage string, format string, args ...any) {
-	errColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
-	fmt.Fprintln(os.Stderr)
+	say(errColor, fmt.Sprintf(format, args...))
 	if first, _, _ := strings.Cut(usage, "\n"); first != "" {
 		fmt.Fprintf(os.Stderr, "usage: %s\n", first)
 	}
@@ -114,7 +102,13 @@ func UsageError(usage string, format string, args ...any) {
 // in undo steps: one that could not remove something ends its message with
 // " (" + LeftHint + ")".
 func Warnf(format string, args ...any) {
-	warnColor.Fprintf(os.Stderr, "%s: %s", Prog, fmt.Sprintf(format, args...))
+	say(warnColor, fmt.Sprintf(format, args...))
+}
+
+// say prints "prog: msg" in colour c on stderr; the newline after the
+// colour, so that a terminal's next line starts plain.
+func say(c *color.Color, msg string) {
+	c.Fprintf(os.Stderr, "%s: %s", Prog, msg)
 	fmt.Fprintln(os.Stderr)
 }
 
@@ -130,10 +124,7 @@ func ExitStatus(err error) int {
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
-		if ws, ok := exitErr.Sys().(WaitStatus); ok {
-			return ShellStatus(ws)
-		}
-		return exitErr.ExitCode()
+		return ShellStatus(exitErr.Sys().(WaitStatus)) // on Linux always a syscall.WaitStatus
 	}
 	return 1
 }

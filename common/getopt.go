@@ -1,6 +1,9 @@
 package common
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Opt is one option found by Getopt: its letter and, for options declared
 // with a colon, its argument.
@@ -15,18 +18,6 @@ type Opt struct {
 // first argument that is not an option, so the command a program runs keeps
 // its own options (ns_child_exec -p ls -l). The error reads like getopt's.
 func Getopt(args []string, optstring string) (opts []Opt, rest []string, err error) {
-	takesArg := map[byte]bool{}
-	known := map[byte]bool{}
-	for i := 0; i < len(optstring); i++ {
-		c := optstring[i]
-		if c == '+' || c == ':' {
-			continue
-		}
-		known[c] = true
-		if i+1 < len(optstring) && optstring[i+1] == ':' {
-			takesArg[c] = true
-		}
-	}
 	i := 0
 	for ; i < len(args); i++ {
 		a := args[i]
@@ -39,10 +30,11 @@ func Getopt(args []string, optstring string) (opts []Opt, rest []string, err err
 		}
 		for j := 1; j < len(a); j++ {
 			c := a[j]
-			if !known[c] {
+			k := strings.IndexByte(optstring, c) // getopt's strchr(optstring, c)
+			if k < 0 || c == '+' || c == ':' {
 				return nil, nil, fmt.Errorf("invalid option -- '%c'", c)
 			}
-			if !takesArg[c] {
+			if k+1 == len(optstring) || optstring[k+1] != ':' {
 				opts = append(opts, Opt{Letter: c})
 				continue
 			}

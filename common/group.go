@@ -35,7 +35,7 @@ type Group struct {
 	need    []string
 	h       *Hierarchy
 	baseCg  string
-	enabled [][2]string // {directory, controller}
+	enabled [][2]string // {its cgroup.subtree_control, controller}
 
 	mu      sync.Mutex // Create runs in main, Remove maybe in the signal handler
 	created []string
@@ -106,24 +106,20 @@ func base(c *CgroupFS, h *Hierarchy) (string, error) {
 // base, whose cgroup.subtree_control lacks the controller: where +ctl must
 // be written, in this order, for base's children to get it.
 func lacking(c *CgroupFS, h *Hierarchy, base, ctl string) ([]string, error) {
-	var cgs, dirs []string
-	for cg := base; ; cg = path.Dir(cg) {
-		cgs = append([]string{cg}, cgs...)
-		if cg == h.MountRoot || cg == "/" {
-			break
-		}
-	}
-	for _, cg := range cgs {
+	var dirs []string
+	for cg := base; ; cg = path.Dir(cg) { // upwards, so each one found goes first
 		d := c.Dir(h, cg)
 		b, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
 		if err != nil {
 			return nil, err
 		}
 		if !slices.Contains(strings.Fields(string(b)), ctl) {
-			dirs = append(dirs, d)
+			dirs = append([]string{d}, dirs...)
+		}
+		if cg == h.MountRoot || cg == "/" {
+			return dirs, nil
 		}
 	}
-	return dirs, nil
 }
 
 // why says where a part goes and why there, for the mkdir step.
@@ -157,7 +153,7 @@ func (g *Group) Create() error {
 			if err := WriteCgroupFile(file, "+"+ctl); err != nil {
 				return fmt.Errorf("echo +%s > %s: %w", ctl, file, err)
 			}
-			g.enabled = append(g.enabled, [2]string{d, ctl})
+			g.enabled = append(g.enabled, [2]string{file, ctl})
 		}
 	}
 	for _, p := range g.parts {
@@ -186,8 +182,7 @@ func (g *Group) Remove() {
 	if len(g.created) > 0 {
 		g.Kill()
 	}
-	for i := len(g.created) - 1; i >= 0; i-- {
-		d := g.created[i]
+	for _, d := range slices.Backward(g.created) {
 		Step("rmdir "+d, "")
 		if err := rmdirWait(d); err != nil {
 			Warnf("rmdir %s: %v (%s)", d, err, LeftHint)
@@ -195,8 +190,8 @@ func (g *Group) Remove() {
 	}
 	g.created = nil
 	off := true
-	for i := len(g.enabled) - 1; i >= 0; i-- {
-		file, ctl := filepath.Join(g.enabled[i][0], "cgroup.subtree_control"), g.enabled[i][1]
+	for _, e := range slices.Backward(g.enabled) {
+		file, ctl := e[0], e[1]
 		Step("echo -"+ctl+" > "+file, "off again: we switched it on")
 		if err := WriteCgroupFile(file, "-"+ctl); err != nil {
 			Warnf("echo -%s > %s: %v (%s)", ctl, file, err, LeftHint)

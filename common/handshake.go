@@ -9,10 +9,12 @@ import (
 // The C programs order parent and child with pipes: the child says "ready"
 // (its namespace is set up, its lines are printed), the parent says "go on"
 // (it has looked at the child, or written its uid map). Handshake is that
-// pair of pipes. In the child they are file descriptors ReadyFD and
-// ReleaseFD, when ChildFiles is the start of cmd.ExtraFiles.
+// pair of pipes. In the child they are file descriptors readyFD and
+// ReleaseFD, when ChildFiles is the start of cmd.ExtraFiles. A child that
+// executes a program after WaitForParent (08-cgroup place, 10-container)
+// closes ReleaseFD itself first.
 const (
-	ReadyFD   = 3 // child -> parent: write a byte when ready
+	readyFD   = 3 // child -> parent: write a byte when ready
 	ReleaseFD = 4 // parent -> child: the parent writes or closes its end
 )
 
@@ -63,21 +65,21 @@ func (h *Handshake) MustBeReady(child *ChildProc, who string) {
 	Fatalf("%s failed before it was ready (%s)", who, child.Cmd.ProcessState)
 }
 
-// The child's half. A re-executed child finds the two pipes at ReadyFD and
+// The child's half. A re-executed child finds the two pipes at readyFD and
 // ReleaseFD (ChildFiles put them there).
 
 // TellParent writes one byte to the parent: "ready" (the parent's
 // WaitReady returns true). A child with several phases calls it once a
 // phase.
 func TellParent() {
-	if _, err := unix.Write(ReadyFD, []byte{1}); err != nil {
+	if _, err := unix.Write(readyFD, []byte{1}); err != nil {
 		ErrExit("telling the parent", err)
 	}
 }
 
 // DoneTellingParent closes the child's end of the ready pipe, so that it
 // does not leak into a program the child executes.
-func DoneTellingParent() { unix.Close(ReadyFD) }
+func DoneTellingParent() { unix.Close(readyFD) }
 
 // WaitForParent reads one byte from the parent; false means the parent
 // closed its end (or died) instead.

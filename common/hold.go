@@ -39,6 +39,3 @@ func (h *holdValue) Set(s string) error {
 	*h = holdValue(d)
 	return nil
 }
-
-// Get makes holdValue a flag.Getter, as flag's own values are.
-func (h *holdValue) Get() any { return time.Duration(*h) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -31,26 +32,22 @@ var Namespaces = []Namespace{
 	{"uts", unix.CLONE_NEWUTS, 'u'},
 }
 
-// byName and byLetter index Namespaces, for NSByName and NSByLetter.
-var byName, byLetter = func() (map[string]Namespace, map[byte]Namespace) {
-	n, l := map[string]Namespace{}, map[byte]Namespace{}
-	for _, ns := range Namespaces {
-		n[ns.Name], l[ns.Letter] = ns, ns
-	}
-	return n, l
-}()
-
 // NSByName returns the namespace type called name under /proc/PID/ns.
 func NSByName(name string) (Namespace, bool) {
-	ns, ok := byName[name]
-	return ns, ok
+	return findNS(func(ns Namespace) bool { return ns.Name == name })
 }
 
 // NSByLetter returns the namespace type of an option letter, as
 // ns_child_exec, nsenter and unshare spell them (-C -i -m -n -p -T -U -u).
 func NSByLetter(l byte) (Namespace, bool) {
-	ns, ok := byLetter[l]
-	return ns, ok
+	return findNS(func(ns Namespace) bool { return ns.Letter == l })
+}
+
+func findNS(match func(Namespace) bool) (Namespace, bool) {
+	if i := slices.IndexFunc(Namespaces, match); i >= 0 {
+		return Namespaces[i], true
+	}
+	return Namespace{}, false
 }
 
 // NSNames returns the names of the namespace types set in flags.
@@ -69,17 +66,18 @@ func NSNames(flags uintptr) []string {
 // pid 0 means the calling process (/proc/self).
 func NSInode(pid int, name string) (uint64, error) {
 	var st unix.Stat_t
-	if err := unix.Stat(nsPath(pid, name), &st); err != nil {
+	if err := unix.Stat(procPath(pid, "ns/"+name), &st); err != nil {
 		return 0, err
 	}
 	return st.Ino, nil
 }
 
-func nsPath(pid int, name string) string {
+// procPath is /proc/PID/FILE, /proc/self/FILE for pid 0.
+func procPath(pid int, file string) string {
 	if pid == 0 {
-		return "/proc/self/ns/" + name
+		return "/proc/self/" + file
 	}
-	return fmt.Sprintf("/proc/%d/ns/%s", pid, name)
+	return fmt.Sprintf("/proc/%d/%s", pid, file)
 }
 
 // NSColumn is one process shown by PrintNSTable.
@@ -102,28 +100,21 @@ func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
 	var differ []string
 	for _, ns := range Namespaces {
-		if _, err := os.Lstat(nsPath(0, ns.Name)); err != nil {
+		if _, err := os.Lstat(procPath(0, "ns/"+ns.Name)); err != nil {
 			continue // this kernel lacks the type
 		}
 		row := []string{ns.Name}
-		var first uint64
-		same := true
-		for i, c := range cols {
-			ino, err := NSInode(c.PID, ns.Name)
-			if err != nil {
-				row = append(row, "?")
-				same = false
-				continue
+		seen := map[string]bool{} // the inodes in the row, "?" for one unreadable
+		for _, c := range cols {
+			ino := "?"
+			if n, err := NSInode(c.PID, ns.Name); err == nil {
+				ino = fmt.Sprint(n)
 			}
-			if i == 0 {
-				first = ino
-			} else if ino != first {
-				same = false
-			}
-			row = append(row, fmt.Sprint(ino))
+			row = append(row, ino)
+			seen[ino] = true
 		}
 		mark := ""
-		if !same {
+		if len(seen) > 1 || seen["?"] {
 			differ = append(differ, ns.Name)
 			for i := range row {
 				row[i] = Differ(row[i])
@@ -133,10 +124,8 @@ func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t"+mark)
 	}
 	tw.Flush()
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		if line != "" {
-			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
-		}
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
 	return differ
 }

@@ -10,10 +10,9 @@ import (
 // RequireRoot exits with one clear line when the program is not run as
 // root. why says what needs it, e.g. "creating a UTS namespace".
 func RequireRoot(why string) {
-	if unix.Geteuid() == 0 {
-		return
+	if unix.Geteuid() != 0 {
+		Fatalf("%s needs root (CAP_SYS_ADMIN): run it as root, e.g. with sudo", why)
 	}
-	Fatalf("%s needs root (CAP_SYS_ADMIN): run it as root, e.g. with sudo", why)
 }
 
 // RequireNamespaces exits with one clear line when the running kernel lacks

@@ -5,48 +5,37 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // ProcStat is what the workshop reads of /proc/PID/stat (proc(5)).
 type ProcStat struct {
-	PID                 int
-	Comm                string // without the parentheses
-	State               byte   // R, S, D, Z, T, ...
-	PPID, PGRP, Session int
-	TTY                 int    // tty_nr: 0 for none
-	Utime, Stime        uint64 // CPU time in clock ticks (usually 1/100 s)
-	Threads             int
-	StartTime           uint64 // clock ticks after boot
+	PID          int
+	Comm         string // without the parentheses
+	State        byte   // R, S, D, Z, T, ...
+	PPID, PGRP   int
+	Utime, Stime uint64 // CPU time in clock ticks (usually 1/100 s)
+	Threads      int
 }
 
 // ReadStat reads /proc/PID/stat (pid 0: the calling process), the one
 // reader of that file in nslab. comm may hold spaces and parentheses, so
 // the fields are counted from the last ')'.
 func ReadStat(pid int) (ProcStat, error) {
-	path := "/proc/self/stat"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/stat", pid)
-	}
+	path := procPath(pid, "stat")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ProcStat{}, err
 	}
 	s := string(b)
 	open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || close < open {
-		return ProcStat{}, fmt.Errorf("%s: unexpected format", path)
-	}
 	f := strings.Fields(s[close+1:]) // f[0] is field 3 (state)
-	if len(f) < 20 || len(f[0]) != 1 {
+	if open < 0 || close < open || len(f) < 20 || len(f[0]) != 1 {
 		return ProcStat{}, fmt.Errorf("%s: unexpected format", path)
 	}
 	n := func(field int) uint64 { v, _ := strconv.ParseUint(f[field-3], 10, 64); return v }
 	i := func(field int) int { v, _ := strconv.Atoi(f[field-3]); return v }
 	p := ProcStat{Comm: s[open+1 : close], State: f[0][0],
-		PPID: i(4), PGRP: i(5), Session: i(6), TTY: i(7),
-		Utime: n(14), Stime: n(15), Threads: i(20), StartTime: n(22)}
+		PPID: i(4), PGRP: i(5), Utime: n(14), Stime: n(15), Threads: i(20)}
 	p.PID, _ = strconv.Atoi(strings.TrimSpace(s[:open]))
 	return p, nil
 }
@@ -72,8 +61,7 @@ func ProcsInNS(name string, ino uint64) []int {
 		if err != nil {
 			continue
 		}
-		var st unix.Stat_t
-		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, name), &st) == nil && st.Ino == ino && Alive(pid) {
+		if n, err := NSInode(pid, name); err == nil && n == ino && Alive(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -3,9 +3,10 @@
 package common
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,34 +33,21 @@ import (
 //
 // So whatever the program does with a signal at that moment, it does every
 // time, not when the timing happens to fall there.
-const (
-	simulateMissingEnv = "NSLAB_SIMULATE_MISSING"
-	simulateUserNSEnv  = "NSLAB_SIMULATE_USERNS_DISABLED"
-	pauseEnv           = "NSLAB_PAUSE"
-	pauseFileEnv       = "NSLAB_PAUSE_FILE"
-)
-
 func injected(kind, name string) bool {
 	if kind == "userns" && name == "disabled" {
-		return os.Getenv(simulateUserNSEnv) == "1"
+		return os.Getenv("NSLAB_SIMULATE_USERNS_DISABLED") == "1"
 	}
-	for _, w := range strings.Fields(os.Getenv(simulateMissingEnv)) {
-		if w == kind+":"+name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(strings.Fields(os.Getenv("NSLAB_SIMULATE_MISSING")), kind+":"+name)
 }
 
 func PausePoint(name string) {
-	if os.Getenv(pauseEnv) != name {
+	if os.Getenv("NSLAB_PAUSE") != name {
 		return
 	}
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
 	defer signal.Stop(ch)
-	pid := strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(os.Getenv(pauseFileEnv), []byte(pid+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(os.Getenv("NSLAB_PAUSE_FILE"), fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 		Warnf("pause %s: %v", name, err)
 		return
 	}

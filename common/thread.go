@@ -48,11 +48,10 @@ func InNetns(ns int, fn func() error) error {
 // interface in it, when the last descriptor (or process) holding it goes.
 func NewNetns() (int, error) {
 	fd := -1
-	err := OnThread(func() error {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+	err := OnThread(func() (err error) {
+		if err = unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
 		}
-		var err error
 		fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		return err
 	})
