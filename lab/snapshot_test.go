@@ -79,12 +79,13 @@ func (a snapshot) diff(b snapshot) string {
 }
 
 // hasPart tells the chapters whose part of the photograph only knows.
-func hasPart(chapter string) bool { return chapter == "06-net" }
+func hasPart(chapter string) bool { return chapter == "06-net" || chapter == "05-mount" }
 
 // only keeps what the chapter changes on the host (06-net: its names, the
-// mounts at /run/netns and its note in /run, the host's links), for a run
-// that is not alone on the host: other tests change the rest meanwhile.
-// Processes of ours are always kept.
+// mounts at /run/netns and its note in /run, the host's links; 05-mount:
+// the tour's scratch directories, not lab/bench's), for a run that is not
+// alone on the host: other tests change the rest meanwhile. Processes of
+// ours are always kept.
 func (a snapshot) only(chapter string) snapshot {
 	if !hasPart(chapter) {
 		panic("snapshot.only: no part for chapter " + chapter)
@@ -93,6 +94,12 @@ func (a snapshot) only(chapter string) snapshot {
 		return strings.Contains(l, "/run/netns") || strings.Contains(l, "/run/nslab-netns")
 	}
 	b := snapshot{"processes of ours": a["processes of ours"], "/run/netns": a["/run/netns"], "links": a["links"]}
+	if chapter == "05-mount" {
+		keep = func(l string) bool {
+			return strings.Contains(l, "/tmp/nslab-rootfs.") && !strings.Contains(l, "/tmp/nslab-rootfs.bench-")
+		}
+		b = snapshot{"processes of ours": a["processes of ours"]}
+	}
 	for _, k := range []string{"mountinfo", "nslab files"} {
 		b[k] = nil // a key, even if empty: diff compares a's keys
 		for _, l := range a[k] {

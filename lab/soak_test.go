@@ -71,7 +71,7 @@ func TestSoak(t *testing.T) {
 		return s
 	}
 	if *soakPart && !hasPart(*soakSteps) {
-		t.Fatalf("-soak.part: -soak.steps=%q must name one chapter that snapshot.only knows (06-net)", *soakSteps)
+		t.Fatalf("-soak.part: -soak.steps=%q must name one chapter that snapshot.only knows (06-net or 05-mount)", *soakSteps)
 	}
 	// With -soak.part, each run and its photograph take turns with the
 	// other tests that change that part (06-net: nstest.LockNetns).
@@ -358,17 +358,32 @@ func ignoreStatus(err error) error {
 }
 
 // The soak's Ctrl-C at the moments where one once left the host changed,
-// hit every time rather than when the dice fall there: the chapter is built
-// with its pause points (-tags nslabtest, common/testhooks.go), the step stops
-// at the named one, and its whole process group gets SIGINT there, as in the
-// soak. The host photograph must not change.
+// hit every time rather than when the dice fall there. In a chapter
+// program, the moment is a pause point: the chapter is built with them
+// (-tags nslabtest, common/testhooks.go) and the step stops at the named
+// one. In the tour's own shell, it is just after a command the step runs
+// (shim): a stand-in first in PATH runs the real one, then waits without
+// handing its output over. Either way, the step's whole process group gets
+// SIGINT there, as in the soak, and the host photograph must not change.
 var interruptAt = []struct {
-	chapter, step, pause, why string
+	chapter, step, pause, shim, why string
 }{
 	// del killed after its rm: the tour's trap saw no name left to del,
 	// and /run/netns stayed mounted, with the note of its set-up (issue 27).
-	{"06-net", "netns_demo", "del: name gone", "06-net del holds Ctrl-C until /run/netns is undone too"},
+	{"06-net", "netns_demo", "del: name gone", "", "06-net del holds Ctrl-C until /run/netns is undone too"},
+	// Ctrl-C after mktemp made the directory, before $(...) gave its name
+	// to the trap, which then had nothing to remove (this host's soak).
+	{"05-mount", "rootfs_demo", "", "mktemp", "the tour's trap removes its scratch directories by its PID, not by name"},
 }
+
+// shimScript stands in for a command (NSLAB_SHIM_REAL): it runs it, notes
+// its own PID in NSLAB_PAUSE_FILE, and waits for the Ctrl-C that ends it,
+// keeping what the command printed.
+const shimScript = `#!/bin/sh
+out=$("$NSLAB_SHIM_REAL" "$@") || exit
+echo $$ >"$NSLAB_PAUSE_FILE"
+while :; do sleep 0.05; done
+`
 
 func TestInterruptAt(t *testing.T) {
 	nstest.RequireRoot(t)
@@ -380,7 +395,11 @@ func TestInterruptAt(t *testing.T) {
 	// photograph keeps to what the step's chapter changes.
 	whole := inGuest() || *soakRounds > 0 || *soakInterrupts > 0
 	for _, c := range interruptAt {
-		t.Run(c.chapter+"/"+strings.ReplaceAll(c.pause, " ", "_"), func(t *testing.T) {
+		at := c.pause
+		if c.shim != "" {
+			at = "after " + c.shim
+		}
+		t.Run(c.chapter+"/"+strings.ReplaceAll(at, " ", "_"), func(t *testing.T) {
 			if c.chapter == "06-net" {
 				nstest.LockNetns(t)
 			}
@@ -410,7 +429,19 @@ func TestInterruptAt(t *testing.T) {
 			}
 			before := photo()
 			paused := filepath.Join(t.TempDir(), "paused")
-			r, err := startStep(script, bin, marker, n, "NSLAB_PAUSE="+c.pause, "NSLAB_PAUSE_FILE="+paused)
+			env := []string{"NSLAB_PAUSE=" + c.pause, "NSLAB_PAUSE_FILE=" + paused}
+			if c.shim != "" {
+				real, err := exec.LookPath(c.shim)
+				if err != nil {
+					t.Fatal(err)
+				}
+				shims := t.TempDir()
+				if err := os.WriteFile(filepath.Join(shims, c.shim), []byte(shimScript), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				env = append(env, "NSLAB_SHIM_REAL="+real, "PATH="+shims+":"+os.Getenv("PATH"))
+			}
+			r, err := startStep(script, bin, marker, n, env...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -421,24 +452,24 @@ func TestInterruptAt(t *testing.T) {
 				}
 				select {
 				case err := <-r.done:
-					t.Fatalf("step %d (%s %s) ended (%v) before the pause %q:\n%s", n, c.chapter, c.step, err, c.pause, r.out.String())
+					t.Fatalf("step %d (%s %s) ended (%v) before the pause %q:\n%s", n, c.chapter, c.step, err, at, r.out.String())
 				case <-deadline:
 					r.interrupt(unix.SIGKILL)
-					t.Fatalf("step %d (%s %s) did not reach the pause %q within 20 s:\n%s", n, c.chapter, c.step, c.pause, r.out.String())
+					t.Fatalf("step %d (%s %s) did not reach the pause %q within 20 s:\n%s", n, c.chapter, c.step, at, r.out.String())
 				case <-time.After(5 * time.Millisecond):
 				}
 			}
 			_, out, err := r.interrupt(unix.SIGINT)
 			if !errors.Is(err, errSignalled) {
-				t.Fatalf("SIGINT at %q: %v\n%s", c.pause, err, out)
+				t.Fatalf("SIGINT at %q: %v\n%s", at, err, out)
 			}
 			nstest.NoPanic(t, out)
 			if code := r.cmd.ProcessState.ExitCode(); code != 130 {
-				t.Errorf("SIGINT at %q: the step exited %d, not 130 (128+SIGINT)\n%s", c.pause, code, out)
+				t.Errorf("SIGINT at %q: the step exited %d, not 130 (128+SIGINT)\n%s", at, code, out)
 			}
-			t.Logf("SIGINT at %q, then:\n%s", c.pause, out)
+			t.Logf("SIGINT at %q, then:\n%s", at, out)
 			if d := before.diff(photo()); d != "" {
-				t.Fatalf("SIGINT at %q (%s): the host differs (sudo make reset removes it):\n%s\noutput:\n%s", c.pause, c.why, d, out)
+				t.Fatalf("SIGINT at %q (%s): the host differs (sudo make reset removes it):\n%s\noutput:\n%s", at, c.why, d, out)
 			}
 		})
 	}

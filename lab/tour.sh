@@ -38,6 +38,22 @@ shell_words() {
   printf '%s' "${out# }"
 }
 
+# scratch_dir VAR, scratch_done: a throwaway directory for a demo, its
+# name in VAR: /tmp/nslab-rootfs.PID.XXXXXX, PID this shell's (sudo make
+# reset finds what a SIGKILL leaves). A Ctrl-C removes it and exits 130.
+# The trap removes it by the shell's PID, not by VAR: Ctrl-C can come after
+# mktemp has made the directory and before $(...) hands its name over.
+scratch_dir() {
+  trap 'rm -rf --one-file-system /tmp/nslab-rootfs.$$.*; trap - INT TERM; exit 130' INT TERM
+  local made
+  made=$(mktemp -d "/tmp/nslab-rootfs.$$.XXXXXX") || return 1
+  printf -v "$1" '%s' "$made"
+}
+scratch_done() {
+  rm -rf --one-file-system /tmp/nslab-rootfs.$$.*
+  trap - INT TERM
+}
+
 # chapter NN-name TITLE: the chapter's banner, before its first step.
 chapter() {
   wanted "$1" || return 0
@@ -111,12 +127,10 @@ step 05-mount "CLONE_NEWNS + mount proc (seed)" "new mount, PID, UTS and IPC nam
   "$bin/05-mount" -hostname namespace -proc -tmpfs /mnt/nslab-tour sh -c 'hostname; echo "my PID is $$"; ps -e; grep -E " /(proc|mnt/nslab-tour) " /proc/self/mountinfo'
 # A throwaway rootfs, entered both ways, with the chroot escape tried in each.
 rootfs_demo() {
-  local prog=$1 dir='' rc=0
+  local prog=$1 dir rc=0
   # Ctrl-C must not leave the rootfs behind (the programs' mounts are in
   # namespaces of their own: --one-file-system stays on the host's /tmp).
-  trap '[ -n "$dir" ] && rm -rf --one-file-system "$dir"; trap - INT TERM; exit 130' INT TERM
-  # Named nslab-rootfs.*: sudo make reset finds it after a crash.
-  dir=$(mktemp -d /tmp/nslab-rootfs.XXXXXX) || return 1
+  scratch_dir dir || return 1
   printf '%s$ %s%s\n' "$bold" "05-mount mkrootfs $dir/r" "$off"
   "$prog" mkrootfs "$dir/r" | tail -n 1 || rc=1
   local how
@@ -124,8 +138,7 @@ rootfs_demo() {
     printf '%s$ %s%s\n' "$bold" "05-mount -rootfs $dir/r $how /bin/05-mount escape" "$off"
     "$prog" -rootfs "$dir/r" "$how" /bin/05-mount escape || rc=1
   done
-  rm -rf "$dir"
-  trap - INT TERM
+  scratch_done
   return $rc
 }
 step 05-mount "chroot vs pivot_root" "a minimal rootfs, entered by chroot and then by pivot_root, with an escape attempt" \
@@ -238,10 +251,8 @@ step 09-setns "clone(CLONE_NEWUTS|NEWNS|NEWPID|NEWUSER|NEWIPC) bash; the setns j
 # A throwaway rootfs; one container with every layer on tries three escapes,
 # then a second one runs out of memory.
 container_demo() {
-  local prog=$1 mk=$2 dir='' rc=0 st
-  trap '[ -n "$dir" ] && rm -rf --one-file-system "$dir"; trap - INT TERM; exit 130' INT TERM
-  # Named nslab-rootfs.*: sudo make reset finds it after a crash.
-  dir=$(mktemp -d /tmp/nslab-rootfs.XXXXXX) || return 1
+  local prog=$1 mk=$2 dir rc=0 st
+  scratch_dir dir || return 1
   "$mk" mkrootfs "$dir/r" >/dev/null || rc=1
   printf '%s$ %s%s
 ' "$bold" "10-container run -rootfs $dir/r -net -- sh -c '...'" "$off"
@@ -253,8 +264,7 @@ container_demo() {
   "$prog" run -rootfs "$dir/r" -memory 32M -- tail /dev/zero 2>&1 | grep -E '^(container exited|10-container:)'
   st=${PIPESTATUS[0]}
   [ "$st" -eq 137 ] || { echo "tour: tail /dev/zero ended with status $st, not 137 (killed by the OOM killer)"; rc=1; }
-  rm -rf "$dir"
-  trap - INT TERM
+  scratch_done
   return $rc
 }
 chapter 10-container "the nine chapters in one container, hardened and limited"
