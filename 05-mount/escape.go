@@ -22,6 +22,12 @@ func escape(args []string) {
 		common.Fatalf("escape calls chroot(2), which needs root (CAP_SYS_CHROOT): run it in a %s -rootfs as root", common.Prog)
 	}
 	before := rootID()
+	// From /, as in a container (05-mount does cd / before it runs the
+	// command): run elsewhere on the host, the rmdir below, which names the
+	// directory relative to the working directory, would miss it.
+	if err := unix.Chdir("/"); err != nil {
+		common.ErrExit("cd /", err)
+	}
 
 	// 1. chroot into a subdirectory without entering it. Our root moves
 	//    down; our working directory stays where it was, above the root.
