@@ -58,7 +58,7 @@ func escape(args []string) {
 	common.Step(common.Child("cd .. (64 times)"), "nothing stops us: we are outside our root")
 
 	// 3. Make that the root.
-	did(common.Child, "chroot .", "", unix.Chroot("."))
+	common.Did(common.Child, "chroot .", "", unix.Chroot("."))
 
 	after := rootID()
 	if after == before {

@@ -69,7 +69,7 @@ func child_main(args []string) int {
 	// their propagation. systemd makes / shared, so on most hosts the
 	// seed's proc mount would propagate back and cover the HOST's /proc.
 	// From here on, nothing we mount leaves this namespace.
-	did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this our mounts would show up on the host", common.MakeMountsPrivate())
+	common.Did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this our mounts would show up on the host", common.MakeMountsPrivate())
 
 	// Not in the seed: -rootfs DIR -chroot|-pivot (rootfs.go), then a
 	// -tmpfs (tmpfs.go) inside it. The root comes first: pivot_root
@@ -84,7 +84,7 @@ func child_main(args []string) int {
 	// The first version's shell session does the same by hand:
 	// mount -t proc /tmp/proc /proc.
 	if o.proc {
-		did(common.Child, "mount -t proc /root/proc /proc", "a proc of the new PID namespace: ps sees only our processes",
+		common.Did(common.Child, "mount -t proc /root/proc /proc", "a proc of the new PID namespace: ps sees only our processes",
 			unix.Mount("/root/proc", "/proc", "proc", 0, ""), procHint(o.rootfs))
 	}
 

@@ -128,12 +128,3 @@ func shellJoin(argv []string) string {
 	}
 	return strings.Join(q, " ")
 }
-
-// did prints cmd, the step just done, or exits with it, and the hint if
-// one is given, if err says it failed.
-func did(who func(...any) string, cmd, why string, err error, hint ...string) {
-	if err != nil {
-		common.ErrExit(cmd, err, hint...)
-	}
-	common.Step(who(cmd), why)
-}

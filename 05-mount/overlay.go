@@ -71,7 +71,7 @@ func overlay(args []string) {
 	common.Step(common.Parent("mkdir "+shq(dir)), "")
 	in := dir // the layers' directory, as the steps name it
 	if !named {
-		did(common.Parent, "cd "+dir, "short names from here on", os.Chdir(dir))
+		common.Did(common.Parent, "cd "+dir, "short names from here on", os.Chdir(dir))
 		in = "."
 	}
 	// Go cannot unshare(CLONE_NEWNS) the process: unshare(2) moves the calling
@@ -98,8 +98,8 @@ func overlayChild(args []string) int {
 	// Ctrl-C is the parent's: it kills us, then removes the directories.
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 	l := layersIn(args[0])
-	did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this the overlay would show up on the host", common.MakeMountsPrivate())
-	did(common.Child, "mkdir "+shq(l.lower, l.upper, l.work, l.merged), "work must be on upper's file system: files are made there, then renamed into upper",
+	common.Did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this the overlay would show up on the host", common.MakeMountsPrivate())
+	common.Did(common.Child, "mkdir "+shq(l.lower, l.upper, l.work, l.merged), "work must be on upper's file system: files are made there, then renamed into upper",
 		errors.Join(os.Mkdir(l.lower, 0o755), os.Mkdir(l.upper, 0o755), os.Mkdir(l.work, 0o755), os.Mkdir(l.merged, 0o755)))
 	write(filepath.Join(l.lower, "hello"), helloLower, "")
 	write(filepath.Join(l.lower, "doomed"), doomedText, "lower: in Docker, the image's read-only layers")
@@ -109,9 +109,9 @@ func overlayChild(args []string) int {
 	hints := map[error]string{unix.ENODEV: "this kernel has no overlay file system: modprobe overlay", unix.EINVAL: fsHint, unix.EOPNOTSUPP: fsHint}
 	err := unix.Mount("overlay", l.merged, "overlay", 0, opts)
 	// No undo step: the kernel tears our namespace down when we exit.
-	did(common.Child, mnt, "merged shows upper over lower", err, hints[err])
+	common.Did(common.Child, mnt, "merged shows upper over lower", err, hints[err])
 	mi, err := os.ReadFile("/proc/self/mountinfo")
-	did(common.Child, "grep ' - overlay ' /proc/self/mountinfo", "", err)
+	common.Did(common.Child, "grep ' - overlay ' /proc/self/mountinfo", "", err)
 	fmt.Println(strings.Join(regexp.MustCompile(`(?m)^.* - overlay .*$`).FindAllString(string(mi), -1), "\n"))
 	hello := filepath.Join(l.merged, "hello")
 	cat(hello, "read through merged: lower's file")
@@ -120,14 +120,14 @@ func overlayChild(args []string) int {
 	cat(filepath.Join(l.lower, "hello"), "lower is never written")
 	write(filepath.Join(l.merged, "new"), newText, "a new file lands in upper only")
 	doomed := filepath.Join(l.merged, "doomed")
-	did(common.Child, "rm "+shq(doomed), "lower cannot change: a whiteout in upper hides the file", os.Remove(doomed))
+	common.Did(common.Child, "rm "+shq(doomed), "lower cannot change: a whiteout in upper hides the file", os.Remove(doomed))
 	lsl(common.Child, l.merged, "")
 	whiteout := filepath.Join(l.upper, "doomed")
 	var st unix.Stat_t
-	did(common.Child, "stat -c '%F %t:%T' "+shq(whiteout), "", unix.Lstat(whiteout, &st))
+	common.Did(common.Child, "stat -c '%F %t:%T' "+shq(whiteout), "", unix.Lstat(whiteout, &st))
 	fmt.Printf("%s %x:%x\n", map[uint32]string{unix.S_IFCHR: "character special file", unix.S_IFREG: "regular file"}[st.Mode&unix.S_IFMT],
 		unix.Major(st.Rdev), unix.Minor(st.Rdev))
-	did(common.Child, "umount "+shq(l.merged), "", unix.Unmount(l.merged, 0))
+	common.Did(common.Child, "umount "+shq(l.merged), "", unix.Unmount(l.merged, 0))
 	return 0
 }
 
@@ -159,13 +159,13 @@ func removeLayers(dir string, named bool) {
 
 // write is `echo TEXT > FILE`.
 func write(file, text, why string) {
-	did(common.Child, "echo "+shq(strings.TrimSuffix(text, "\n"))+" > "+shq(file), why, os.WriteFile(file, []byte(text), 0o644))
+	common.Did(common.Child, "echo "+shq(strings.TrimSuffix(text, "\n"))+" > "+shq(file), why, os.WriteFile(file, []byte(text), 0o644))
 }
 
 // cat is `cat FILE`.
 func cat(file, why string) {
 	b, err := os.ReadFile(file)
-	did(common.Child, "cat "+shq(file), why, err)
+	common.Did(common.Child, "cat "+shq(file), why, err)
 	fmt.Print(string(b))
 }
 
@@ -183,7 +183,7 @@ func lsl(who func(...any) string, dir, why string) {
 		kind := map[uint32]string{unix.S_IFREG: "-", unix.S_IFDIR: "d", unix.S_IFCHR: "c", unix.S_IFLNK: "l"}[st.Mode&unix.S_IFMT]
 		fmt.Fprintf(&out, "%s%s %5s %s\n", kind, fs.FileMode(st.Mode & 0o777).String()[1:], size, e.Name())
 	}
-	did(who, "ls -l "+shq(dir), why, err)
+	common.Did(who, "ls -l "+shq(dir), why, err)
 	fmt.Print(out.String())
 }
 

@@ -56,5 +56,5 @@ func mountTmpfs(dir string) {
 	if dir == "" {
 		return
 	}
-	did(common.Child, "mount -t tmpfs tmpfs "+dir, "in this mount namespace only: the host does not see it", unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
+	common.Did(common.Child, "mount -t tmpfs tmpfs "+dir, "in this mount namespace only: the host does not see it", unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
 }

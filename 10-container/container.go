@@ -155,7 +155,7 @@ func containerInit(args []string) int {
 	}
 
 	// UTS (02-uts): our own hostname.
-	checked(unix.Sethostname([]byte(o.hostname)), "sethostname", "hostname "+o.hostname, "UTS: the host keeps its name")
+	common.Did(common.Child, "hostname "+o.hostname, "UTS: the host keeps its name", unix.Sethostname([]byte(o.hostname)))
 
 	// IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
 	// inside shows none of the host's queues, semaphores or segments.
@@ -167,10 +167,10 @@ func containerInit(args []string) int {
 	// parent's. So, like runc, unshare it now that the parent has moved us.
 	// unshare changes the calling thread only: this one, locked in init,
 	// from which the command will be started.
-	checked(unix.Unshare(unix.CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)", "unshare --cgroup", "cgroup: our cgroup is / in here")
+	common.Did(common.Child, "unshare --cgroup", "cgroup: our cgroup is / in here", unix.Unshare(unix.CLONE_NEWCGROUP))
 
 	// mount (05-mount): nothing propagates back; the rootfs becomes /.
-	checked(common.MakeMountsPrivate(), "mount --make-rprivate /", "mount --make-rprivate /", "no mount propagates to the host")
+	common.Did(common.Child, "mount --make-rprivate /", "no mount propagates to the host", common.MakeMountsPrivate())
 	if o.layer != "" {
 		o.rootfs = mountLayer(o) // from here on, the root is the overlay
 	}
@@ -185,7 +185,7 @@ func containerInit(args []string) int {
 	}
 
 	// net (06-net): loopback up; eth0 came from the parent with -net.
-	checked(loUp(), "ip link set lo up", "ip link set lo up", "net: lo only, unless -net gave an eth0")
+	common.Did(common.Child, "ip link set lo up", "net: lo only, unless -net gave an eth0", loUp())
 
 	// The last mile (security.go): what root in here may still do.
 	lastMile(o)
@@ -213,15 +213,6 @@ func containerInit(args []string) int {
 		notStarted(o.argv[0], err)
 	}
 	return reap(cmd.Process.Pid)
-}
-
-// checked prints PID 1's step cmd once the call that carries it out has
-// succeeded, or exits as ErrExit does, with what failed.
-func checked(err error, what, cmd, why string) {
-	if err != nil {
-		common.ErrExit(what, err)
-	}
-	common.Step(common.Child(cmd), why)
 }
 
 // notStarted exits as a shell and `docker run` do when the command cannot

@@ -102,5 +102,5 @@ func maskPaths() {
 
 // mount is mount(2), printed as the command, or exits.
 func mount(source, target, fstype string, flags uintptr, data, cmd, why string) {
-	checked(unix.Mount(source, target, fstype, flags, data), cmd, cmd, why)
+	common.Did(common.Child, cmd, why, unix.Mount(source, target, fstype, flags, data))
 }

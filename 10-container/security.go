@@ -58,14 +58,14 @@ func lastMile(o options) {
 		// run code on one of them. Not dumpable, PID 1's /proc/1/mem,
 		// fd, environ and ptrace need CAP_SYS_PTRACE, which the command
 		// lacks. runc's init does the same.
-		checked(unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE, 0)", "prctl(PR_SET_DUMPABLE, 0)",
-			"PID 1's other threads keep their capabilities: its /proc is out of reach")
+		common.Did(common.Child, "prctl(PR_SET_DUMPABLE, 0)", "PID 1's other threads keep their capabilities: its /proc is out of reach",
+			unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0))
 	}
 	if !o.isOff("nnp") {
 		// No setuid binary, no file capability can give back what we
 		// dropped. seccomp requires it of a process without CAP_SYS_ADMIN.
-		checked(unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)", "prctl(PR_SET_NO_NEW_PRIVS, 1)",
-			"exec can never gain privileges again")
+		common.Did(common.Child, "prctl(PR_SET_NO_NEW_PRIVS, 1)", "exec can never gain privileges again",
+			unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 	}
 	if !o.isOff("seccomp") {
 		loadSeccomp()
@@ -95,8 +95,8 @@ func dropCaps() {
 		{Effective: uint32(keep), Permitted: uint32(keep)},
 		{Effective: uint32(keep >> 32), Permitted: uint32(keep >> 32)},
 	}
-	checked(unix.Capset(&hdr, &data[0]), "capset", fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1),
-		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...")
+	common.Did(common.Child, fmt.Sprintf("capsh --drop=... (keep %d of %d)", len(keepCaps), lastCap()+1),
+		"Docker's default set without net_raw: no sys_admin, sys_boot, sys_module, net_admin, ...", unix.Capset(&hdr, &data[0]))
 }
 
 // lastCap is the highest capability this kernel knows,

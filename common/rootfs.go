@@ -12,20 +12,10 @@ import "golang.org/x/sys/unix"
 // else. The mount namespace still holds the host's whole tree, which a
 // root process can climb back to (05-mount escape shows how).
 func ChrootInto(dir string) {
-	childStep("chroot "+dir, unix.Chroot(dir), "changes what / means for this process: the host's tree is still in this mount namespace")
+	Did(Child, "chroot "+dir, "changes what / means for this process: the host's tree is still in this mount namespace", unix.Chroot(dir))
 	// Without this the working directory would still be outside the new
 	// root: the first step of every chroot escape.
 	childChdir("/")
-}
-
-// childStep ends the program with one line if the system call that did cmd
-// failed (err, with a hint for ErrExit), and otherwise prints cmd as the
-// child's step.
-func childStep(cmd string, err error, why string, hint ...string) {
-	if err != nil {
-		ErrExit(cmd, err, hint...)
-	}
-	Step(Child(cmd), why)
 }
 
 // childChdir is chdir(2), printed as the child's step "cd DIR".
@@ -50,7 +40,7 @@ func PivotInto(dir string) {
 	// pivot_root wants the new root to be a mount point. A bind mount of
 	// the directory onto itself makes it one (MS_REC keeps any mounts
 	// below it). It is private like everything else by now.
-	childStep("mount --rbind "+dir+" "+dir, unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""), "pivot_root needs the new root to be a mount point")
+	Did(Child, "mount --rbind "+dir+" "+dir, "pivot_root needs the new root to be a mount point", unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""))
 	childChdir(dir)
 	// pivot_root(new_root, put_old): the new root becomes /, the old root
 	// is moved to put_old, which must be at or under the new root. Naming
@@ -58,9 +48,9 @@ func PivotInto(dir string) {
 	// top of the new one: no put_old directory to make on the rootfs's
 	// disk (where the host, or a second container using the same rootfs,
 	// would see it), and nothing to remove afterwards.
-	childStep("pivot_root . .", unix.PivotRoot(".", "."), "the new root is now /; the old root is stacked on top of it", pivotHint)
+	Did(Child, "pivot_root . .", "the new root is now /; the old root is stacked on top of it", unix.PivotRoot(".", "."), pivotHint)
 	// Detach the old root, the top mount on ".", and every mount under it
 	// (MNT_DETACH: even if busy). After this no path leads out.
-	childStep("umount -l .", unix.Unmount(".", unix.MNT_DETACH), "the host's tree is gone from this mount namespace")
+	Did(Child, "umount -l .", "the host's tree is gone from this mount namespace", unix.Unmount(".", unix.MNT_DETACH))
 	childChdir("/")
 }

@@ -13,3 +13,15 @@ func Step(cmd, why string) {
 	}
 	fmt.Printf("%s%s  %s\n", Dim("+ "), cmd, Dim("# "+why))
 }
+
+// Did follows a call that does a step: if err says it failed, the program
+// ends with one line naming cmd (ErrExit, with the hint if one is given);
+// otherwise cmd is printed as a step, coloured by whose it is (Child,
+// Parent). common's rootfs steps, 05-mount and 10-container's PID 1 use
+// it: Did(Child, "mount --make-rprivate /", why, MakeMountsPrivate()).
+func Did(who func(...any) string, cmd, why string, err error, hint ...string) {
+	if err != nil {
+		ErrExit(cmd, err, hint...)
+	}
+	Step(who(cmd), why)
+}
