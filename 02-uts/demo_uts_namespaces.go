@@ -75,7 +75,6 @@ func childFunc(args []string) int {
 	// Not in the C: tell the parent we are done (fd 3, common.Handshake).
 	// The C's parent just sleeps one second and hopes the child was quick.
 	common.TellParent()
-	common.DoneTellingParent()
 	// Not in the C: stay alive while the parent prints its namespace table
 	// (it reads /proc/<our pid>/ns), even with -hold 0: wait for it to
 	// close its end of fd 4.

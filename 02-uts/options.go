@@ -16,11 +16,11 @@ import (
 // exit status 2.
 func parseArgs() (hostname string, sleep time.Duration) {
 	usage := common.Prog + " [-hold D] <child-hostname>"
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(usage)
 	// -hold's default, 1000s, is the seed's sleep(1000) in the child (the
 	// C always sleeps that long); -hold 0 does not sleep at all.
-	s := common.HoldFlag(fs, 1000*time.Second, "the child and its UTS namespace")
-	common.ParseFlagsArgs(fs, usage, os.Args[1:])
+	s := fs.Hold(1000*time.Second, "the child and its UTS namespace")
+	fs.ParseArgs(os.Args[1:])
 	switch {
 	case fs.NArg() == 0:
 		// The C prints its usage and exits 0 (EXIT_SUCCESS). We exit 2, the

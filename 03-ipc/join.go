@@ -12,9 +12,9 @@ import (
 
 // parseFlags parses the command line; the only flag is -hold.
 func parseFlags() time.Duration {
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, 0, "the child in its IPC namespace, after listing,")
-	common.ParseFlags(fs, common.Prog+" [-hold DURATION]", os.Args[1:])
+	fs := common.NewFlags(common.Prog + " [-hold DURATION]")
+	hold := fs.Hold(0, "the child in its IPC namespace, after listing,")
+	fs.Parse(os.Args[1:])
 	return *hold
 }
 

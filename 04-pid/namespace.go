@@ -73,7 +73,6 @@ func fork_child(args []string) int {
 	// Not in the C: tell the host the children are there, and wait until
 	// it has looked at them (and held the namespace, with -hold).
 	common.TellParent()
-	common.DoneTellingParent() // so that ps does not inherit it
 	common.WaitParentClose()
 
 	// C: char * cmd = "ps -el;

@@ -28,7 +28,7 @@ func nestLevel2(args []string) int {
 		unix.CLONE_NEWPID|unix.CLONE_NEWNS, "level2", "1")
 	pid := cmd.Process.Pid
 	fmt.Printf("level 1: the level-2 init is my child %d; /proc/%d/status NSpid: %s\n",
-		pid, pid, common.Child(statusField(pid, "NSpid")))
+		pid, pid, common.Child(nspidOf(pid)))
 
 	common.TellParent()
 	common.WaitParentClose()
@@ -40,7 +40,7 @@ func nestLevel2(args []string) int {
 // level2 is PID 1 of the innermost namespace.
 func level2(args []string) int {
 	becomeInit(args)
-	fmt.Printf("  level 2: /proc/self/status NSpid: %s\n", common.Child(statusField(0, "NSpid")))
+	fmt.Printf("  level 2: /proc/self/status NSpid: %s\n", common.Child(nspidOf(0)))
 	common.TellParent()
 	common.WaitParentClose()
 	return 0
@@ -62,7 +62,7 @@ func runNested(hold time.Duration) {
 	}
 	pin, l2ino := pinNS(l2)
 	fmt.Printf("host: the level-2 init is %d; /proc/%d/status NSpid: %s\n",
-		l2, l2, common.Parent(statusField(l2, "NSpid")))
+		l2, l2, common.Parent(nspidOf(l2)))
 	host, _ := common.NSInode(0, "pid")
 	fmt.Printf("PID namespaces: host pid:[%d] > level 1 pid:[%d] > level 2 pid:[%d]\n", host, ns.ino, l2ino)
 	ns.hold(hold, fmt.Sprintf("nsenter -t %d -p -m ps -el; nsenter -t %d -p -m ps -el; lsns -t pid", ns.pid, l2))

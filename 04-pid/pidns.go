@@ -28,9 +28,9 @@ var demos = map[string]func(hold time.Duration){
 // one line: 2 for a bad command line, 1 if the machine cannot run it.
 func parseArgs() (demo string, n int, hold time.Duration) {
 	usage := common.Prog + " [-hold D] [N | orphans | signals | nested]"
-	fs := common.NewFlagSet()
-	h := common.HoldFlag(fs, 0, "each PID namespace alive")
-	args := common.ParseFlagsArgs(fs, usage, os.Args[1:])
+	fs := common.NewFlags(usage)
+	h := fs.Hold(0, "each PID namespace alive")
+	args := fs.ParseArgs(os.Args[1:])
 	n = 7
 	switch {
 	case len(args) > 1:
@@ -139,7 +139,7 @@ func (ns *pidNS) finish() *os.ProcessState {
 // closes pin (nil if the namespace was gone already: Close says ErrInvalid).
 // A process left is a failure.
 func mustBeEmpty(line string, ino uint64, pin *os.File) {
-	left := common.ProcsInNS("pid", ino)
+	left := procsInNS(ino)
 	pin.Close()
 	fmt.Printf("%s pid:[%d]: %s\n", line, ino, pidList(left))
 	if len(left) > 0 {
@@ -151,8 +151,8 @@ func mustBeEmpty(line string, ino uint64, pin *os.File) {
 // lists a process's PID in each namespace, from our /proc's down to its own.
 func hostView(ns *pidNS) {
 	fmt.Println("Seen from the host (NSpid in /proc/PID/status: the PID outside, then inside):")
-	for _, pid := range common.ProcsInNS("pid", ns.ino) {
-		fmt.Printf("  PID %-7d NSpid: %s\n", pid, common.Parent(statusField(pid, "NSpid")))
+	for _, pid := range procsInNS(ns.ino) {
+		fmt.Printf("  PID %-7d NSpid: %s\n", pid, common.Parent(nspidOf(pid)))
 	}
 }
 
@@ -198,13 +198,22 @@ func becomeInit(args []string) []string {
 	return args[1:]
 }
 
+var hostPipes []*os.File
+
 // startRole is what a Go process inside does instead of fork(): start
-// this binary again as role. It inherits our descriptors, the host's
-// pipes on fd 3 and 4 included. No Pdeathsig, no StartChild: when PID 1
-// exits, the kernel kills every process in its namespace, and PID 1 reaps
-// with wait4(-1) (reap), which StartChild's own Wait would race.
+// this binary again as role. The host's pipes on fd 3 and 4 go with it, as
+// a fork's descriptors would: a role may tell the host itself. (Dispatch
+// made them close-on-exec, so they are passed by name; hostPipes keeps
+// them, or the garbage collector would close them.) No Pdeathsig, no
+// StartChild: when PID 1 exits, the kernel kills every process in its
+// namespace, and PID 1 reaps with wait4(-1) (reap), which StartChild's own
+// Wait would race.
 func startRole(role string, args ...string) *exec.Cmd {
 	cmd := common.Command(role, args...)
+	if hostPipes == nil {
+		hostPipes = []*os.File{os.NewFile(3, "ready"), os.NewFile(4, "release")}
+	}
+	cmd.ExtraFiles = hostPipes
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting "+role, err)
 	}

@@ -14,20 +14,11 @@ import (
 	"nslab/common"
 )
 
-// statusField returns one field of /proc/PID/status (pid 0: self), such
-// as "NSpid" or "SigCgt", or "" if there is none.
-func statusField(pid int, key string) string {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	if pid == 0 {
-		path = "/proc/self/status"
-	}
-	b, _ := os.ReadFile(path)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			return strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return ""
+// nspidOf is the NSpid line of /proc/PID/status (pid 0: self): the PID in
+// each PID namespace, from our /proc's down to the process's own.
+func nspidOf(pid int) string {
+	v, _ := common.StatusField(pid, "NSpid")
+	return v
 }
 
 // alive says how pid is doing: "running (state S)", "a zombie" or "gone".
@@ -44,23 +35,39 @@ func alive(pid int) string {
 
 // childrenOf lists the processes whose parent is ppid, as our /proc shows them.
 func childrenOf(ppid int) []int {
-	var kids []int
+	return procsWhere(func(pid int) bool {
+		st, err := common.ReadStat(pid)
+		return err == nil && st.PPID == ppid
+	})
+}
+
+// procsInNS lists the live processes, by PID in our /proc, whose PID
+// namespace has this inode. Inode numbers of namespaces are reused as soon
+// as a namespace is freed: keep it open (a descriptor on /proc/PID/ns/pid)
+// for as long as you look for its processes, or you may find a newer one's.
+func procsInNS(ino uint64) []int {
+	return procsWhere(func(pid int) bool {
+		n, err := common.NSInode(pid, "pid")
+		return err == nil && n == ino && strings.HasPrefix(alive(pid), "running")
+	})
+}
+
+// procsWhere lists the processes in our /proc for which match is true.
+func procsWhere(match func(pid int) bool) []int {
+	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := common.ReadStat(pid); err == nil && st.PPID == ppid {
-			kids = append(kids, pid)
+		if pid, err := strconv.Atoi(e.Name()); err == nil && match(pid) {
+			pids = append(pids, pid)
 		}
 	}
-	return kids
+	return pids
 }
 
 // statusMask is a hexadecimal signal mask of /proc/PID/status (0 if none).
 func statusMask(pid int, key string) uint64 {
-	v, _ := strconv.ParseUint(statusField(pid, key), 16, 64)
+	f, _ := common.StatusField(pid, key)
+	v, _ := strconv.ParseUint(f, 16, 64)
 	return v
 }
 

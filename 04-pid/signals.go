@@ -49,7 +49,6 @@ func signalTarget(args []string) int {
 	}
 	fmt.Println("PID 1: exec'ing sleep, a program with no signal handler")
 	startRole("signaller", round)
-	common.DoneTellingParent() // the signaller has its own copy
 	err = unix.Exec(sleep, []string{"sleep", "infinity"}, os.Environ())
 	common.ErrExit("execve "+sleep, err)
 	return 1

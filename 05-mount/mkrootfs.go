@@ -39,9 +39,9 @@ func mkrootfsUsage() string {
 }
 
 func mkrootfs(args []string) {
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(mkrootfsUsage())
 	fromHost := fs.Bool("from-host", false, "copy the host's binaries and their libraries even if busybox is installed")
-	args = common.ParseFlagsArgs(fs, mkrootfsUsage(), args)
+	args = fs.ParseArgs(args)
 	if len(args) != 1 {
 		common.UsageError(mkrootfsUsage(), "want one DIR, got %d arguments", len(args))
 	}

@@ -46,9 +46,7 @@ const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | u
 func child_main(args []string) int {
 	o := childOptions(args)
 	// Not in the seed: wait until the parent has printed the child's PID,
-	// so that the lines come in one order (fd 3 and 4 are closed here, and
-	// the command inherits neither).
-	common.DoneTellingParent()
+	// so that the lines come in one order.
 	common.WaitParentClose()
 
 	// C: printf(" - [%4d] Current namspace, Parent PID : %d\n", getpid(), getppid() );

@@ -35,7 +35,10 @@ func subcommand(args []string) {
 
 // parseArgs checks the whole command line before anything is created.
 func parseArgs(args []string) options {
-	fs := common.NewFlagSet()
+	// -h lists the sub-commands too; a mistake shows the first line only.
+	fs := common.NewFlags(usageLine() + "\n" + mkrootfsUsage() + "\n" +
+		common.Prog + " escape      (inside a -chroot or -pivot rootfs: the chroot breakout)\n" +
+		overlayUsage() + "      (lower, upper, copy-up and whiteouts, as a container's root)")
 	var o options
 	fs.StringVar(&o.hostname, "hostname", "namespace", "hostname in the new UTS namespace (the seed's)")
 	fs.BoolVar(&o.proc, "proc", false, "mount a fresh /proc, so that ps shows the new PID namespace (the post's second version)")
@@ -43,8 +46,7 @@ func parseArgs(args []string) options {
 	fs.StringVar(&o.rootfs, "rootfs", "", "run the command in this root filesystem `DIR` (build one with mkrootfs)")
 	chroot := fs.Bool("chroot", false, "enter -rootfs with chroot(2): escapable")
 	pivot := fs.Bool("pivot", false, "enter -rootfs with pivot_root(2), as container runtimes do")
-	// -h lists the sub-commands too; a mistake shows the first line only.
-	o.argv = common.ParseFlagsArgs(fs, usageLine()+"\n"+mkrootfsUsage()+"\n"+common.Prog+" escape      (inside a -chroot or -pivot rootfs: the chroot breakout)\n"+overlayUsage()+"      (lower, upper, copy-up and whiteouts, as a container's root)", args)
+	o.argv = fs.ParseArgs(args)
 	switch {
 	case len(o.hostname) > common.HostNameMax:
 		common.UsageError("", "-hostname is %d bytes long; the kernel allows at most %d", len(o.hostname), common.HostNameMax)

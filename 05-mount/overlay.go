@@ -43,7 +43,7 @@ func layersIn(d string) layers {
 // overlay is the parent, in the host's mount namespace: it makes DIR, lets a
 // child do the lesson in a mount namespace of its own, then lists the layers.
 func overlay(args []string) {
-	args = common.ParseFlagsArgs(common.NewFlagSet(), overlayUsage(), args)
+	args = common.NewFlags(overlayUsage()).ParseArgs(args)
 	if len(args) > 1 {
 		common.UsageError(overlayUsage(), "want at most one DIR, got %d arguments", len(args))
 	}

@@ -13,18 +13,18 @@ import (
 
 // showFlags parses show's command line: -hold D.
 func showFlags(args []string) time.Duration {
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, 0, "the child and its network namespace, after printing,")
-	common.ParseFlags(fs, common.Prog+" show [-hold D]", args)
+	fs := common.NewFlags(common.Prog + " show [-hold D]")
+	hold := fs.Hold(0, "the child and its network namespace, after printing,")
+	fs.Parse(args)
 	return *hold
 }
 
 // linkFlags parses link's command line: -hold D and -move.
 func linkFlags(args []string) (hold time.Duration, move bool) {
-	fs := common.NewFlagSet()
-	h := common.HoldFlag(fs, 0, "both namespaces and the veth pair, after the echo,")
+	fs := common.NewFlags(common.Prog + " link [-hold D] [-move]")
+	h := fs.Hold(0, "both namespaces and the veth pair, after the echo,")
 	m := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
-	common.ParseFlags(fs, common.Prog+" link [-hold D] [-move]", args)
+	fs.Parse(args)
 	return *h, *m
 }
 
@@ -34,7 +34,7 @@ func linkFlags(args []string) (hold time.Duration, move bool) {
 // returns NAME, its path /run/netns/NAME, and the arguments from NAME on,
 // which must number n (-1: any).
 func nameArg(usage string, args []string, n int) (string, string, []string) {
-	args = common.ParseFlagsArgs(common.NewFlagSet(), usage, args)
+	args = common.NewFlags(usage).ParseArgs(args)
 	if len(args) == 0 {
 		common.UsageError(usage, "missing NAME")
 	}

@@ -152,7 +152,7 @@ func netnsAdd(args []string) {
 // netnsList is `ip netns list`, which is `ls /var/run/netns` (/var/run is
 // /run), with the namespace each name holds. Reading needs no root.
 func netnsList(args []string) {
-	common.ParseFlags(common.NewFlagSet(), common.Prog+" list", args)
+	common.NewFlags(common.Prog + " list").Parse(args)
 	// $ ip netns list
 	entries, err := os.ReadDir(netnsRunDir) // sorted by name
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -69,29 +69,13 @@ func describeCaps(mask uint64, lastCap int) string {
 	return strings.Join(names, " ")
 }
 
-// statusField returns one field of /proc/PID/status ("Uid", "CapEff", ...)
-// with its tabs turned into single spaces.
-func statusField(pid int, key string) (string, error) {
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			return strings.Join(strings.Fields(v), " "), nil
-		}
-	}
-	return "", fmt.Errorf("%s: no %s line", path, key)
-}
-
 // printCaps prints the child's capabilities as the kernel shows them in
 // /proc/self/status: "CapEff=000001ffffffffff (all 41) CapPrm=... CapBnd=...".
 func printCaps() {
 	last := capLastCap()
 	var parts []string
 	for _, key := range []string{"CapEff", "CapPrm", "CapBnd"} {
-		v, err := statusField(os.Getpid(), key) // the main thread's, as /proc/self's
+		v, err := common.StatusField(os.Getpid(), key) // the main thread's, as /proc/self's
 		if err != nil {
 			common.ErrExit("reading /proc/self/status", err)
 		}

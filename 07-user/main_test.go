@@ -147,14 +147,14 @@ func checkChild(t *testing.T, pid int, hostUID string) {
 
 	// From the host: the real ids, and no supplementary group.
 	for _, key := range []string{"Uid", "Gid"} {
-		if v, err := statusField(pid, key); err != nil || v != want4 {
+		if v, err := common.StatusField(pid, key); err != nil || v != want4 {
 			t.Errorf("host's %s: %s: %q (%v), want %q", p("status"), key, v, err, want4)
 		}
 	}
-	if v, err := statusField(pid, "Groups"); err != nil || v != "" {
+	if v, err := common.StatusField(pid, "Groups"); err != nil || v != "" {
 		t.Errorf("host's %s: Groups: %q (%v), want none (root's group 0 must not follow the child)", p("status"), v, err)
 	}
-	if v, err := statusField(pid, "CapEff"); err != nil || v != fullCapMask() {
+	if v, err := common.StatusField(pid, "CapEff"); err != nil || v != fullCapMask() {
 		t.Errorf("%s: CapEff: %q (%v), want every capability %s (in its namespace)", p("status"), v, err, fullCapMask())
 	}
 	for _, f := range []string{"uid_map", "gid_map"} {

@@ -26,10 +26,10 @@ type options struct {
 // parseOptions reads the flags, or exits 2 with one line.
 func parseOptions() options {
 	usage := common.Prog + " [-map-to HOST-UID] [-hold D]"
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(usage)
 	mapTo := fs.String("map-to", "", "host uid (and gid) that uid 0 inside maps to (default 100000 as root; your own uid otherwise, the only one you may map)")
-	hold := common.HoldFlag(fs, 0, "each child, after its demo,")
-	common.ParseFlags(fs, usage, os.Args[1:])
+	hold := fs.Hold(0, "each child, after its demo,")
+	fs.Parse(os.Args[1:])
 
 	o := options{uid: unix.Geteuid(), gid: unix.Getegid(), hold: *hold}
 	o.mapUID, o.mapGID = o.uid, o.gid // an unprivileged process may map only its own ids

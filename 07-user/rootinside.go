@@ -113,7 +113,7 @@ func hostView(child *common.ChildProc, hs *common.Handshake) {
 	pid := child.Pid()
 	if hs.WaitReady() {
 		for _, key := range []string{"Uid", "Gid"} {
-			v, err := statusField(pid, key)
+			v, err := common.StatusField(pid, key)
 			if err != nil {
 				common.ErrExit("reading the child's status", err)
 			}

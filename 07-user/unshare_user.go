@@ -83,7 +83,6 @@ func childFunc(args []string) int {
 	// Stay alive while the parent reads our /proc/PID/status, even with
 	// -hold 0: wait until it closes its end. Then hold, for `nsenter -U`.
 	common.TellParent()
-	common.DoneTellingParent()
 	common.WaitParentClose()
 	time.Sleep(hold)
 	return 0

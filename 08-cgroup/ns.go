@@ -158,7 +158,6 @@ func childFunc(args []string) int {
 	catCgroups(common.Child, args[0], 1, parent, sleeper)
 
 	common.TellParent() // the parent prints the namespace table
-	common.DoneTellingParent()
 	common.WaitParentClose()
 	time.Sleep(hold)
 	return 0

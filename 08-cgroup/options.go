@@ -24,18 +24,18 @@ func pidsUsage() string   { return common.Prog + " pids [-max N] [-hold D]" }
 
 // nsOptions is how long ns keeps its processes and cgroups at the end.
 func nsOptions(args []string) time.Duration {
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, 0, "the demo (its processes and cgroups)")
-	common.ParseFlags(fs, nsUsage(), args)
+	fs := common.NewFlags(nsUsage())
+	hold := fs.Hold(0, "the demo (its processes and cgroups)")
+	fs.Parse(args)
 	return *hold
 }
 
 // freezeOptions is how long freeze stays frozen, and runs after the thaw.
 func freezeOptions(args []string) time.Duration {
-	fs := common.NewFlagSet()
-	hold := common.HoldFlag(fs, time.Second, "the cgroup frozen, and then running after the thaw,")
-	common.ParseFlags(fs, freezeUsage(), args)
-	if *hold == 0 { // HoldFlag refuses a negative one
+	fs := common.NewFlags(freezeUsage())
+	hold := fs.Hold(time.Second, "the cgroup frozen, and then running after the thaw,")
+	fs.Parse(args)
+	if *hold == 0 { // Hold refuses a negative one
 		common.UsageError("", "-hold %v: want a positive duration", *hold)
 	}
 	return *hold
@@ -48,7 +48,7 @@ type quotaOpts struct {
 }
 
 func quotaOptions(args []string) quotaOpts {
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(quotaUsage())
 	percent := fs.Int("percent", 30, "CPU quota in percent of one CPU (150 = one and a half CPUs)")
 	seconds := fs.Int("seconds", 5, "how long the load runs")
 	builtin := fs.Bool("builtin", false, "use the built-in CPU burner even when stress is installed")
@@ -58,7 +58,7 @@ func quotaOptions(args []string) quotaOpts {
 	if i >= 0 {
 		args, load = args[:i], args[i+1:]
 	}
-	common.ParseFlags(fs, quotaUsage(), args)
+	fs.Parse(args)
 	maxPercent := 100 * runtime.NumCPU()
 	switch {
 	case *percent <= 0 || *percent > maxPercent:
@@ -101,10 +101,10 @@ func quotaOptions(args []string) quotaOpts {
 // from 8 MiB (the hog's Go runtime needs a few) to 1 GiB, so that nothing
 // else suffers.
 func memoryOptions(args []string) (limit int64, hold time.Duration) {
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(memoryUsage())
 	size := fs.String("limit", "64M", "memory.max (v1: memory.limit_in_bytes), in bytes or with K, M or G")
-	h := common.HoldFlag(fs, 0, "the cgroup, after the kill,")
-	common.ParseFlags(fs, memoryUsage(), args)
+	h := fs.Hold(0, "the cgroup, after the kill,")
+	fs.Parse(args)
 	n, err := common.ParseSize(*size)
 	if err != nil || n < 8<<20 || n > 1<<30 {
 		common.UsageError("", "-limit %s: want a size from 8M to 1G, such as 64M", *size)
@@ -116,10 +116,10 @@ func memoryOptions(args []string) (limit int64, hold time.Duration) {
 // 10: on v1 the process placed in the cgroup is this Go program, with its
 // threads, until it execs bash (place.go).
 func pidsOptions(args []string) (limit int, hold time.Duration) {
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(pidsUsage())
 	n := fs.Int("max", 20, "pids.max: how many tasks (processes and threads) the cgroup may hold")
-	h := common.HoldFlag(fs, 0, "the full cgroup")
-	common.ParseFlags(fs, pidsUsage(), args)
+	h := fs.Hold(0, "the full cgroup")
+	fs.Parse(args)
 	if *n < 10 || *n > 1000 {
 		common.UsageError("", "-max %d: want 10 to 1000", *n)
 	}

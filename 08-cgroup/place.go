@@ -139,9 +139,6 @@ func placed(args []string) int {
 	if !common.WaitForParent() {
 		return 1 // the parent is gone, or failed to move us
 	}
-	// The load must not inherit the pipes.
-	common.DoneTellingParent()
-	unix.Close(common.ReleaseFD)
 	if err := unix.Exec(args[0], args[1:], os.Environ()); err != nil {
 		common.ErrExit("exec "+args[0], err)
 	}

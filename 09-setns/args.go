@@ -81,7 +81,7 @@ func getopts(args []string) (pid int, run bool, want uintptr, rest []string) {
 			run, pid = true, parsePID(o.Arg)
 		case 'a':
 			for _, ns := range common.Namespaces {
-				if len(common.MissingNamespaces(ns.Flag)) == 0 {
+				if ns.InKernel() {
 					want |= ns.Flag
 				}
 			}

@@ -34,10 +34,10 @@ import (
 // cloneBash is the seed's main; it exits, never returns.
 func cloneBash(args []string) {
 	// Not in the seed: two options, for the maps and for a script.
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(common.Prog + " clone-bash [-map] [-c CMD]")
 	mapRoot := fs.Bool("map", false, "write uid_map and gid_map (0 -> our uid and gid) before bash starts, as the seed's notes do by hand")
 	script := fs.String("c", "", "run `bash -c CMD` instead of an interactive bash")
-	common.ParseFlags(fs, common.Prog+" clone-bash [-map] [-c CMD]", args)
+	fs.Parse(args)
 
 	// C: const char *binary = "/bin/bash";
 	binary := "/bin/bash"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -43,7 +44,7 @@ func checkTarget(pid int) {
 func openTarget(pid int, want uintptr) []nsFile {
 	var files []nsFile
 	for _, name := range runOrder {
-		ns, _ := common.NSByName(name)
+		ns := common.Namespaces[slices.IndexFunc(common.Namespaces, func(ns common.Namespace) bool { return ns.Name == name })]
 		if want&ns.Flag == 0 {
 			continue
 		}

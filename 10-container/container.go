@@ -148,7 +148,6 @@ func containerInit(args []string) int {
 	if !common.WaitForParent() { // placed in the cgroup, network wired
 		common.Fatalf("the parent ended before releasing the container")
 	}
-	unix.Close(common.ReleaseFD)
 	step := func(cmd, why string) { common.Step(common.Child(cmd), why) }
 	if o.rootless && os.Getuid() != 0 {
 		becomeRoot() // under sudo: see run
@@ -201,7 +200,6 @@ func containerInit(args []string) int {
 	if first, _, _ := strings.Cut(shown, "\n"); first != shown || len(shown) > 60 {
 		shown = first[:min(len(first), 60)] + " ..."
 	}
-	common.DoneTellingParent()
 	if !o.isOff("fds") {
 		closeOnExec()
 		step("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", "the command gets 0, 1 and 2 only")

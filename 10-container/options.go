@@ -45,7 +45,7 @@ func usageLine() string {
 
 // parseOptions reads run's command line (args: what follows "run").
 func parseOptions(args []string) options {
-	f := common.NewFlagSet()
+	f := common.NewFlags(usageLine())
 	o := options{}
 	f.StringVar(&o.rootfs, "rootfs", defaultRootfs, "the root filesystem, made by `05-mount mkrootfs DIR`")
 	f.StringVar(&o.hostname, "hostname", "container", "the hostname inside")
@@ -56,7 +56,7 @@ func parseOptions(args []string) options {
 	f.BoolVar(&o.rootless, "rootless", false, "a user namespace: root inside is the invoking user outside")
 	f.StringVar(&o.keep, "keep", "", "keep the container's writable layer in `DIR` (made, must not exist): DIR/upper holds what it wrote")
 	off := f.String("off", "", "layers to turn off, comma-separated: "+strings.Join(layers, ","))
-	o.argv = common.ParseFlagsArgs(f, usageLine(), args)
+	o.argv = f.ParseArgs(args)
 	if len(o.argv) == 0 {
 		o.argv = []string{"sh"}
 	}
@@ -161,11 +161,13 @@ func layerList(s string) []string {
 // cloneNames spells flags as C does: CLONE_NEWUTS|CLONE_NEWIPC|...
 func cloneNames(flags uintptr) string {
 	var s []string
-	for _, n := range common.NSNames(flags) {
-		if n == "mnt" {
-			n = "ns" // the first namespace had no name to spare
+	for _, ns := range common.Namespaces {
+		if n := ns.Name; flags&ns.Flag != 0 {
+			if n == "mnt" {
+				n = "ns" // the first namespace had no name to spare
+			}
+			s = append(s, "CLONE_NEW"+strings.ToUpper(n))
 		}
-		s = append(s, "CLONE_NEW"+strings.ToUpper(n))
 	}
 	return strings.Join(s, "|")
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestHoldFlag(t *testing.T) {
+func TestFlagsHold(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		def  time.Duration
@@ -20,9 +20,9 @@ func TestHoldFlag(t *testing.T) {
 		{[]string{"-hold", "30"}, 0, 0, `invalid value "30" for flag -hold: want a duration of 0 or more, such as 60s`},
 		{[]string{"-hold", "-1s"}, 0, 0, `invalid value "-1s" for flag -hold: want a duration of 0 or more, such as 60s`},
 	} {
-		fs := NewFlagSet()
-		hold := HoldFlag(fs, tc.def, "the child")
-		err := fs.Parse(tc.args)
+		fs := NewFlags("prog")
+		hold := fs.Hold(tc.def, "the child")
+		err := fs.FlagSet.Parse(tc.args)
 		switch {
 		case tc.err == "" && err != nil:
 			t.Errorf("%q: %v", tc.args, err)
@@ -35,8 +35,8 @@ func TestHoldFlag(t *testing.T) {
 
 	// -h's listing: the same name, value and words in every chapter.
 	var out bytes.Buffer
-	fs := NewFlagSet()
-	HoldFlag(fs, 1000*time.Second, "the child")
+	fs := NewFlags("prog")
+	fs.Hold(1000*time.Second, "the child")
 	fs.SetOutput(&out)
 	fs.PrintDefaults()
 	want := "  -hold duration\n    \tkeep the child this long, to look at it from another shell (a duration such as 60s) (default 16m40s)\n"

@@ -10,12 +10,12 @@ import (
 // (its namespace is set up, its lines are printed), the parent says "go on"
 // (it has looked at the child, or written its uid map). Handshake is that
 // pair of pipes. In the child they are file descriptors readyFD and
-// ReleaseFD, when ChildFiles is the start of cmd.ExtraFiles. A child that
-// executes a program after WaitForParent (08-cgroup place, 10-container)
-// closes ReleaseFD itself first.
+// releaseFD, when ChildFiles is the start of cmd.ExtraFiles; Dispatch makes
+// both close-on-exec there, so that no program the child executes (ps,
+// sleep, a container's command) inherits them.
 const (
 	readyFD   = 3 // child -> parent: write a byte when ready
-	ReleaseFD = 4 // parent -> child: the parent writes or closes its end
+	releaseFD = 4 // parent -> child: the parent writes or closes its end
 )
 
 // Handshake holds the parent's ends: Ready to read the child's byte,
@@ -66,7 +66,7 @@ func (h *Handshake) MustBeReady(child *ChildProc, who string) {
 }
 
 // The child's half. A re-executed child finds the two pipes at readyFD and
-// ReleaseFD (ChildFiles put them there).
+// releaseFD (ChildFiles put them there).
 
 // TellParent writes one byte to the parent: "ready" (the parent's
 // WaitReady returns true). A child with several phases calls it once a
@@ -77,16 +77,12 @@ func TellParent() {
 	}
 }
 
-// DoneTellingParent closes the child's end of the ready pipe, so that it
-// does not leak into a program the child executes.
-func DoneTellingParent() { unix.Close(readyFD) }
-
 // WaitForParent reads one byte from the parent; false means the parent
 // closed its end (or died) instead.
 func WaitForParent() bool {
 	var b [1]byte
 	for {
-		n, err := unix.Read(ReleaseFD, b[:])
+		n, err := unix.Read(releaseFD, b[:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -99,5 +95,5 @@ func WaitForParent() bool {
 func WaitParentClose() {
 	for WaitForParent() {
 	}
-	unix.Close(ReleaseFD)
+	unix.Close(releaseFD)
 }

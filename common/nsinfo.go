@@ -32,33 +32,20 @@ var Namespaces = []Namespace{
 	{"uts", unix.CLONE_NEWUTS, 'u'},
 }
 
-// NSByName returns the namespace type called name under /proc/PID/ns.
-func NSByName(name string) (Namespace, bool) {
-	return findNS(func(ns Namespace) bool { return ns.Name == name })
-}
-
 // NSByLetter returns the namespace type of an option letter, as
 // ns_child_exec, nsenter and unshare spell them (-C -i -m -n -p -T -U -u).
 func NSByLetter(l byte) (Namespace, bool) {
-	return findNS(func(ns Namespace) bool { return ns.Letter == l })
-}
-
-func findNS(match func(Namespace) bool) (Namespace, bool) {
-	if i := slices.IndexFunc(Namespaces, match); i >= 0 {
+	if i := slices.IndexFunc(Namespaces, func(ns Namespace) bool { return ns.Letter == l }); i >= 0 {
 		return Namespaces[i], true
 	}
 	return Namespace{}, false
 }
 
-// NSNames returns the names of the namespace types set in flags.
-func NSNames(flags uintptr) []string {
-	var names []string
-	for _, ns := range Namespaces {
-		if flags&ns.Flag != 0 {
-			names = append(names, ns.Name)
-		}
-	}
-	return names
+// InKernel reports whether this kernel has the type: /proc/self/ns/NAME
+// exists exactly for the types the kernel was built with.
+func (ns Namespace) InKernel() bool {
+	_, err := os.Lstat("/proc/self/ns/" + ns.Name)
+	return err == nil && !injected("ns", ns.Name)
 }
 
 // NSInode returns the inode number of /proc/PID/ns/NAME: two processes are

@@ -1,7 +1,6 @@
 package common
 
 import (
-	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,22 +15,16 @@ func RequireRoot(why string) {
 }
 
 // RequireNamespaces exits with one clear line when the running kernel lacks
-// one of the namespace types in flags: /proc/self/ns/NAME exists exactly for
-// the types the kernel was built with.
+// one of the namespace types in flags (Namespace.InKernel).
 func RequireNamespaces(flags uintptr) {
-	if missing := MissingNamespaces(flags); len(missing) > 0 {
+	var missing []string
+	for _, ns := range Namespaces {
+		if flags&ns.Flag != 0 && !ns.InKernel() {
+			missing = append(missing, ns.Name)
+		}
+	}
+	if len(missing) > 0 {
 		Fatalf("this kernel has no %s namespace (no /proc/self/ns/%s): use a kernel built with it, such as the lab VM's",
 			strings.Join(missing, ", "), missing[0])
 	}
-}
-
-// MissingNamespaces returns the types in flags that this kernel lacks.
-func MissingNamespaces(flags uintptr) []string {
-	var missing []string
-	for _, name := range NSNames(flags) {
-		if _, err := os.Lstat("/proc/self/ns/" + name); err != nil || injected("ns", name) {
-			missing = append(missing, name)
-		}
-	}
-	return missing
 }

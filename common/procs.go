@@ -40,30 +40,19 @@ func ReadStat(pid int) (ProcStat, error) {
 	return p, nil
 }
 
-// Alive reports whether a process with this PID exists and is not a zombie,
-// as /proc/PID/stat shows it.
-func Alive(pid int) bool {
-	st, err := ReadStat(pid)
-	return err == nil && st.State != 'Z'
-}
-
-// ProcsInNS lists the live processes, by PID in our /proc, whose namespace
-// of this type (name under /proc/PID/ns) has this inode.
-//
-// Inode numbers of namespaces are reused as soon as a namespace is freed:
-// keep the namespace open (a descriptor on /proc/PID/ns/NAME) for as long
-// as you look for its processes, or you may find a newer namespace's.
-func ProcsInNS(name string, ino uint64) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if n, err := NSInode(pid, name); err == nil && n == ino && Alive(pid) {
-			pids = append(pids, pid)
+// StatusField returns one field of /proc/PID/status (pid 0: the calling
+// process), such as "NSpid" or "CapEff", its words separated by one space:
+// 04-pid's PIDs and signal masks, 07-user's ids and capabilities.
+func StatusField(pid int, key string) (string, error) {
+	path := procPath(pid, "status")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.Join(strings.Fields(v), " "), nil
 		}
 	}
-	return pids
+	return "", fmt.Errorf("%s: no %s line", path, key)
 }

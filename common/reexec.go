@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Why Go re-executes itself
@@ -65,6 +67,10 @@ func Dispatch() {
 	if p := os.Getenv(progEnv); p != "" {
 		Prog = p
 	}
+	// C's child would close its pipe ends before execve; here they are
+	// marked once (handshake.go), for every program the child executes.
+	unix.CloseOnExec(readyFD)
+	unix.CloseOnExec(releaseFD)
 	Exit(fn(os.Args[1:]))
 }
 

@@ -11,7 +11,7 @@ package common
 //   - Fault injection: the tests make a program act as if the machine
 //     lacked something, to check the one line a learner on such a machine
 //     gets, without breaking the test machine. The common functions the
-//     chapters call anyway (MissingNamespaces, StartChild, the cgroup
+//     chapters call anyway (Namespace.InKernel, StartChild, the cgroup
 //     discovery) ask injected.
 //   - Pause points: a test interrupts a program at one exact moment
 //     (lab/soak_test.go TestInterruptAt), between two changes of the host

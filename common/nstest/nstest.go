@@ -422,7 +422,10 @@ func NoPanic(t testing.TB, stderr string) {
 }
 
 // Alive reports whether a process with this PID exists (and is not a zombie).
-func Alive(pid int) bool { return common.Alive(pid) }
+func Alive(pid int) bool {
+	st, err := common.ReadStat(pid)
+	return err == nil && st.State != 'Z'
+}
 
 // WaitGone waits (at most 10 s) until pid no longer exists.
 func WaitGone(t testing.TB, pid int) {
@@ -456,7 +459,20 @@ func WaitReaped(t testing.TB, pid int) {
 // ProcsInNS lists the processes (by host PID) whose namespace of this type
 // has this inode: after a run, none should remain in the namespaces it made.
 // Pin the namespace with KeepNS first: inode numbers are reused.
-func ProcsInNS(name string, ino uint64) []int { return common.ProcsInNS(name, ino) }
+func ProcsInNS(name string, ino uint64) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if n, err := common.NSInode(pid, name); err == nil && n == ino && Alive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
 
 // KeepNS returns the inode of pid's namespace of this type and holds the
 // namespace open until the test ends. Otherwise, once it is gone, the

@@ -88,10 +88,10 @@ func (s samples) quantile(q float64) time.Duration {
 
 func main() {
 	common.Dispatch() // the "Go re-exec self" child
-	fs := common.NewFlagSet()
+	fs := common.NewFlags(usage)
 	rounds := fs.Int("n", 100, "rounds per namespace cell; the veth and container rows take a fifth as many (at least 5): a move or a delete waits ~15-30 ms in the kernel, a container runs ~100 ms")
 	bin := fs.String("bin", "", "directory of the built programs: 01-clone, 05-mount, 10-container, and c/ with clone_cost and ns_child_exec (default: this program's directory, where make bench puts them)")
-	common.ParseFlags(fs, usage, os.Args[1:])
+	fs.Parse(os.Args[1:])
 	if *rounds < 5 {
 		common.UsageError(usage, "-n %d: at least 5 rounds, for a median and a p90", *rounds)
 	}
