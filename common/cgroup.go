@@ -26,9 +26,13 @@ import (
 )
 
 // CgroupMount is where the cgroup hierarchies are mounted.
+//
+// Used by lab/bench.
 const CgroupMount = "/sys/fs/cgroup"
 
 // CgroupFS is the cgroup file system as this process sees it.
+//
+// Used by 08-cgroup and 10-container.
 type CgroupFS struct {
 	Root  string // "/", or the fake tree of a unit test
 	V2    bool
@@ -36,6 +40,8 @@ type CgroupFS struct {
 }
 
 // Hierarchy is one mounted cgroup hierarchy.
+//
+// Used by 08-cgroup.
 type Hierarchy struct {
 	Controllers []string // v1: those mounted together, e.g. [cpu cpuacct]; v2: none
 	MountPoint  string   // where it is mounted (mountinfo field 5)
@@ -52,6 +58,8 @@ func (h *Hierarchy) String() string {
 
 // OpenCgroups finds out how this machine's cgroups are laid out, or exits
 // with one line.
+//
+// Used by 08-cgroup and 10-container.
 func OpenCgroups() *CgroupFS {
 	v2, err := IsCgroupV2("/")
 	if err != nil {
@@ -67,6 +75,8 @@ func OpenCgroups() *CgroupFS {
 // IsCgroupV2 is the test runc and systemd make: a cgroup2 file system
 // mounted at /sys/fs/cgroup itself means v2. A tmpfs there (with v1
 // hierarchies, and maybe a cgroup2 at /sys/fs/cgroup/unified) means v1.
+//
+// Used by nstest.
 func IsCgroupV2(root string) (bool, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(filepath.Join(root, CgroupMount), &st); err != nil {
@@ -76,6 +86,8 @@ func IsCgroupV2(root string) (bool, error) {
 }
 
 // ReadCgroups reads root/proc/self/cgroup and root/proc/self/mountinfo.
+//
+// Used by the tests of 08-cgroup (and common's own).
 func ReadCgroups(root string, v2 bool) (*CgroupFS, error) {
 	self, err := os.ReadFile(filepath.Join(root, "/proc/self/cgroup"))
 	if err != nil {
@@ -167,6 +179,8 @@ func (c *CgroupFS) Dir(h *Hierarchy, cg string) string {
 }
 
 // MissingController says which controller is missing and how to get it.
+//
+// Used by common's own tests.
 type MissingController struct{ What, Fix string }
 
 func (e *MissingController) Error() string { return e.What + " (" + e.Fix + ")" }

@@ -16,6 +16,8 @@ import (
 // cleanup kills the child and waits until it is reaped, and Wait then ends
 // main's goroutine (stepAside) instead of letting main carry on as if the
 // child had finished.
+//
+// Used by every chapter but 01-clone.
 type ChildProc struct {
 	Cmd *exec.Cmd
 
@@ -33,6 +35,8 @@ type ChildProc struct {
 // Strictly, Pdeathsig fires when the *thread* that started the child ends;
 // Go ends none of its threads before exit unless a goroutine locked to one
 // returns, which the chapters never do while a child runs.
+//
+// Used by every chapter but 01-clone.
 func StartChild(cmd *exec.Cmd) (*ChildProc, error) {
 	return startChild(cmd, unix.SIGKILL)
 }
@@ -47,6 +51,8 @@ func StartChild(cmd *exec.Cmd) (*ChildProc, error) {
 // init ignores SIGKILL sent from inside.) Without it, a SIGKILL to the
 // parent leaves the child running, as with nsenter; Ctrl-C and SIGTERM
 // still kill and reap it.
+//
+// Used by 09-setns.
 func StartChildNoPdeathsig(cmd *exec.Cmd) (*ChildProc, error) {
 	return startChild(cmd, 0)
 }

@@ -37,6 +37,8 @@ var cleanup struct {
 // program is already exiting (a Ctrl-C came while the caller was about to
 // make what fn undoes), the calling goroutine ends here (stepAside):
 // nobody would undo what it makes any more.
+//
+// Used by 03-ipc, 05-mount, 06-net, 08-cgroup, 10-container and lab/bench.
 func AtExit(fn func()) {
 	cleanup.Lock()
 	if cleanup.exiting {
@@ -80,6 +82,8 @@ var held sync.RWMutex
 // (the exit does not wait), but must not call HoldSignals itself. Once the
 // program is exiting it just runs fn: no signal interrupts the undo steps,
 // as the first one is all the signal goroutine reads.
+//
+// Used by 06-net.
 func HoldSignals(fn func()) {
 	cleanup.Lock()
 	catchSignals()
@@ -97,6 +101,9 @@ func HoldSignals(fn func()) {
 // goroutine that fails or finishes while a Ctrl-C is being handled), it
 // ends the calling goroutine only (stepAside): the exit under way runs the
 // other steps and ends the process with its own status.
+//
+// Used by 03-ipc, 04-pid, 05-mount, 07-user, 08-cgroup, 09-setns,
+// 10-container and lab/bench.
 func Exit(code int) {
 	cleanup.Lock()
 	if cleanup.exiting {

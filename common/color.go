@@ -9,6 +9,8 @@ import (
 
 // IsTerminal reports whether fd is a terminal (TCGETS succeeds only on a
 // tty): where a program may redraw a line or use colors.
+//
+// Used by 08-cgroup, 09-setns and lab/bench.
 func IsTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	return err == nil

@@ -14,6 +14,8 @@ import (
 
 // Prog is the name used in every message, like the C programs' argv[0].
 // A chapter with sub-programs (01-clone t_clone) sets it to the sub-program.
+//
+// Used by every chapter.
 var Prog = filepath.Base(os.Args[0])
 
 // errnoHints says, for the errnos a learner meets in this workshop, what to
@@ -40,10 +42,11 @@ var errnoHints = map[unix.Errno]string{
 //
 // Describe is ErrExit's wording without the printing.
 
-// ErrExit is C's errExit(msg), used by every chapter, lab/bench and common:
-// it prints "prog: what: ENAME: text (hint)" in red on stderr, runs the
+// ErrExit is C's errExit(msg): it prints "prog: what: ENAME: text (hint)" in red on stderr, runs the
 // registered cleanups and exits with status 1. A call site that knows
 // better than the errno's generic hint gives its own (one string).
+//
+// Used by every chapter and lab/bench.
 func ErrExit(what string, err error, hint ...string) {
 	Fatalf("%s", Describe(what, err, hint...))
 }
@@ -53,6 +56,8 @@ func ErrExit(what string, err error, hint ...string) {
 // It prints nothing: 03-ipc, 05-mount and 06-net give it to Warnf when an
 // undo step or a listing fails, and 10-container makes error values of it
 // (devices.go) and the 126 line of a command that cannot run.
+//
+// Used by 03-ipc, 05-mount, 06-net and 10-container.
 func Describe(what string, err error, hint ...string) string {
 	msg, h := err.Error(), ""
 	var errno unix.Errno
@@ -79,16 +84,20 @@ func Describe(what string, err error, hint ...string) string {
 }
 
 // Fatalf prints one red line "prog: message" on stderr, runs the registered
-// cleanups and exits with status 1 (a runtime failure): 02-uts to
-// 10-container, common and lab/bench, for a failure that is not one call's.
+// cleanups and exits with status 1 (a runtime failure), for a failure that
+// is not one call's.
+//
+// Used by lab/bench and every chapter but 01-clone.
 func Fatalf(format string, args ...any) {
 	say(errColor, strings.TrimRight(fmt.Sprintf(format, args...), "\n"))
 	Exit(1)
 }
 
 // UsageError prints "prog: message" and a one-line usage hint on stderr and
-// exits with status 2, the convention for a bad command line: the chapters
-// that take arguments, common and lab/bench.
+// exits with status 2, the convention for a bad command line.
+//
+// Used by 02-uts, 04-pid, 05-mount, 06-net, 07-user, 08-cgroup, 09-setns,
+// 10-container and lab/bench.
 func UsageError(usage string, format string, args ...any) {
 	say(errColor, fmt.Sprintf(format, args...))
 	if first, _, _ := strings.Cut(usage, "\n"); first != "" {
@@ -98,9 +107,10 @@ func UsageError(usage string, format string, args ...any) {
 }
 
 // Warnf prints a yellow warning "prog: message" on stderr and carries on.
-// common, 03-ipc, 05-mount, 06-net, 08-cgroup and lab/bench use it, mostly
-// in undo steps: one that could not remove something ends its message with
+// Mostly in undo steps: one that could not remove something ends its message with
 // " (" + LeftHint + ")".
+//
+// Used by 03-ipc, 05-mount, 06-net, 08-cgroup and lab/bench.
 func Warnf(format string, args ...any) {
 	say(warnColor, fmt.Sprintf(format, args...))
 }
@@ -114,10 +124,14 @@ func say(c *color.Color, msg string) {
 
 // LeftHint ends, in parentheses, the warning of an undo step that failed:
 // what it could not remove is still there, and lab/reset.sh finds it.
+//
+// Used by 03-ipc, 05-mount, 06-net, 08-cgroup and lab/bench.
 const LeftHint = "sudo make reset removes what is left"
 
 // ExitStatus turns the result of cmd.Wait into the shell's idea of a status:
 // the child's exit code, or 128+signal when a signal killed it.
+//
+// Used by 01-clone, 05-mount, 09-setns and 10-container.
 func ExitStatus(err error) int {
 	if err == nil {
 		return 0
@@ -133,6 +147,8 @@ func ExitStatus(err error) int {
 // (from wait4) and the syscall.WaitStatus of an os.ProcessState (its Sys)
 // have it, and asking for the methods keeps package syscall out of nslab
 // (unix.Signal is syscall.Signal).
+//
+// Used by 04-pid and 08-cgroup.
 type WaitStatus interface {
 	Signaled() bool
 	Signal() unix.Signal
@@ -141,6 +157,8 @@ type WaitStatus interface {
 
 // ShellStatus is the status a shell shows for ws ($?): the exit status,
 // or 128 + the number of the signal that killed the process.
+//
+// Used by 10-container.
 func ShellStatus(ws WaitStatus) int {
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())

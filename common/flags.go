@@ -14,6 +14,8 @@ import (
 // flag.CommandLine (the test binary registers its -test.* flags there and
 // runs the chapter's main), and the usage its messages print. Every chapter
 // with options, and lab/bench, parses them with it.
+//
+// Used by lab/bench and every chapter but 01-clone.
 type Flags struct {
 	*flag.FlagSet
 	usage string
@@ -21,6 +23,8 @@ type Flags struct {
 
 // NewFlags returns an empty command line for usage. It is silent: Parse
 // turns an error into one line.
+//
+// Used by lab/bench and every chapter but 01-clone.
 func NewFlags(usage string) *Flags {
 	fs := flag.NewFlagSet(Prog, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -7,6 +7,8 @@ import (
 
 // Opt is one option found by Getopt: its letter and, for options declared
 // with a colon, its argument.
+//
+// Used by 01-clone and 09-setns.
 type Opt struct {
 	Letter byte
 	Arg    string
@@ -17,6 +19,8 @@ type Opt struct {
 // attached (-t123) or separate (-t 123). Parsing stops at "--" or at the
 // first argument that is not an option, so the command a program runs keeps
 // its own options (ns_child_exec -p ls -l). The error reads like getopt's.
+//
+// Used by 01-clone and 09-setns.
 func Getopt(args []string, optstring string) (opts []Opt, rest []string, err error) {
 	i := 0
 	for ; i < len(args); i++ {

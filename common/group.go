@@ -25,6 +25,8 @@ import (
 // Group is one cgroup of a program, by name, in every hierarchy it needs:
 // with v1's separate cpu and cpuacct that is two directories, with them
 // co-mounted or on v2 it is one.
+//
+// Used by 08-cgroup and 10-container.
 type Group struct {
 	CFS   *CgroupFS
 	Name  string
@@ -53,6 +55,8 @@ type part struct {
 // NewGroup plans cgroup name under the base, for the controllers (the
 // first one's directory is where processes are listed). It creates
 // nothing: Create does.
+//
+// Used by 08-cgroup and 10-container.
 func NewGroup(c *CgroupFS, name string, controllers ...string) (*Group, error) {
 	g := &Group{CFS: c, Name: name}
 	for _, ctl := range controllers {
@@ -324,6 +328,8 @@ func (g *Group) Add(pid int) error {
 // WriteCgroupFile writes one value to an existing cgroup file, as echo
 // does. A cgroup file never needs creating: a missing one means the
 // controller is not enabled there.
+//
+// Used by 08-cgroup.
 func WriteCgroupFile(file, value string) error {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {

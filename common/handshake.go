@@ -20,12 +20,16 @@ const (
 
 // Handshake holds the parent's ends: Ready to read the child's byte,
 // Release to write or close when the child may go on.
+//
+// Used by every chapter but 01-clone.
 type Handshake struct {
 	Ready, Release   *os.File
 	readyW, releaseR *os.File
 }
 
 // NewHandshake makes the two pipes, or exits with one line if it can't.
+//
+// Used by every chapter but 01-clone.
 func NewHandshake() *Handshake {
 	var h Handshake
 	var err error
@@ -71,6 +75,8 @@ func (h *Handshake) MustBeReady(child *ChildProc, who string) {
 // TellParent writes one byte to the parent: "ready" (the parent's
 // WaitReady returns true). A child with several phases calls it once a
 // phase.
+//
+// Used by 02-uts, 04-pid, 06-net, 07-user, 08-cgroup and 09-setns.
 func TellParent() {
 	if _, err := unix.Write(readyFD, []byte{1}); err != nil {
 		ErrExit("telling the parent", err)
@@ -79,6 +85,8 @@ func TellParent() {
 
 // WaitForParent reads one byte from the parent; false means the parent
 // closed its end (or died) instead.
+//
+// Used by 07-user, 08-cgroup, 09-setns and 10-container.
 func WaitForParent() bool {
 	var b [1]byte
 	for {
@@ -92,6 +100,9 @@ func WaitForParent() bool {
 
 // WaitParentClose waits until the parent closes its end of the release
 // pipe (Release.Close()), or dies; then closes ours.
+//
+// Used by 02-uts, 03-ipc, 04-pid, 05-mount, 06-net, 07-user, 08-cgroup
+// and 09-setns.
 func WaitParentClose() {
 	for WaitForParent() {
 	}

@@ -15,6 +15,8 @@ import (
 // namespace would propagate straight back to the host: mounting proc on
 // /proc there would replace the host's /proc. After this call nothing
 // propagates either way.
+//
+// Used by 04-pid, 05-mount and 10-container.
 func MakeMountsPrivate() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("mount --make-rprivate /: %w", err)

@@ -13,6 +13,8 @@ import (
 
 // Namespace describes one namespace type: its name under /proc/PID/ns, its
 // clone flag and the option letter ns_child_exec and nsenter use for it.
+//
+// Used by 01-clone, 09-setns and lab/bench.
 type Namespace struct {
 	Name   string
 	Flag   uintptr
@@ -21,6 +23,8 @@ type Namespace struct {
 
 // Namespaces lists the types in the order lsns prints them. The flags are
 // uintptr because that is what SysProcAttr.Cloneflags takes.
+//
+// Used by 09-setns and 10-container.
 var Namespaces = []Namespace{
 	{"cgroup", unix.CLONE_NEWCGROUP, 'C'},
 	{"ipc", unix.CLONE_NEWIPC, 'i'},
@@ -34,6 +38,8 @@ var Namespaces = []Namespace{
 
 // NSByLetter returns the namespace type of an option letter, as
 // ns_child_exec, nsenter and unshare spell them (-C -i -m -n -p -T -U -u).
+//
+// Used by 01-clone, 09-setns and lab/bench.
 func NSByLetter(l byte) (Namespace, bool) {
 	if i := slices.IndexFunc(Namespaces, func(ns Namespace) bool { return ns.Letter == l }); i >= 0 {
 		return Namespaces[i], true
@@ -51,6 +57,8 @@ func (ns Namespace) InKernel() bool {
 // NSInode returns the inode number of /proc/PID/ns/NAME: two processes are
 // in the same namespace exactly when these numbers (and devices) are equal.
 // pid 0 means the calling process (/proc/self).
+//
+// Used by 04-pid, 09-setns and nstest.
 func NSInode(pid int, name string) (uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(procPath(pid, "ns/"+name), &st); err != nil {
@@ -68,6 +76,8 @@ func procPath(pid int, file string) string {
 }
 
 // NSColumn is one process shown by PrintNSTable.
+//
+// Used by 02-uts, 03-ipc, 07-user, 08-cgroup and 09-setns.
 type NSColumn struct {
 	Label string
 	PID   int
@@ -77,6 +87,8 @@ type NSColumn struct {
 // each process, one row a type, like `lsns -p PID` side by side. A row whose
 // inodes differ is highlighted and marked "new", which is exactly what a
 // CLONE_NEW* flag did. It returns the names of the rows that differ.
+//
+// Used by 02-uts, 03-ipc, 07-user, 08-cgroup and 09-setns.
 func PrintNSTable(w io.Writer, cols ...NSColumn) []string {
 	var buf strings.Builder
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)

@@ -8,6 +8,9 @@ import (
 
 // RequireRoot exits with one clear line when the program is not run as
 // root. why says what needs it, e.g. "creating a UTS namespace".
+//
+// Used by 02-uts, 03-ipc, 04-pid, 05-mount, 06-net, 08-cgroup,
+// 10-container and lab/bench.
 func RequireRoot(why string) {
 	if unix.Geteuid() != 0 {
 		Fatalf("%s needs root (CAP_SYS_ADMIN): run it as root, e.g. with sudo", why)
@@ -16,6 +19,8 @@ func RequireRoot(why string) {
 
 // RequireNamespaces exits with one clear line when the running kernel lacks
 // one of the namespace types in flags (Namespace.InKernel).
+//
+// Used by every chapter and lab/bench.
 func RequireNamespaces(flags uintptr) {
 	var missing []string
 	for _, ns := range Namespaces {

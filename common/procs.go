@@ -8,6 +8,8 @@ import (
 )
 
 // ProcStat is what the workshop reads of /proc/PID/stat (proc(5)).
+//
+// Used by 04-pid, 08-cgroup, 09-setns and nstest.
 type ProcStat struct {
 	PID          int
 	Comm         string // without the parentheses
@@ -20,6 +22,8 @@ type ProcStat struct {
 // ReadStat reads /proc/PID/stat (pid 0: the calling process), the one
 // reader of that file in nslab. comm may hold spaces and parentheses, so
 // the fields are counted from the last ')'.
+//
+// Used by 04-pid, 08-cgroup, 09-setns and nstest.
 func ReadStat(pid int) (ProcStat, error) {
 	path := procPath(pid, "stat")
 	b, err := os.ReadFile(path)
@@ -43,6 +47,8 @@ func ReadStat(pid int) (ProcStat, error) {
 // StatusField returns one field of /proc/PID/status (pid 0: the calling
 // process), such as "NSpid" or "CapEff", its words separated by one space:
 // 04-pid's PIDs and signal masks, 07-user's ids and capabilities.
+//
+// Used by 04-pid and 07-user.
 func StatusField(pid int, key string) (string, error) {
 	path := procPath(pid, "status")
 	b, err := os.ReadFile(path)

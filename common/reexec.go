@@ -47,6 +47,8 @@ var roles = map[string]func(args []string) int{}
 
 // Register names a child role. Call it from an init function; fn receives
 // the arguments after the role name and returns the exit status.
+//
+// Used by lab/bench and every chapter but 01-clone.
 func Register(role string, fn func(args []string) int) {
 	if _, dup := roles[role]; dup {
 		panic("common.Register: duplicate role " + role)
@@ -57,6 +59,8 @@ func Register(role string, fn func(args []string) int) {
 // Dispatch runs the registered role named by os.Args[0], if any, and exits
 // with its status. It returns only when this process is not a re-executed
 // child, so it must be the first statement of main.
+//
+// Used by lab/bench and every chapter but 01-clone.
 func Dispatch() {
 	fn, ok := roles[os.Args[0]]
 	if !ok {
@@ -78,6 +82,8 @@ func Dispatch() {
 // caller sets SysProcAttr (Cloneflags, Pdeathsig, ...) and starts it.
 // Standard input, output and error are shared with the parent, as they are
 // with a cloned C child.
+//
+// Used by lab/bench and every chapter but 01-clone.
 func Command(role string, args ...string) *exec.Cmd {
 	if _, ok := roles[role]; !ok {
 		panic(fmt.Sprintf("common.Command: role %q is not registered", role))

@@ -11,6 +11,8 @@ import "golang.org/x/sys/unix"
 // ChrootInto is chroot(2): it changes this process's idea of "/", nothing
 // else. The mount namespace still holds the host's whole tree, which a
 // root process can climb back to (05-mount escape shows how).
+//
+// Used by 05-mount and 10-container.
 func ChrootInto(dir string) {
 	Did(Child, "chroot "+dir, "changes what / means for this process: the host's tree is still in this mount namespace", unix.Chroot(dir))
 	// Without this the working directory would still be outside the new
@@ -36,6 +38,8 @@ const pivotHint = "pivot_root fails with EINVAL when / or the new root's parent 
 // PivotInto is what container runtimes do: make dir the root mount of this
 // mount namespace and detach the old root, so that nothing outside dir is
 // left to reach.
+//
+// Used by 05-mount and 10-container.
 func PivotInto(dir string) {
 	// pivot_root wants the new root to be a mount point. A bind mount of
 	// the directory onto itself makes it one (MS_REC keeps any mounts

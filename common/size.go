@@ -3,7 +3,9 @@ package common
 import "strconv"
 
 // ParseSize reads 65536, 64K, 64M or 1G (powers of 1024, as the cgroup
-// files take them), for 08-cgroup's and 10-container's memory limits.
+// files take them), for memory limits.
+//
+// Used by 08-cgroup and 10-container.
 func ParseSize(s string) (int64, error) {
 	mult := int64(1)
 	if i := len(s) - 1; i > 0 {

@@ -6,6 +6,8 @@ import "fmt"
 // the same, with why in a dim comment: "+ mount -t proc proc /proc  # why".
 // It is the one step printer of the workshop; colour cmd (Child(cmd)) to
 // say whose step it is.
+//
+// Used by 03-ipc, 05-mount, 06-net, 08-cgroup and 10-container.
 func Step(cmd, why string) {
 	if why == "" {
 		fmt.Println(Dim("+ ") + cmd)
@@ -19,6 +21,8 @@ func Step(cmd, why string) {
 // otherwise cmd is printed as a step, coloured by whose it is (Child,
 // Parent). common's rootfs steps, 05-mount and 10-container's PID 1 use
 // it: Did(Child, "mount --make-rprivate /", why, MakeMountsPrivate()).
+//
+// Used by 05-mount and 10-container.
 func Did(who func(...any) string, cmd, why string, err error, hint ...string) {
 	if err != nil {
 		ErrExit(cmd, err, hint...)

@@ -11,6 +11,8 @@ import (
 // ns_child_exec), 06-net (show, add, ...), 08-cgroup (ns, quota, ...) and
 // 10-container (run). Programs whose first argument may instead be the
 // seed's own (04-pid N, 05-mount cmd, 09-setns PID) read it themselves.
+//
+// Used by 01-clone, 06-net, 08-cgroup and 10-container.
 type SubCommands []struct {
 	Name string
 	Run  func(args []string) // args: what follows the name

@@ -19,6 +19,8 @@ package common
 //     then. A chapter calls PausePoint("name") there.
 
 // PausePoint marks a moment a test stops a program at, to interrupt it.
+//
+// Used by 06-net.
 func PausePoint(name string) {}
 
 // injected reports whether a test asks for KIND:NAME to be missing (kind

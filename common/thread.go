@@ -12,8 +12,10 @@ import (
 // thread.go tells why Go must). The goroutine never unlocks, so Go ends the
 // thread when fn returns, with whatever namespace fn put it in; and in case
 // it ran on the main thread, which Go cannot end, the thread first steps
-// back into the network namespace it started in. 06-net, 10-container and
-// lab/bench use it.
+// back into the network namespace it started in. InNetns and NewNetns
+// are built on it.
+//
+// Used by 06-net.
 func OnThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -33,6 +35,8 @@ func OnThread(fn func() error) error {
 
 // InNetns runs fn on a thread of its own that has joined the network
 // namespace behind the file descriptor ns (OnThread).
+//
+// Used by 06-net and 10-container.
 func InNetns(ns int, fn func() error) error {
 	return OnThread(func() error {
 		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
@@ -46,6 +50,8 @@ func InNetns(ns int, fn func() error) error {
 // a thread of its own (OnThread), and returns a file descriptor that holds
 // it once the thread is gone: the kernel destroys the namespace, and every
 // interface in it, when the last descriptor (or process) holding it goes.
+//
+// Used by 06-net, 10-container and lab/bench.
 func NewNetns() (int, error) {
 	fd := -1
 	err := OnThread(func() (err error) {
