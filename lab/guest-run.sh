@@ -2,9 +2,15 @@
 # Runs INSIDE the harness's guest, as root, at boot (nslab-guest.service runs
 # /mnt/nslab/run.sh, which lab/vm-test.sh copies from this file). Runs every
 # test binary on the share, one package at a time, from /tmp, and writes per
-# package PKG.out (go test -v output) and PKG.rc (exit status) to
-# /mnt/nslab/results/, then "done". Progress lines start with "nslab-guest:"
-# on the serial console, which the host follows.
+# package PKG.out (the binary's -test.v=test2json output) and PKG.rc (exit
+# status) to /mnt/nslab/results/, then "done". Progress lines start with
+# "nslab-guest:" on the serial console, which the host follows.
+#
+# -test.v=test2json is what go test -json runs a test binary with: -v output
+# in which the test framework's own lines (=== RUN, --- PASS: and the like)
+# start with a ^V byte (\x16), so that `go tool test2json` tells them from
+# anything a test prints. The guest has no Go to convert it; the host does
+# (lab/vm-test.sh, PKG.json) and counts from that.
 set -uo pipefail
 
 share=/mnt/nslab
@@ -51,13 +57,16 @@ for bin in "${bins[@]}"; do
   (
     cd /tmp &&
       exec timeout --kill-after=30 "$pkg_limit" env NSLAB_REQUIRE_PRIVILEGED=1 NSLAB_GUEST=1 NSLAB_PATIENCE="$patience" \
-        "$work/$pkg.test" -test.v -test.count=1 "-test.timeout=$test_timeout"
+        "$work/$pkg.test" -test.v=test2json -test.count=1 "-test.timeout=$test_timeout"
   ) </dev/null >"$results/$pkg.out" 2>&1
   rc=$?
   echo "$rc" >"$results/$pkg.rc"
-  pass=$(grep -cE '^ *--- PASS:' "$results/$pkg.out")
-  fail=$(grep -cE '^ *--- FAIL:' "$results/$pkg.out")
-  skip=$(grep -cE '^ *--- SKIP:' "$results/$pkg.out")
+  # Only the framed result lines, as test2json reads them: a marker may also
+  # follow output that did not end its line. A test's own "--- PASS:" line
+  # is not framed and not counted. The host's counts come from PKG.json.
+  pass=$(grep -c $'\x16--- PASS: ' "$results/$pkg.out")
+  fail=$(grep -c $'\x16--- FAIL: ' "$results/$pkg.out")
+  skip=$(grep -c $'\x16--- SKIP: ' "$results/$pkg.out")
   say "$pkg: exit $rc in $((SECONDS - start)) s ($pass passed, $fail failed, $skip skipped)"
   rm -f "$work/$pkg.test"
 done

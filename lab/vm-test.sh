@@ -14,12 +14,14 @@
 #                    (GOARCH and, for cgo, CC set for the guest)
 #   5. boot          qemu boots a throwaway overlay of the image; the guest runs
 #                    the binaries (lab/guest-run.sh) and powers off
-#   6. results       per package: each test with PASS/FAIL/SKIP, then totals
+#   6. results       per package: go tool test2json turns the guest's output
+#                    into go test -json's events (PKG.json); each test with
+#                    PASS/FAIL/SKIP from them, then totals
 #
 # Fails if a step fails, a test fails or is skipped (NSLAB_REQUIRE_PRIVILEGED=1
-# in the guest), a binary crashes, a test the binary lists never ran, or the
-# guest does not finish within NSLAB_VM_TIMEOUT seconds (default 1800; arm64
-# 3600).
+# in the guest), a binary crashes, a test the binary lists never ran, a test
+# started and never ended, or the guest does not finish within
+# NSLAB_VM_TIMEOUT seconds (default 1800; arm64 3600).
 #
 # Usage: lab/vm-test.sh [PACKAGE...]   packages as for go list (default ./...)
 #        lab/vm-test.sh --shell        boot the image with a root shell on this
@@ -240,12 +242,52 @@ fi
 [ -f "$share/results/done" ] || die "the guest powered off without finishing the tests"
 
 # ---------------------------------------------------------------------------
-step "results" "each package's tests, as run in the guest"
+step "results" "each package's tests, as run in the guest (go tool test2json)"
+# test_events PKG.json: go test -json's events, one a line, as
+# ACTION<TAB>TEST<TAB>OUTPUT (TEST empty for the package's own events, OUTPUT
+# unquoted and without its newline). test2json writes each event as one
+# line of JSON, fields in a fixed order, strings escaped as Go's
+# encoding/json does: no jq needed.
+test_events() {
+  awk '
+    function unquote(s,    out, i, c, n, h) {
+      out = ""
+      while ((i = index(s, "\\")) > 0) {
+        out = out substr(s, 1, i - 1)
+        c = substr(s, i + 1, 1)
+        if (c == "n") out = out "\n"
+        else if (c == "t") out = out "\t"
+        else if (c == "r") out = out ""
+        else if (c == "b" || c == "f") out = out " "
+        else if (c == "u") {
+          # \u003c, \u003e, \u0026 and control bytes; others stay as written.
+          n = 0
+          for (h = 1; h <= 4; h++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i + 1 + h, 1))) - 1
+          out = out (n >= 32 && n < 127 ? sprintf("%c", n) : (n < 32 ? " " : substr(s, i, 6)))
+          i += 4
+        } else out = out c
+        s = substr(s, i + 2)
+      }
+      return out s
+    }
+    function field(key) {
+      if (!match($0, "\"" key "\":\"([^\"\\\\]|\\\\.)*\"")) return ""
+      return unquote(substr($0, RSTART + length(key) + 4, RLENGTH - length(key) - 5))
+    }
+    {
+      out = field("Output")
+      sub(/\n$/, "", out)
+      gsub(/\n/, " ", out)
+      print field("Action") "\t" field("Test") "\t" out
+    }' "$1"
+}
 res=$share/results
 total_pass=0 total_fail=0 total_skip=0
 bad=()
-for name in "${names[@]}"; do
+for i in "${!names[@]}"; do
+  name=${names[i]}
   out=$res/$name.out
+  json=$res/$name.json
   rc=$(cat "$res/$name.rc" 2>/dev/null || echo none)
   printf '\n%s (exit %s)\n' "$name" "$rc"
   if [ ! -f "$out" ]; then
@@ -253,38 +295,88 @@ for name in "${names[@]}"; do
     bad+=("$name: did not run")
     continue
   fi
-  grep -E '^ *--- (PASS|FAIL|SKIP): ' "$out" | sed -E 's/^/  /; s/ \([0-9.]+s\)$//' || true
-  p=$(grep -cE '^ *--- PASS: ' "$out" || true)
-  f=$(grep -cE '^ *--- FAIL: ' "$out" || true)
-  s=$(grep -cE '^ *--- SKIP: ' "$out" || true)
+  # The guest ran the binary as go test -json does (-test.v=test2json); the
+  # conversion is test2json's, so a line a test prints that looks like a
+  # result is output, not a result. The stream ends as go test ends it: a
+  # binary that exited non-zero gets its exit status and a (framed) FAIL
+  # line, which also gives test2json the result it still held back when a
+  # test panicked right after its "--- FAIL:". -t: each event's Elapsed as
+  # the binary reported it (its Time is only when the host converted it).
+  pkg=${pkgs[i]}
+  {
+    cat "$out"
+    [ -z "$(tail -c 1 "$out")" ] || echo
+    if [ "$rc" = 0 ]; then
+      printf 'ok  \t%s\n' "$pkg"
+    else
+      printf 'exit status %s\n\026FAIL\t%s\n' "$rc" "$pkg"
+    fi
+  } | "$GO" tool test2json -t -p "$pkg" >"$json" || die "go tool test2json failed on $out"
+  ev=$(test_events "$json")
+  # Every test and subtest that ended, in that order, indented by depth: a
+  # test's parent is the longest test before it that its name extends (a
+  # subtest's own name may hold a slash: t.Run("Go/SIGINT", ...)).
+  awk -F'\t' '$2 == "" { next }
+    $1 == "run" {
+      d = 0
+      p = $2
+      while (sub(/\/[^\/]*$/, "", p)) if (p in depth) { d = depth[p] + 1; break }
+      depth[$2] = d
+    }
+    $1 ~ /^(pass|fail|skip)$/ { printf "%*s--- %s: %s\n", 2 + 4 * depth[$2], "", toupper($1), $2 }' <<<"$ev"
+  p=$(grep -c $'^pass\t[^\t]' <<<"$ev" || true)
+  f=$(grep -c $'^fail\t[^\t]' <<<"$ev" || true)
+  s=$(grep -c $'^skip\t[^\t]' <<<"$ev" || true)
   total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
-  notrun=()
-  while read -r t; do
-    [ -n "$t" ] || continue
-    grep -qE "^--- (PASS|FAIL|SKIP): $t " "$out" || notrun+=("$t")
-  done <"$share/expected/$name"
+  # Tests the binary lists that never started, and tests that started and
+  # never ended (the binary crashed, hung or was killed while they ran).
+  read -r -a notrun < <(awk -F'\t' 'NR == FNR { if ($0 != "") want[++n] = $0; next }
+    $2 != "" && $1 == "run" { seen[$2] = 1 }
+    END { for (i = 1; i <= n; i++) if (!(want[i] in seen)) printf "%s ", want[i]; print "" }' \
+    "$share/expected/$name" - <<<"$ev")
+  read -r -a unfinished < <(awk -F'\t' '$2 == "" { next }
+    $1 == "run" { running[$2] = 1; order[++n] = $2 }
+    $1 ~ /^(pass|fail|skip)$/ { delete running[$2] }
+    END { for (i = 1; i <= n; i++) if (order[i] in running) printf "%s ", order[i]; print "" }' <<<"$ev")
   [ ${#notrun[@]} -eq 0 ] || { echo "  NOT RUN: ${notrun[*]}"; bad+=("$name: ${#notrun[@]} test(s) never ran"); }
-  # The failed tests by name, each with the last 6 lines it logged (a
-  # t.Logf and a t.Errorf look alike here, and the error may come before a
-  # success line): CI shows only the end of this output.
-  if [ "$f" -gt 0 ]; then
-    bad+=("$name: $f failed")
-    while IFS= read -r l; do bad+=("  $l"); done < <(awk '
-      /^=== / || /^ *--- (PASS|SKIP): / { n = 0 }
-      /^ +[^ ]+_test\.go:[0-9]+: / { sub(/^ +/, ""); msg[n % 6] = substr($0, 1, 200); n++ }
-      /^ *--- FAIL: / {
-        print $3 ":"
-        for (i = (n > 6 ? n - 6 : 0); i < n; i++) print "    " msg[i % 6]
-        n = 0
-      }' "$out" | head -40)
+  [ ${#unfinished[@]} -eq 0 ] || {
+    echo "  NO RESULT: ${unfinished[*]}"
+    bad+=("$name: ${#unfinished[@]} test(s) started and never ended")
+  }
+  # The failed and unended tests by name, each with the last 6 lines it
+  # logged (t.Log and t.Error look alike, and the error may come before a
+  # success line) or a panic: CI shows only the end of this output. A
+  # test's lines are its own output events, whatever ran beside it.
+  if [ "$f" -gt 0 ] || [ ${#unfinished[@]} -gt 0 ]; then
+    [ "$f" -eq 0 ] || bad+=("$name: $f failed")
+    while IFS= read -r l; do bad+=("  $l"); done < <(awk -F'\t' -v unfinished="${unfinished[*]}" '
+      function show(t, why,    i) {
+        print t why ":"
+        for (i = (n[t] > 6 ? n[t] - 6 : 0); i < n[t]; i++) print "    " msg[t, i % 6]
+      }
+      $1 == "output" && $2 != "" {
+        line = substr($0, length($1) + length($2) + 3)
+        if (line ~ /^ +[^ ]+\.go:[0-9]+: / || line ~ /^panic: /) {
+          sub(/^ +/, "", line)
+          msg[$2, n[$2] % 6] = substr(line, 1, 200)
+          n[$2]++
+        }
+      }
+      $1 == "fail" && $2 != "" { show($2, "") }
+      END {
+        k = split(unfinished, u, " ")
+        for (i = 1; i <= k; i++) show(u[i], " (no result)")
+      }' <<<"$ev" | head -40)
   fi
   [ "$s" -eq 0 ] || bad+=("$name: $s skipped (NSLAB_REQUIRE_PRIVILEGED=1)")
   if [ "$rc" != 0 ] && [ "$f" -eq 0 ]; then
     bad+=("$name: exit $rc without a failed test (crash, panic or timeout)")
   fi
   if [ "$rc" != 0 ] || [ "$f" -gt 0 ] || [ "$s" -gt 0 ]; then
-    echo "  --- last 80 lines of $out:"
-    tail -n 80 "$out" | sed 's/^/  | /'
+    # Without test2json's ^V marks, and without the bare "=== NAME" lines
+    # that hand the output back to the package after each test.
+    echo "  --- last 80 lines of $out (^V marks left out):"
+    sed $'/^\x16=== NAME  $/d; s/\x16//g' "$out" | tail -n 80 | sed 's/^/  | /'
   fi
 done
 summary_line="vm-test ($(sed -n 's/^machine: //p' "$res/guest-info.txt" 2>/dev/null || echo "$VM_UNAME")): $total_pass passed, $total_fail failed, $total_skip skipped"
