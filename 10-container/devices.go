@@ -117,14 +117,8 @@ const (
 func ldxW(dst, src uint8, off int16) bpfInsn { // dst = *(u32 *)(src + off)
 	return bpfInsn{code: unix.BPF_LDX | unix.BPF_MEM | unix.BPF_W, regs: src<<4 | dst, off: off}
 }
-func and32(dst uint8, imm int32) bpfInsn { // dst &= imm
-	return bpfInsn{code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, regs: dst, imm: imm}
-}
-func rsh32(dst uint8, imm int32) bpfInsn { // dst >>= imm
-	return bpfInsn{code: unix.BPF_ALU | unix.BPF_RSH | unix.BPF_K, regs: dst, imm: imm}
-}
-func mov32(dst uint8, imm int32) bpfInsn { // dst = imm
-	return bpfInsn{code: unix.BPF_ALU | unix.BPF_MOV | unix.BPF_K, regs: dst, imm: imm}
+func alu32(op, dst uint8, imm int32) bpfInsn { // BPF_ALU32_IMM(op, ...): dst &= imm, >>= imm or = imm (BPF_AND, BPF_RSH, BPF_MOV)
+	return bpfInsn{code: unix.BPF_ALU | op | unix.BPF_K, regs: dst, imm: imm}
 }
 func mov32Reg(dst, src uint8) bpfInsn { // dst = src
 	return bpfInsn{code: unix.BPF_ALU | unix.BPF_MOV | unix.BPF_X, regs: src<<4 | dst}
@@ -143,12 +137,12 @@ func exit() bpfInsn { return bpfInsn{code: unix.BPF_JMP | unix.BPF_EXIT} } // re
 // tests all pass returns 1; past the last one, 0.
 func deviceFilter(rules []devRule) []bpfInsn {
 	p := []bpfInsn{
-		ldxW(r2, r1, 0),   // r2 = ctx->access_type
-		and32(r2, 0xffff), // r2 = its low half: the type
-		ldxW(r3, r1, 0),   // r3 = ctx->access_type
-		rsh32(r3, 16),     // r3 = its high half: the access asked for
-		ldxW(r4, r1, 4),   // r4 = ctx->major
-		ldxW(r5, r1, 8),   // r5 = ctx->minor
+		ldxW(r2, r1, 0),                 // r2 = ctx->access_type
+		alu32(unix.BPF_AND, r2, 0xffff), // r2 = its low half: the type
+		ldxW(r3, r1, 0),                 // r3 = ctx->access_type
+		alu32(unix.BPF_RSH, r3, 16),     // r3 = its high half: the access asked for
+		ldxW(r4, r1, 4),                 // r4 = ctx->major
+		ldxW(r5, r1, 8),                 // r5 = ctx->minor
 	}
 	for _, r := range rules {
 		b := []bpfInsn{jne(r2, devcgType[r.typ], toNext)} // another type: next rule
@@ -158,9 +152,9 @@ func deviceFilter(rules []devRule) []bpfInsn {
 				access |= devcgAccess[c]
 			}
 			b = append(b,
-				mov32Reg(r1, r3),       // r1 = the access asked for
-				and32(r1, access),      // r1 = the part of it this rule allows
-				jneReg(r1, r3, toNext), // not all of it: next rule
+				mov32Reg(r1, r3),                // r1 = the access asked for
+				alu32(unix.BPF_AND, r1, access), // r1 = the part of it this rule allows
+				jneReg(r1, r3, toNext),          // not all of it: next rule
 			)
 		}
 		if r.major != anyNum {
@@ -169,7 +163,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		if r.minor != anyNum {
 			b = append(b, jne(r5, int32(r.minor), toNext)) // another minor: next rule
 		}
-		b = append(b, mov32(r0, 1), exit()) // every test passed: allow
+		b = append(b, alu32(unix.BPF_MOV, r0, 1), exit()) // every test passed: allow
 		for i := range b {
 			if b[i].off == toNext {
 				b[i].off = int16(len(b) - i - 1) // jumps count from the next instruction
@@ -177,7 +171,7 @@ func deviceFilter(rules []devRule) []bpfInsn {
 		}
 		p = append(p, b...)
 	}
-	return append(p, mov32(r0, 0), exit()) // no rule allows it: deny
+	return append(p, alu32(unix.BPF_MOV, r0, 0), exit()) // no rule allows it: deny
 }
 
 // progLoadAttr is the BPF_PROG_LOAD part of the kernel's union bpf_attr,
@@ -207,45 +201,37 @@ func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 	return int(fd), nil
 }
 
-// loadDeviceFilter is bpf(BPF_PROG_LOAD): the kernel's verifier checks the
-// program (no loop, every path returns 0 or 1, only the context's fields
-// read) and returns a file descriptor of it. On failure it loads again
-// with a log, as runc's library does, and returns the verifier's words.
-func loadDeviceFilter() (int, error) {
-	prog := deviceFilter(defaultDevices)
-	license := []byte("GPL\x00") // runc's too; the helpers some programs call want it
-	attr := progLoadAttr{
-		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
-		insnCnt:  uint32(len(prog)),
-		insns:    unsafe.Pointer(&prog[0]),
-		license:  unsafe.Pointer(&license[0]),
-	}
-	copy(attr.progName[:], "nslab_devices")
-	fd, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	if err == nil {
-		common.Step(fmt.Sprintf("bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, %d insns)", len(prog)),
-			fmt.Sprintf("v2: runc's %d rules as an eBPF program", len(defaultDevices)))
-		return fd, nil
-	}
-	log := make([]byte, 64<<10)
-	attr.logLevel, attr.logSize, attr.logBuf = 1, uint32(len(log)), unsafe.Pointer(&log[0])
-	if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 != nil {
-		err = err2
-	}
-	return -1, errors.New(common.Describe("bpf(BPF_PROG_LOAD)", err) + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
-}
-
 // attachDeviceFilter loads the program and attaches it to the cgroup
 // directory dir, with BPF_F_ALLOW_MULTI as runc does: programs of the
 // cgroups above run too, and each may deny. The attachment holds the
 // program: both descriptors are closed, and rmdir of the cgroup releases
 // it.
 func attachDeviceFilter(dir string) error {
-	prog, err := loadDeviceFilter()
+	// bpf(BPF_PROG_LOAD): the kernel's verifier checks the program (no
+	// loop, every path returns 0 or 1, only the context's fields read) and
+	// returns a file descriptor of it. On failure we load again with a
+	// log, as runc's library does, and return the verifier's words.
+	insns := deviceFilter(defaultDevices)
+	license := []byte("GPL\x00") // runc's too; the helpers some programs call want it
+	load := progLoadAttr{
+		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
+		insnCnt:  uint32(len(insns)),
+		insns:    unsafe.Pointer(&insns[0]),
+		license:  unsafe.Pointer(&license[0]),
+	}
+	copy(load.progName[:], "nslab_devices")
+	prog, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&load), unsafe.Sizeof(load))
 	if err != nil {
-		return err
+		log := make([]byte, 64<<10)
+		load.logLevel, load.logSize, load.logBuf = 1, uint32(len(log)), unsafe.Pointer(&log[0])
+		if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&load), unsafe.Sizeof(load)); err2 != nil {
+			err = err2
+		}
+		return errors.New(common.Describe("bpf(BPF_PROG_LOAD)", err) + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
 	}
 	defer unix.Close(prog)
+	common.Step(fmt.Sprintf("bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, %d insns)", len(insns)),
+		fmt.Sprintf("v2: runc's %d rules as an eBPF program", len(defaultDevices)))
 	cg, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return errors.New(common.Describe("open "+dir, err))
