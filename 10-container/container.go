@@ -67,9 +67,9 @@ func run(o options) {
 	// user (07). The cgroup namespace (08) comes later, from inside: see
 	// containerInit. Go cannot clone into a function: the child is this
 	// binary again, as containerInit (common/reexec.go).
-	flags := uintptr(unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET)
 	hs := common.NewHandshake()
 	cmd := common.Command("containerInit", o.childArgs()...)
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET}
 	cmd.ExtraFiles = hs.ChildFiles()
 	// PID 1's environment can be read through /proc/1/environ: the
 	// caller's, with whatever tokens it holds, must stay outside. PID 1
@@ -85,7 +85,6 @@ func run(o options) {
 		// /proc/1/fd. This asks the runtime to read it once and close it.
 		cmd.Env = append(cmd.Env, "GODEBUG=containermaxprocs=0")
 	}
-	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
 	if o.rootless {
 		// user (07-user): root inside is the invoking user outside. Go
 		// writes uid_map and gid_map itself, between clone and exec.
@@ -102,8 +101,11 @@ func run(o options) {
 	}
 	common.Step(common.Parent("clone("+cloneNames(cmd.SysProcAttr.Cloneflags)+")"), "a new namespace of each kind but cgroup")
 	child, err := common.StartChild(cmd)
-	if err != nil {
-		startFailed(o, err)
+	if o.rootless && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC)) {
+		common.ErrExit("clone(CLONE_NEWUSER)", err,
+			"this kernel refuses user namespaces to unprivileged users: see sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces")
+	} else if err != nil {
+		common.ErrExit("starting the container", err)
 	}
 	hs.Started()
 	pid := child.Pid()

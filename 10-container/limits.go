@@ -39,15 +39,14 @@ func makeLimits(o options) *common.Group {
 	if len(ctls) == 0 {
 		return nil
 	}
-	cfs := common.OpenCgroups()
-	g, err := common.NewGroup(cfs, fmt.Sprintf("nslab-10-%d", os.Getpid()), ctls...)
+	g, err := common.NewGroup(common.OpenCgroups(), fmt.Sprintf("nslab-10-%d", os.Getpid()), ctls...)
 	if err != nil {
 		common.Fatalf("%v", err)
 	}
 	common.AtExit(g.Remove)
 	if err := g.Create(); err != nil {
 		if o.rootless && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)) {
-			fmt.Fprintf(os.Stderr, "%s: no cgroup delegated to uid %d (%v): running without limits; `systemd-run --user --scope -p Delegate=yes` gives one\n", common.Prog, os.Getuid(), err)
+			common.Warnf("no cgroup delegated to uid %d (%v): running without limits; `systemd-run --user --scope -p Delegate=yes` gives one", os.Getuid(), err)
 			g.Remove()
 			return nil
 		}
@@ -55,7 +54,7 @@ func makeLimits(o options) *common.Group {
 	}
 	if on["cpu"] {
 		quota := strconv.Itoa(int(o.cpus * cpuPeriod))
-		if cfs.V2 {
+		if g.CFS.V2 {
 			g.Echo("cpu", "cpu.max", quota+" "+strconv.Itoa(cpuPeriod), fmt.Sprintf("%g CPU", o.cpus))
 		} else {
 			g.Echo("cpu", "cpu.cfs_period_us", strconv.Itoa(cpuPeriod), "")
@@ -66,7 +65,7 @@ func makeLimits(o options) *common.Group {
 		limit := strconv.FormatInt(o.memory, 10)
 		// v1 limits memory and swap together; v2 limits swap on its own.
 		file, swap, swapValue := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", limit
-		if cfs.V2 {
+		if g.CFS.V2 {
 			file, swap, swapValue = "memory.max", "memory.swap.max", "0"
 		}
 		g.Echo("memory", file, limit, "past it, the OOM killer, inside only")
@@ -83,15 +82,6 @@ func makeLimits(o options) *common.Group {
 		allowDevices(g)
 	}
 	return g
-}
-
-// startFailed explains a clone that failed.
-func startFailed(o options, err error) {
-	if o.rootless && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSPC)) {
-		common.ErrExit("clone(CLONE_NEWUSER)", err,
-			"this kernel refuses user namespaces to unprivileged users: see sysctl kernel.unprivileged_userns_clone and user.max_user_namespaces")
-	}
-	common.ErrExit("starting the container", err)
 }
 
 // spareThreads has PID 1 hold n threads of its Go runtime's at once before
