@@ -51,8 +51,7 @@ func run(o options) {
 	// Descriptors (security.go): what the caller left open stops here.
 	// The child gets 0, 1, 2 and the handshake pipes, nothing else.
 	if !o.isOff("fds") {
-		closeOnExec()
-		common.Step(common.Parent("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)"), "the caller's descriptors stay outside")
+		closeOnExec(common.Parent, "the caller's descriptors stay outside")
 	}
 
 	// cgroup (08-cgroup): cpu, memory and pids limits, made first, so
@@ -203,8 +202,7 @@ func containerInit(args []string) int {
 		shown = first[:min(len(first), 60)] + " ..."
 	}
 	if !o.isOff("fds") {
-		closeOnExec()
-		step("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", "the command gets 0, 1 and 2 only")
+		closeOnExec(common.Child, "the command gets 0, 1 and 2 only")
 	}
 	spareThreads(8) // limits.go: none to ask for once the command runs
 	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))

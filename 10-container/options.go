@@ -65,12 +65,10 @@ func parseOptions(args []string) options {
 		common.UsageError("", "-memory %s: want a size from 16M to 4G, such as 128M, or 0 for none", *memory)
 	}
 	o.off = layerList(*off)
-	for _, l := range o.off {
-		if !slices.Contains(layers, l) {
-			common.UsageError("", "-off %s: no layer %q; the layers are %s", *off, l, strings.Join(layers, ","))
-		}
-	}
+	unknown := slices.IndexFunc(o.off, func(l string) bool { return !slices.Contains(layers, l) })
 	switch {
+	case unknown >= 0:
+		common.UsageError("", "-off %s: no layer %q; the layers are %s", *off, o.off[unknown], strings.Join(layers, ","))
 	case o.cpus < 0 || o.cpus > 64:
 		common.UsageError("", "-cpus %g: want 0 (no limit) to 64, such as 0.5", o.cpus)
 	case o.pids != 0 && (o.pids < 32 || o.pids > 4096):
@@ -162,11 +160,8 @@ func layerList(s string) []string {
 func cloneNames(flags uintptr) string {
 	var s []string
 	for _, ns := range common.Namespaces {
-		if n := ns.Name; flags&ns.Flag != 0 {
-			if n == "mnt" {
-				n = "ns" // the first namespace had no name to spare
-			}
-			s = append(s, "CLONE_NEW"+strings.ToUpper(n))
+		if flags&ns.Flag != 0 { // mnt is CLONE_NEWNS: the first namespace had no name to spare
+			s = append(s, "CLONE_NEW"+strings.ToUpper(strings.Replace(ns.Name, "mnt", "ns", 1)))
 		}
 	}
 	return strings.Join(s, "|")

@@ -205,18 +205,19 @@ func loadSeccomp() {
 // container as a working directory. Go opens its own files close-on-exec,
 // but what the caller left open stays open across exec unless we say so.
 // close_range(2) does it in one call since Linux 5.11; older kernels get
-// the loop runc uses, over /proc/self/fd.
-func closeOnExec() {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
-		return
-	}
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		common.ErrExit("reading /proc/self/fd", err)
-	}
-	for _, f := range fds {
-		if fd, _ := strconv.Atoi(f.Name()); fd > 2 {
-			unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC) // the directory's own fd is gone: EBADF
+// the loop runc uses, over /proc/self/fd. The step is printed as who's
+// (common.Parent, common.Child), with why.
+func closeOnExec(who func(...any) string, why string) {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			common.ErrExit("reading /proc/self/fd", err)
+		}
+		for _, f := range fds {
+			if fd, _ := strconv.Atoi(f.Name()); fd > 2 {
+				unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC) // the directory's own fd is gone: EBADF
+			}
 		}
 	}
+	common.Step(who("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)"), why)
 }
