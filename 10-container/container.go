@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -113,7 +112,7 @@ func run(o options) {
 	// nothing it runs is ever outside its limits.
 	if g != nil {
 		if err := g.Add(pid); err != nil {
-			common.ErrExit("echo "+strconv.Itoa(pid)+" > cgroup.procs", err)
+			common.ErrExit(fmt.Sprintf("echo %d > cgroup.procs", pid), err)
 		}
 		common.Step(common.Parent(fmt.Sprintf("echo %d > %s/cgroup.procs", pid, g.Dirs()[0])), "placed before it runs")
 	}
@@ -149,7 +148,6 @@ func containerInit(args []string) int {
 	if !common.WaitForParent() { // placed in the cgroup, network wired
 		common.Fatalf("the parent ended before releasing the container")
 	}
-	step := func(cmd, why string) { common.Step(common.Child(cmd), why) }
 	if o.rootless && os.Getuid() != 0 {
 		becomeRoot() // under sudo: see run
 	}
@@ -159,7 +157,7 @@ func containerInit(args []string) int {
 
 	// IPC (03-ipc): nothing to do; the namespace is empty, and `ipcs`
 	// inside shows none of the host's queues, semaphores or segments.
-	step("ipcs", "IPC: empty, the host's objects are elsewhere")
+	common.Step(common.Child("ipcs"), "IPC: empty, the host's objects are elsewhere")
 
 	// cgroup namespace (08-cgroup ns): /proc/self/cgroup shows "/" for
 	// the cgroup we are in now. The root of a cgroup namespace is the
@@ -205,7 +203,7 @@ func containerInit(args []string) int {
 		closeOnExec(common.Child, "the command gets 0, 1 and 2 only")
 	}
 	spareThreads(8) // limits.go: none to ask for once the command runs
-	step("exec "+shown, fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
+	common.Step(common.Child("exec "+shown), fmt.Sprintf("PID %d is %s: it starts this and reaps", os.Getpid(), common.Prog))
 	// Not StartChild: its Wait would take the status reap's wait4(-1) waits for.
 	if err := cmd.Start(); err != nil {
 		notStarted(o.argv[0], err)

@@ -35,13 +35,13 @@ const noSuidDevExec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 // buildRoot mounts /proc, /sys and /dev inside the rootfs, while the host's
 // tree is still here to take devices from.
 func buildRoot(root string) {
-	mount("proc", filepath.Join(root, "proc"), "proc", noSuidDevExec, "",
-		"mount -t proc proc "+root+"/proc", "a fresh /proc: our PID namespace only")
-	mount("sysfs", filepath.Join(root, "sys"), "sysfs", noSuidDevExec|unix.MS_RDONLY, "",
-		"mount -t sysfs -o ro sysfs "+root+"/sys", "read-only: no kernel knob is ours to turn")
+	common.Did(common.Child, "mount -t proc proc "+root+"/proc", "a fresh /proc: our PID namespace only",
+		unix.Mount("proc", filepath.Join(root, "proc"), "proc", noSuidDevExec, ""))
+	common.Did(common.Child, "mount -t sysfs -o ro sysfs "+root+"/sys", "read-only: no kernel knob is ours to turn",
+		unix.Mount("sysfs", filepath.Join(root, "sys"), "sysfs", noSuidDevExec|unix.MS_RDONLY, ""))
 	dev := filepath.Join(root, "dev")
-	mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID, "mode=755,size=64k",
-		"mount -t tmpfs tmpfs "+dev, "a /dev of our own, not the host's disks")
+	common.Did(common.Child, "mount -t tmpfs tmpfs "+dev, "a /dev of our own, not the host's disks",
+		unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID, "mode=755,size=64k"))
 	for _, d := range devices {
 		if err := os.WriteFile(filepath.Join(dev, d), nil, 0o666); err != nil {
 			common.ErrExit("creating /dev/"+d, err)
@@ -59,8 +59,8 @@ func buildRoot(root string) {
 	if err := os.Mkdir(filepath.Join(dev, "shm"), 0o1777); err != nil {
 		common.ErrExit("mkdir /dev/shm", err)
 	}
-	mount("shm", filepath.Join(dev, "shm"), "tmpfs", noSuidDevExec, "mode=1777,size=16m",
-		"mount -t tmpfs shm "+dev+"/shm", "POSIX shared memory, for this IPC namespace")
+	common.Did(common.Child, "mount -t tmpfs shm "+dev+"/shm", "POSIX shared memory, for this IPC namespace",
+		unix.Mount("shm", filepath.Join(dev, "shm"), "tmpfs", noSuidDevExec, "mode=1777,size=16m"))
 }
 
 // maskPaths hides runc's masked paths (/dev/null over a file, an empty
@@ -98,9 +98,4 @@ func maskPaths() {
 		}
 	}
 	common.Step(common.Child("mount -o remount,bind,ro /proc/sys"), "and /proc/{bus,fs,irq,sysrq-trigger}: read-only")
-}
-
-// mount is mount(2), printed as the command, or exits.
-func mount(source, target, fstype string, flags uintptr, data, cmd, why string) {
-	common.Did(common.Child, cmd, why, unix.Mount(source, target, fstype, flags, data))
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -107,7 +106,7 @@ func checkRootfs(dir string) string {
 	if err != nil {
 		common.ErrExit(dir, err)
 	}
-	if _, err := os.Stat(filepath.Join(abs, "bin", "sh")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(abs, "bin", "sh")); errors.Is(err, os.ErrNotExist) {
 		common.Fatalf("no root filesystem at %s (no bin/sh): make one with `sudo ./bin/05-mount mkrootfs %s`", abs, abs)
 	}
 	for _, d := range []string{"proc", "sys", "dev"} {
@@ -115,7 +114,7 @@ func checkRootfs(dir string) string {
 		switch {
 		case err != nil:
 			common.ErrExit(filepath.Join(abs, d), err, "the root filesystem needs the directory: mkdir it")
-		case st.Mode()&fs.ModeSymlink != 0:
+		case st.Mode()&os.ModeSymlink != 0:
 			common.Fatalf("%s/%s is a symbolic link: a mount there could land outside the root (rm it, then mkdir it)", abs, d)
 		case !st.IsDir():
 			common.Fatalf("%s/%s is not a directory: rm it, then mkdir it", abs, d)
