@@ -186,14 +186,6 @@ type progAttachAttr struct {
 	targetFd, attachBpfFd, attachType, attachFlags uint32
 }
 
-func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
-	fd, _, e := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
-	if e != 0 {
-		return -1, e
-	}
-	return int(fd), nil
-}
-
 // attachDeviceFilter loads the program and attaches it to the cgroup
 // directory dir, with BPF_F_ALLOW_MULTI as runc does: programs of the
 // cgroups above run too, and each may deny. The attachment holds the
@@ -213,16 +205,16 @@ func attachDeviceFilter(dir string) error {
 		license:  unsafe.Pointer(&license[0]),
 	}
 	copy(load.progName[:], "nslab_devices")
-	prog, err := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&load), unsafe.Sizeof(load))
-	if err != nil {
+	prog, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	if e != 0 {
 		log := make([]byte, 64<<10)
 		load.logLevel, load.logSize, load.logBuf = 1, uint32(len(log)), unsafe.Pointer(&log[0])
-		if _, err2 := bpf(unix.BPF_PROG_LOAD, unsafe.Pointer(&load), unsafe.Sizeof(load)); err2 != nil {
-			err = err2
+		if _, _, e2 := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load)); e2 != 0 {
+			e = e2
 		}
-		return errors.New(common.Describe("bpf(BPF_PROG_LOAD)", err) + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
+		return errors.New(common.Describe("bpf(BPF_PROG_LOAD)", e) + "; the verifier says:\n" + strings.TrimSpace(unix.ByteSliceToString(log)))
 	}
-	defer unix.Close(prog)
+	defer unix.Close(int(prog))
 	common.Step(fmt.Sprintf("bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, %d insns)", len(insns)),
 		fmt.Sprintf("v2: runc's %d rules as an eBPF program", len(defaultDevices)))
 	cg, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -230,15 +222,15 @@ func attachDeviceFilter(dir string) error {
 		return errors.New(common.Describe("open "+dir, err))
 	}
 	defer unix.Close(cg)
-	attr := progAttachAttr{
+	attach := progAttachAttr{
 		targetFd:    uint32(cg),
 		attachBpfFd: uint32(prog),
 		attachType:  unix.BPF_CGROUP_DEVICE,
 		attachFlags: unix.BPF_F_ALLOW_MULTI,
 	}
 	call := fmt.Sprintf("bpf(BPF_PROG_ATTACH, %s, BPF_CGROUP_DEVICE)", dir)
-	if _, err := bpf(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err != nil {
-		return errors.New(common.Describe(call, err))
+	if _, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_ATTACH, uintptr(unsafe.Pointer(&attach)), unsafe.Sizeof(attach)); e != 0 {
+		return errors.New(common.Describe(call, e))
 	}
 	common.Step(call, "every open and mknod of a device in it asks the program")
 	return nil
