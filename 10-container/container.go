@@ -85,11 +85,11 @@ func run(o options) {
 	}
 	if o.rootless {
 		// user (07-user): root inside is the invoking user outside. Go
-		// writes uid_map and gid_map itself, between clone and exec.
+		// writes uid_map and gid_map itself, between clone and exec, and
+		// "deny" to setgroups first (GidMappingsEnableSetgroups is false).
 		cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWUSER
 		cmd.SysProcAttr.UidMappings = append(cmd.SysProcAttr.UidMappings, idMap{ContainerID: 0, HostID: o.uid, Size: 1})
 		cmd.SysProcAttr.GidMappings = append(cmd.SysProcAttr.GidMappings, idMap{ContainerID: 0, HostID: o.gid, Size: 1})
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
 		if os.Getuid() != o.uid {
 			// Under sudo: our own uid 0 is not in the map, and exec would
 			// drop the capabilities of an unmapped uid. Ambient ones
