@@ -61,26 +61,24 @@ func veth(pid int) {
 	}
 	// `ip link add veth0 type veth peer name eth0 netns PID`: made in the
 	// peer namespace, its other end straight in the container's.
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth0"}, PeerName: "eth0", PeerNamespace: netlink.NsPid(pid)}
-	if err := hp.LinkAdd(v); err != nil {
+	if err := hp.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "veth0"}, PeerName: "eth0", PeerNamespace: netlink.NsPid(pid)}); err != nil {
 		common.ErrExit("ip link add veth0 type veth peer name eth0", err)
 	}
-	for _, end := range []struct {
-		h    *netlink.Handle
-		name string
-		addr *net.IPNet
-	}{{hp, "veth0", peerAddr}, {hc, "eth0", containerAddr}} {
-		l, err := end.h.LinkByName(end.name)
+	// `ip addr add ADDR dev NAME; ip link set NAME up`, through h's socket.
+	addrUp := func(h *netlink.Handle, name string, addr *net.IPNet) {
+		l, err := h.LinkByName(name)
 		if err == nil {
-			err = end.h.AddrAdd(l, &netlink.Addr{IPNet: end.addr})
+			err = h.AddrAdd(l, &netlink.Addr{IPNet: addr})
 		}
 		if err == nil {
-			err = end.h.LinkSetUp(l)
+			err = h.LinkSetUp(l)
 		}
 		if err != nil {
-			common.ErrExit(fmt.Sprintf("ip addr add %s dev %s", end.addr, end.name), err)
+			common.ErrExit(fmt.Sprintf("ip addr add %s dev %s", addr, name), err)
 		}
 	}
+	addrUp(hp, "veth0", peerAddr)
+	addrUp(hc, "eth0", containerAddr)
 	common.Step(common.Parent(fmt.Sprintf("ip link add veth0 type veth peer name eth0 netns %d", pid)), "")
 	common.Step(common.Parent(fmt.Sprintf("ip addr add %s dev veth0; ip -n CONTAINER addr add %s dev eth0", peerAddr, containerAddr)),
 		"both ends inside namespaces: the host gets no address")
