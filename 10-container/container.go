@@ -149,7 +149,16 @@ func containerInit(args []string) int {
 		common.Fatalf("the parent ended before releasing the container")
 	}
 	if o.rootless && os.Getuid() != 0 {
-		becomeRoot() // under sudo: see run
+		// Under sudo (see run): setresgid(0,0,0) and setresuid(0,0,0)
+		// inside the user namespace, with the ambient capabilities run gave
+		// us. (x/sys/unix makes both calls on every thread, as they must be
+		// in Go.)
+		if err := unix.Setresgid(0, 0, 0); err != nil {
+			common.ErrExit("setresgid(0, 0, 0)", err)
+		}
+		if err := unix.Setresuid(0, 0, 0); err != nil {
+			common.ErrExit("setresuid(0, 0, 0)", err)
+		}
 	}
 
 	// UTS (02-uts): our own hostname.

@@ -82,7 +82,14 @@ func parseOptions(args []string) options {
 		common.UsageError("", "-net needs real root: a rootless container has lo only (rootless runtimes use slirp4netns or pasta)")
 	}
 	if o.rootless {
-		o.uid, o.gid = invokingUser()
+		// Root inside is who runs us: under sudo, the user who ran sudo.
+		o.uid, o.gid = os.Getuid(), os.Getgid()
+		if s := os.Getenv("SUDO_USER"); o.uid == 0 && s != "" {
+			if u, err := user.Lookup(s); err == nil {
+				o.uid, _ = strconv.Atoi(u.Uid)
+				o.gid, _ = strconv.Atoi(u.Gid)
+			}
+		}
 	} else {
 		common.RequireRoot("creating a container without -rootless")
 	}
@@ -121,18 +128,6 @@ func checkRootfs(dir string) string {
 		}
 	}
 	return abs
-}
-
-// invokingUser is who runs us: under sudo, the user who ran sudo.
-func invokingUser() (int, int) {
-	uid, gid := os.Getuid(), os.Getgid()
-	if s := os.Getenv("SUDO_USER"); uid == 0 && s != "" {
-		if u, err := user.Lookup(s); err == nil {
-			uid, _ = strconv.Atoi(u.Uid)
-			gid, _ = strconv.Atoi(u.Gid)
-		}
-	}
-	return uid, gid
 }
 
 func (o options) isOff(layer string) bool { return slices.Contains(o.off, layer) }
@@ -177,16 +172,4 @@ func allCaps() []uintptr {
 		caps = append(caps, uintptr(c))
 	}
 	return caps
-}
-
-// becomeRoot is setresgid(0,0,0) and setresuid(0,0,0) inside the user
-// namespace, with the ambient capabilities run gave us. (x/sys/unix makes
-// both calls on every thread, as they must be in Go.)
-func becomeRoot() {
-	if err := unix.Setresgid(0, 0, 0); err != nil {
-		common.ErrExit("setresgid(0, 0, 0)", err)
-	}
-	if err := unix.Setresuid(0, 0, 0); err != nil {
-		common.ErrExit("setresuid(0, 0, 0)", err)
-	}
 }
