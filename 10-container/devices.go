@@ -197,12 +197,11 @@ func attachDeviceFilter(dir string) error {
 	// returns a file descriptor of it. On failure we load again with a
 	// log, as runc's library does, and return the verifier's words.
 	insns := deviceFilter(defaultDevices)
-	license := []byte("GPL\x00") // runc's too; the helpers some programs call want it
 	load := progLoadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
 		insnCnt:  uint32(len(insns)),
 		insns:    unsafe.Pointer(&insns[0]),
-		license:  unsafe.Pointer(&license[0]),
+		license:  unsafe.Pointer(unsafe.StringData("GPL\x00")), // runc's too; the helpers some programs call want it
 	}
 	copy(load.progName[:], "nslab_devices")
 	prog, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))

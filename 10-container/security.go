@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -101,13 +100,12 @@ func dropCaps() {
 
 // lastCap is the highest capability this kernel knows,
 // /proc/sys/kernel/cap_last_cap (40 since Linux 5.9).
-func lastCap() int {
+func lastCap() (n int) {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		common.ErrExit("reading /proc/sys/kernel/cap_last_cap", err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
+	if _, err := fmt.Sscan(string(b), &n); err != nil {
 		common.Fatalf("/proc/sys/kernel/cap_last_cap: %q is not a number", b)
 	}
 	return n
