@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -48,8 +49,14 @@ var defaultDevices = []devRule{
 	{'c', 10, 200, "rwm", "/dev/net/tun"},
 }
 
-func (r devRule) String() string { // "c 136:* rwm": anyNum, -1, is spelled *
-	return strings.ReplaceAll(fmt.Sprintf("%c %d:%d %s", r.typ, r.major, r.minor, r.access), "-1", "*")
+func (r devRule) String() string {
+	num := func(n int64) string {
+		if n == anyNum {
+			return "*"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return fmt.Sprintf("%c %s:%s %s", r.typ, num(r.major), num(r.minor), r.access)
 }
 
 // allowDevices puts the list on the container's cgroup, before any process

@@ -110,7 +110,7 @@ func UsageError(usage string, format string, args ...any) {
 // Mostly in undo steps: one that could not remove something ends its message with
 // " (" + LeftHint + ")".
 //
-// Used by 03-ipc, 05-mount, 06-net, 08-cgroup and lab/bench.
+// Used by 03-ipc, 05-mount, 06-net, 08-cgroup, 10-container and lab/bench.
 func Warnf(format string, args ...any) {
 	say(warnColor, fmt.Sprintf(format, args...))
 }
