@@ -28,22 +28,19 @@ func memoryMain(args []string) {
 	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-memory", os.Getpid()), "memory")
 
 	// The limit, and no swap beyond it: with swap, the hog would be
-	// swapped out rather than killed once it reaches the limit.
+	// swapped out rather than killed once it reaches the limit. (v1's
+	// memory+swap is written after memory.limit_in_bytes, which it may not
+	// be below.)
 	bytes := strconv.FormatInt(limit, 10)
-	why := fmt.Sprintf("%d MiB for the cgroup's processes together", limit/mib)
+	file, swap, noSwap, why := "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", bytes, "memory+swap: no swap either"
 	if g.CFS.V2 {
-		g.Echo("memory", "memory.max", bytes, why)
-		if exists(g, "memory.swap.max") {
-			g.Echo("memory", "memory.swap.max", "0", "and no swap")
-		}
-	} else {
-		g.Echo("memory", "memory.limit_in_bytes", bytes, why)
-		if exists(g, "memory.memsw.limit_in_bytes") {
-			// memory+swap: written after memory.limit_in_bytes, which it may not be below.
-			g.Echo("memory", "memory.memsw.limit_in_bytes", bytes, "memory+swap: no swap either")
-		} else {
-			fmt.Println("no memory.memsw.limit_in_bytes: swap accounting is off (boot with swapaccount=1), so the hog may swap before it is killed")
-		}
+		file, swap, noSwap, why = "memory.max", "memory.swap.max", "0", "and no swap"
+	}
+	g.Echo("memory", file, bytes, fmt.Sprintf("%d MiB for the cgroup's processes together", limit/mib))
+	if exists(g, swap) {
+		g.Echo("memory", swap, noSwap, why)
+	} else if !g.CFS.V2 {
+		fmt.Println("no memory.memsw.limit_in_bytes: swap accounting is off (boot with swapaccount=1), so the hog may swap before it is killed")
 	}
 
 	// The hog is this program, re-executed: it touches 1 MiB after another
