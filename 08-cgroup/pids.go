@@ -43,21 +43,16 @@ func pidsMain(args []string) {
 	cmd.Stderr = w
 	child := cgexec(g, "pids", cmd, "bash", "bash -c '"+loop+"'")
 	w.Close()
-	said := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		said <- strings.TrimSpace(line)
-	}()
-	select {
-	case line := <-said:
-		if line == "" { // EOF: bash ended without a word
-			child.Wait()
-			common.Fatalf("bash ended (%s) before the limit stopped it", child.Cmd.ProcessState)
-		}
-		fmt.Println(line)
-	case <-time.After(10 * time.Second):
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	switch {
+	case os.IsTimeout(err):
 		common.Fatalf("bash's fork loop still runs after 10 s: pids.max did not stop it")
+	case line == "": // EOF: bash ended without a word
+		child.Wait()
+		common.Fatalf("bash ended (%s) before the limit stopped it", child.Cmd.ProcessState)
 	}
+	fmt.Println(strings.TrimSpace(line))
 
 	// What the kernel shows: the cgroup is full, and counted the refusal.
 	dir := g.Dir("pids")
