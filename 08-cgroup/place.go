@@ -151,13 +151,8 @@ func placed(args []string) int {
 func burn(args []string) int {
 	n, _ := strconv.Atoi(args[0]) // "burn N": options.go, freeze.go
 	for i := 1; i < n; i++ {
-		go spin()
+		go burn([]string{"1"}) // one more spinner, as "burn 1" would be
 	}
-	spin()
-	return 0
-}
-
-func spin() {
 	for {
 	}
 }
