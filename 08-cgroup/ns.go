@@ -168,15 +168,13 @@ func childFunc(args []string) int {
 // relative to its root). v2 has only the 0:: line: no grep.
 func catCgroups(colour func(...any) string, ctls string, pids ...int) {
 	for _, pid := range pids {
-		cmd := fmt.Sprintf("cat /proc/%d/cgroup", pid)
+		file := fmt.Sprintf("/proc/%d/cgroup", pid)
+		cmd := "cat " + file
 		if ctls != "" {
 			cmd += " | grep " + ctls
 		}
-		common.Step(colour(cmd), "")
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-		if err != nil {
-			common.ErrExit("cat /proc/"+strconv.Itoa(pid)+"/cgroup", err)
-		}
+		b, err := os.ReadFile(file)
+		common.Did(colour, cmd, "", err)
 		for _, line := range strings.Split(string(b), "\n") {
 			if f := strings.SplitN(line, ":", 3); len(f) == 3 && f[1] == ctls && (ctls != "" || f[0] == "0") {
 				fmt.Println(line)
