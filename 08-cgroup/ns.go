@@ -79,25 +79,20 @@ func nsMain(args []string) {
 	ctls := strings.Join(h.Controllers, ",") // "freezer"; "" on v2: its one 0:: line
 	catCgroups(common.Parent, ctls, 1, parent, sleeper.Pid())
 
-	treeL1(sub1, sub2)
-	unshareShell(ctls, parent, sleeper.Pid(), hold)
-}
-
-// treeL1: sub1 and sub2 side by side, in the directory they were made in.
-func treeL1(sub1, sub2 *common.Group) {
 	// tree -L 1 /sys/fs/cgroup/freezer/
+	// sub1 and sub2 side by side, in the directory they were made in.
+	// (fmt.Sprint: a step in no colour, neither Parent's nor Child's.)
 	under := filepath.Dir(sub1.Dir("freezer"))
 	entries, err := os.ReadDir(under)
-	if err != nil {
-		common.ErrExit("tree -L 1 "+under, err)
-	}
 	var ours []string
 	for _, e := range entries {
 		if e.Name() == sub1.Name || e.Name() == sub2.Name {
 			ours = append(ours, e.Name()+"/")
 		}
 	}
-	common.Step("tree -L 1 "+under+"/", fmt.Sprintf("%s among its %d entries", strings.Join(ours, " and "), len(entries)))
+	common.Did(fmt.Sprint, "tree -L 1 "+under+"/", fmt.Sprintf("%s among its %d entries", strings.Join(ours, " and "), len(entries)), err)
+
+	unshareShell(ctls, parent, sleeper.Pid(), hold)
 }
 
 // unshareShell starts the child in new cgroup and mount namespaces, prints
