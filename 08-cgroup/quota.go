@@ -44,13 +44,10 @@ func quotaMain(args []string) {
 
 	// ls -al /sys/fs/cgroup/cpu,cpuacct/ | grep mycgroup
 	// The new directory, and the files the kernel put in it with the mkdir.
-	d := g.Dir("cpu")
-	files, err := os.ReadDir(d)
-	if err != nil {
-		common.ErrExit("reading "+d, err)
-	}
-	common.Step(fmt.Sprintf("ls -al %s/ | grep %s", filepath.Dir(d), g.Name),
-		fmt.Sprintf("a directory, with %d files the kernel made in it", len(files)))
+	// (fmt.Sprint: a step in no colour, as common.Step prints.)
+	files, err := os.ReadDir(g.Dir("cpu"))
+	common.Did(fmt.Sprint, fmt.Sprintf("ls -al %s/ | grep %s", filepath.Dir(g.Dir("cpu")), g.Name),
+		fmt.Sprintf("a directory, with %d files the kernel made in it", len(files)), err)
 
 	// # cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us
 	// The period, 100000 µs (100 ms) unless changed: CPU use (%) =
