@@ -23,11 +23,7 @@ func usage(g *common.Group) (time.Duration, error) {
 		st, err := readKeyed(filepath.Join(g.Dir("cpu"), "cpu.stat"))
 		return time.Duration(st["usage_usec"]) * time.Microsecond, err
 	}
-	b, err := os.ReadFile(filepath.Join(g.Dir("cpuacct"), "cpuacct.usage"))
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	n, err := strconv.ParseInt(readTrim(filepath.Join(g.Dir("cpuacct"), "cpuacct.usage")), 10, 64)
 	return time.Duration(n), err
 }
 
@@ -38,6 +34,16 @@ func throttling(g *common.Group) (periods, throttled int64, wait time.Duration, 
 	st, err := readKeyed(filepath.Join(g.Dir("cpu"), "cpu.stat"))
 	wait = time.Duration(st["throttled_time"]) + time.Duration(st["throttled_usec"])*time.Microsecond
 	return st["nr_periods"], st["nr_throttled"], wait, err
+}
+
+// readTrim is a one-value cgroup file's value, or "?" (which no ParseInt
+// takes for a number).
+func readTrim(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // readKeyed parses a flat keyed file such as cpu.stat ("key value" lines).

@@ -87,8 +87,7 @@ func showMemory(g *common.Group, v2 bool) {
 		common.ErrExit("cat "+events, err)
 	}
 	fmt.Printf("%s: oom_kill %d\n", events, ev["oom_kill"])
-	if b, err := os.ReadFile(filepath.Join(g.Dir("memory"), peak)); err == nil {
-		n, _ := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
+	if n, err := strconv.ParseInt(readTrim(filepath.Join(g.Dir("memory"), peak)), 10, 64); err == nil {
 		fmt.Printf("%s: %d (%.1f MiB)\n", peak, n, float64(n)/mib)
 	}
 }

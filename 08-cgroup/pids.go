@@ -80,12 +80,3 @@ func pidsMain(args []string) {
 	fmt.Printf("host: this program (pid %d, %d threads, outside the cgroup) started true: exit 0\n", os.Getpid(), self.Threads)
 	holdAndExit(hold) // memory.go; the cleanups kill bash and its sleeps
 }
-
-// readTrim is a one-value cgroup file's value, or "?".
-func readTrim(file string) string {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
-}
