@@ -46,7 +46,7 @@ func memoryMain(args []string) {
 	// The hog is this program, re-executed: it touches 1 MiB after another
 	// and says how far it got every quarter of the limit. It gives up
 	// (exit 1) at twice the limit, should the limit not hold.
-	before := vmstat("oom_kill")
+	before, _ := readKeyed("/proc/vmstat") // its oom_kill counts every OOM kill on the machine
 	step, most := strconv.FormatInt(max(1, limit/mib/4), 10), strconv.FormatInt(2*limit/mib, 10)
 	child := cgexec(g, "memory", command([]string{"hog", step, most}), "the hog", "hog "+step+" "+most)
 
@@ -60,7 +60,8 @@ func memoryMain(args []string) {
 		common.Fatalf("the hog was not killed by SIGKILL: the limit did not hold")
 	}
 	showMemory(g, g.CFS.V2)
-	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", vmstat("oom_kill")-before, os.Getpid())
+	after, _ := readKeyed("/proc/vmstat")
+	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", after["oom_kill"]-before["oom_kill"], os.Getpid())
 	holdAndExit(hold)
 }
 
@@ -97,13 +98,6 @@ func showMemory(g *common.Group, v2 bool) {
 func exists(g *common.Group, file string) bool {
 	_, err := os.Stat(filepath.Join(g.Dir("memory"), file))
 	return err == nil
-}
-
-// vmstat is one counter of /proc/vmstat: oom_kill counts every OOM kill
-// on the machine.
-func vmstat(key string) int64 {
-	st, _ := readKeyed("/proc/vmstat")
-	return st[key]
 }
 
 // hog touches memory 1 MiB at a time, writing to every page so that each
