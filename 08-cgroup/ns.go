@@ -77,7 +77,7 @@ func nsMain(args []string) {
 	// cat /proc/${parent_pid}/cgroup | grep freezer
 	// cat /proc/${sleep_pid}/cgroup | grep freezer
 	ctls := strings.Join(h.Controllers, ",") // "freezer"; "" on v2: its one 0:: line
-	catCgroups(common.Parent, ctls, 1, parent, sleeper.Pid())
+	catCgroups(common.Parent, ctls, "1", strconv.Itoa(parent), strconv.Itoa(sleeper.Pid()))
 
 	// tree -L 1 /sys/fs/cgroup/freezer/
 	// sub1 and sub2 side by side, in the directory they were made in.
@@ -142,15 +142,13 @@ func childFunc(args []string) int {
 	if len(args) != 4 {
 		common.Fatalf("childFunc: want CONTROLLERS PARENT SLEEPER HOLD, got %q", args)
 	}
-	parent, _ := strconv.Atoi(args[1])
-	sleeper, _ := strconv.Atoi(args[2])
 	hold, _ := time.ParseDuration(args[3])
 	signal.Ignore(os.Interrupt) // the parent ends us in order on Ctrl-C
 
 	// cat /proc/1/cgroup | grep freezer      -> /..        (outside our root)
 	// cat /proc/2178/cgroup | grep freezer   -> /          (sub1: our root)
 	// cat /proc/2932/cgroup | grep freezer   -> /../sub2   (beside it)
-	catCgroups(common.Child, args[0], 1, parent, sleeper)
+	catCgroups(common.Child, args[0], "1", args[1], args[2])
 
 	common.TellParent() // the parent prints the namespace table
 	common.WaitParentClose()
@@ -161,9 +159,9 @@ func childFunc(args []string) int {
 // catCgroups is `cat /proc/PID/cgroup | grep CONTROLLERS` for each pid: the
 // hierarchy's line, as the caller's cgroup namespace shows it (paths are
 // relative to its root). v2 has only the 0:: line: no grep.
-func catCgroups(colour func(...any) string, ctls string, pids ...int) {
+func catCgroups(colour func(...any) string, ctls string, pids ...string) {
 	for _, pid := range pids {
-		file := fmt.Sprintf("/proc/%d/cgroup", pid)
+		file := "/proc/" + pid + "/cgroup"
 		cmd := "cat " + file
 		if ctls != "" {
 			cmd += " | grep " + ctls
