@@ -14,6 +14,7 @@ package main
 
 import (
 	"runtime"
+	"strings"
 
 	"nslab/common"
 )
@@ -24,17 +25,15 @@ func init() {
 	runtime.LockOSThread()
 }
 
-func usageLine() string {
-	return common.Prog + " ns|quota|freeze|memory|pids [options]   (" + common.Prog + " SUB-COMMAND -h: its options)"
-}
-
 func main() {
 	common.Dispatch()
 	// -h lists each sub-command's usage; a mistake shows the first line only.
 	common.SubCommands{
 		{"ns", nsMain}, {"quota", quotaMain}, {"freeze", freezeMain},
 		{"memory", memoryMain}, {"pids", pidsMain},
-	}.Run(usageLine() + "\n  " + nsUsage() + "\n  " + quotaUsage() + "\n  " + freezeUsage() + "\n  " + memoryUsage() + "\n  " + pidsUsage())
+	}.Run(strings.Join([]string{
+		common.Prog + " ns|quota|freeze|memory|pids [options]   (" + common.Prog + " SUB-COMMAND -h: its options)",
+		nsUsage(), quotaUsage(), freezeUsage(), memoryUsage(), pidsUsage()}, "\n  "))
 }
 
 // makeGroup is cgcreate: it plans cgroup name for the controllers,
