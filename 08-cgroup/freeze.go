@@ -24,10 +24,7 @@ func freezeMain(args []string) {
 	common.RequireRoot("creating cgroups")
 	g := makeGroup(common.OpenCgroups(), fmt.Sprintf("nslab-08-%d-freeze", os.Getpid()), "freezer")
 
-	burner, _, err := startIn(g, command([]string{"burn", "1"}))
-	if err != nil {
-		common.ErrExit("starting the burner", err)
-	}
+	burner, _ := startIn(g, command([]string{"burn", "1"}), "the burner")
 	pid := burner.Pid()
 	fmt.Printf("burner (pid %d) spins in the cgroup\n", pid)
 	// Let it get going: a process just exec'd is still setting up.

@@ -40,22 +40,21 @@ func init() {
 // error) inside group g, or exits, and prints the command it stands for
 // and how the load was placed.
 func cgexec(g *common.Group, ctls string, cmd *exec.Cmd, what, shown string) *common.ChildProc {
-	child, how, err := startIn(g, cmd)
-	if err != nil {
-		common.ErrExit("starting "+what+" in the cgroup", err)
-	}
+	child, how := startIn(g, cmd, what)
 	common.Step(fmt.Sprintf("cgexec -g %s:%s %s &", ctls, g.Name, shown), fmt.Sprintf("pid %d, in the cgroup before it ran: %s", child.Pid(), how))
 	return child
 }
 
 // startIn starts inner, a command made by command (argv[0] looked up in
-// PATH, or "burn N" for the built-in burner), inside group g. It returns
-// the child and how it was placed, for the output.
-func startIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error) {
+// PATH, or "burn N" for the built-in burner), inside group g, or exits
+// with one line that names what it starts. It returns the child and how
+// it was placed, for the output.
+func startIn(g *common.Group, inner *exec.Cmd, what string) (*common.ChildProc, string) {
+	failed := "starting " + what + " in the cgroup"
 	if g.CFS.V2 {
 		dir, err := os.Open(g.Dirs()[0])
 		if err != nil {
-			return nil, "", err
+			common.ErrExit(failed, err)
 		}
 		defer dir.Close()
 		inner.SysProcAttr.UseCgroupFD = true
@@ -64,9 +63,9 @@ func startIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error
 		var errno unix.Errno
 		switch {
 		case err == nil:
-			return child, "clone3 CLONE_INTO_CGROUP", nil
+			return child, "clone3 CLONE_INTO_CGROUP"
 		case !errors.As(err, &errno) || errno != unix.ENOSYS && errno != unix.E2BIG && errno != unix.EINVAL:
-			return nil, "", err
+			common.ErrExit(failed, err)
 		}
 		// ENOSYS: no clone3 (before 5.3); E2BIG or EINVAL: a clone3
 		// without CLONE_INTO_CGROUP (5.3 to 5.6). The handshake works
@@ -89,7 +88,7 @@ func startIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error
 	cmd.ExtraFiles = hs.ChildFiles()
 	child, err := common.StartChild(cmd)
 	if err != nil {
-		return nil, "", err
+		common.ErrExit(failed, err)
 	}
 	hs.Started()
 	defer hs.Release.Close()
@@ -99,12 +98,12 @@ func startIn(g *common.Group, inner *exec.Cmd) (*common.ChildProc, string, error
 			"before it execs, as cgexec does for itself")
 	}
 	if err := g.Add(child.Pid()); err != nil {
-		return nil, "", err
+		common.ErrExit(failed, err)
 	}
 	if _, err := hs.Release.Write([]byte{1}); err != nil {
-		return nil, "", fmt.Errorf("releasing the child: %w", err)
+		common.ErrExit(failed, fmt.Errorf("releasing the child: %w", err))
 	}
-	return child, "moved by us, then released to exec", nil
+	return child, "moved by us, then released to exec"
 }
 
 // command is argv as an exec.Cmd: "burn" and "hog" are this binary.
