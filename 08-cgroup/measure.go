@@ -91,11 +91,13 @@ func share(used time.Duration, a, b sample) float64 {
 // watch is our top: the load's share once a second while it runs, then
 // what it used over the whole run, and how often the quota held it back.
 func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
-	tty := common.IsTerminal(1)
+	cr, nl := "", "\n" // a line a second, into a pipe or a file
+	if common.IsTerminal(1) {
+		cr, nl = "\r", "" // one line, redrawn
+	}
 	first := take(g)
-	last := first
-	for i := 1; i <= o.seconds; i++ {
-		early := false
+	last, early := first, false
+	for i := 1; i <= o.seconds && !early; i++ {
 		select {
 		case <-time.After(time.Until(first.at.Add(time.Duration(i) * time.Second))):
 		case <-child.Done():
@@ -105,21 +107,15 @@ func watch(g *common.Group, child *common.ChildProc, o quotaOpts) {
 		now := take(g)
 		periods, throttled, _, _ := throttling(g)
 		used := share(now.group-last.group, last, now)
-		line := fmt.Sprintf("%4.0fs %s %5.1f%%  (throttled in %d of %d periods so far)",
-			now.at.Sub(first.at).Seconds(), bar(used, o.percent, o.workers), used, throttled, periods)
-		if tty {
-			fmt.Printf("\r%s", line) // one line, redrawn
-		} else {
-			fmt.Println(line)
-		}
+		fmt.Printf("%s%4.0fs %s %5.1f%%  (throttled in %d of %d periods so far)%s", cr,
+			now.at.Sub(first.at).Seconds(), bar(used, o.percent, o.workers), used, throttled, periods, nl)
 		last = now
-		if early {
-			fmt.Printf("\nthe load exited early (%s)\n", child.Cmd.ProcessState)
-			break
-		}
 	}
-	if tty {
-		fmt.Println()
+	if early {
+		fmt.Printf("\nthe load exited early (%s)\n", child.Cmd.ProcessState)
+	}
+	if cr != "" {
+		fmt.Println() // the redrawn line ends
 	}
 	periods, throttled, wait, err := throttling(g)
 	if err != nil {
