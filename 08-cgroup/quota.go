@@ -97,13 +97,12 @@ func readPeriod(g *common.Group, v2 bool) int {
 	if err != nil {
 		common.ErrExit("reading "+file, err)
 	}
-	f := strings.Fields(string(b))
-	period, err := 0, fmt.Errorf("%q: not a period", b)
-	if len(f) > field {
-		period, err = strconv.Atoi(f[field])
+	period := 0
+	if f := strings.Fields(string(b)); len(f) > field {
+		period, _ = strconv.Atoi(f[field])
 	}
-	if err != nil || period <= 0 {
-		common.Fatalf("reading %s: %v", file, err)
+	if period <= 0 {
+		common.Fatalf("reading %s: %q: not a period", file, b)
 	}
 	common.Step("cat "+file, fmt.Sprintf("%s: a period of %d µs", strings.TrimSpace(string(b)), period))
 	return period
