@@ -52,7 +52,8 @@ func freezeMain(args []string) {
 		after := show(when)
 		fmt.Printf("  %.2f s of CPU in %v %s\n", (after - before).Seconds(), hold, when)
 	}
-	common.Exit(0)
+	// Returning is common.Exit(0) (main.go's SubCommands): the cleanups
+	// kill the burner and remove the cgroup.
 }
 
 // waitFor waits until a line of file is want (v1 freezer.state goes

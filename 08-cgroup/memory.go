@@ -62,17 +62,17 @@ func memoryMain(args []string) {
 	showMemory(g, g.CFS.V2)
 	after, _ := readKeyed("/proc/vmstat")
 	fmt.Printf("host: /proc/vmstat oom_kill +%d; this program (pid %d), outside the cgroup, runs on\n", after["oom_kill"]-before["oom_kill"], os.Getpid())
-	holdAndExit(hold)
+	holdCgroup(hold)
 }
 
-// holdAndExit keeps the cgroup hold long (memory's and pids' -hold), then
-// exits: the cleanups kill what runs in it, and rmdir it.
-func holdAndExit(hold time.Duration) {
+// holdCgroup keeps the cgroup hold long (memory's and pids' -hold). The
+// sub-command returns then, and common.Exit's cleanups kill what runs in
+// the cgroup, and rmdir it.
+func holdCgroup(hold time.Duration) {
 	if hold > 0 {
 		fmt.Printf("holding the cgroup for %v\n", hold)
 		time.Sleep(hold)
 	}
-	common.Exit(0)
 }
 
 // showMemory prints the cgroup's OOM kills and its peak use: v2

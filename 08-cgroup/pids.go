@@ -78,5 +78,5 @@ func pidsMain(args []string) {
 	}
 	self, _ := common.ReadStat(0)
 	fmt.Printf("host: this program (pid %d, %d threads, outside the cgroup) started true: exit 0\n", os.Getpid(), self.Threads)
-	holdAndExit(hold) // memory.go; the cleanups kill bash and its sleeps
+	holdCgroup(hold) // memory.go; then the cleanups kill bash and its sleeps
 }

@@ -82,9 +82,9 @@ func quotaMain(args []string) {
 	// load back (measure.go).
 	watch(g, child, o)
 
-	// The seed leaves stress running. Our cleanups (common.Exit) kill
-	// every process in the cgroup and remove it (rmdir).
-	common.Exit(0)
+	// The seed leaves stress running. We return, and SubCommands (main.go)
+	// calls common.Exit(0): our cleanups kill every process in the cgroup
+	// and remove it (rmdir).
 }
 
 // readPeriod reads the group's CPU period in µs, printing the cat.
