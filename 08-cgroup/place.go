@@ -138,10 +138,8 @@ func placed(args []string) int {
 	if !common.WaitForParent() {
 		return 1 // the parent is gone, or failed to move us
 	}
-	if err := unix.Exec(args[0], args[1:], os.Environ()); err != nil {
-		common.ErrExit("exec "+args[0], err)
-	}
-	return 0
+	common.ErrExit("exec "+args[0], unix.Exec(args[0], args[1:], os.Environ()))
+	return 1
 }
 
 // burn is the built-in load: N spinning goroutines, each able to keep one
