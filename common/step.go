@@ -19,10 +19,10 @@ func Step(cmd, why string) {
 // Did follows a call that does a step: if err says it failed, the program
 // ends with one line naming cmd (ErrExit, with the hint if one is given);
 // otherwise cmd is printed as a step, coloured by whose it is (Child,
-// Parent). common's rootfs steps, 05-mount and 10-container's PID 1 use
-// it: Did(Child, "mount --make-rprivate /", why, MakeMountsPrivate()).
+// Parent; fmt.Sprint for a step of no one's colour):
+// Did(Child, "mount --make-rprivate /", why, MakeMountsPrivate()).
 //
-// Used by 05-mount and 10-container.
+// Used by 05-mount, 08-cgroup and 10-container.
 func Did(who func(...any) string, cmd, why string, err error, hint ...string) {
 	if err != nil {
 		ErrExit(cmd, err, hint...)
