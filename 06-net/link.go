@@ -72,10 +72,6 @@ func timed(start time.Time, format string, args ...any) {
 	fmt.Printf("%s  %s\n", fmt.Sprintf(format, args...), common.Dim(fmt.Sprintf("[%.1f ms]", float64(time.Since(start).Microseconds())/1000)))
 }
 
-func ipNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
-}
-
 func link(args []string) {
 	hold, move := linkFlags(args) // cli.go
 	common.RequireRoot("creating network namespaces")
@@ -170,7 +166,8 @@ func (t *twoNets) addAddrs() {
 		if err != nil {
 			common.ErrExit("finding "+s.veth+" in "+s.name, err)
 		}
-		if err := s.h.AddrAdd(l, &netlink.Addr{IPNet: ipNet(s.addr)}); err != nil {
+		ipnet := &net.IPNet{IP: s.addr.Addr().AsSlice(), Mask: net.CIDRMask(s.addr.Bits(), 32)}
+		if err := s.h.AddrAdd(l, &netlink.Addr{IPNet: ipnet}); err != nil {
 			common.ErrExit("ip addr add "+s.addr.String()+" dev "+s.veth, err)
 		}
 		if err := s.h.LinkSetUp(l); err != nil {
@@ -217,13 +214,36 @@ func tcpEcho(nsA, nsB int) {
 	server := netip.AddrPortFrom(addrA.Addr(), echoPort)
 	ln := listenInA(nsA, server)
 	defer ln.Close()
-	var n int64 // what the server echoed, once served has its error
-	served := serveOnce(ln, &n)
+	// The server, in a goroutine: it accepts one client, echoes what it
+	// sends until its EOF, and reports on served: nil, and the bytes
+	// echoed in n, or why it could not.
+	var n int64
+	served := make(chan error, 1)
+	go func() {
+		ln.SetDeadline(time.Now().Add(5 * time.Second))
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			n, err = io.Copy(c, c) // echo everything until the client's EOF
+		}
+		served <- err
+	}()
 
+	// The client: it sends msg, closes its writing side, and reads
+	// everything the server sent back.
 	conn := dialFromB(nsB, server.String())
 	defer conn.Close()
 	msg := []byte("hello from netns B\n")
-	back := sendAndReceive(conn, msg)
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(msg); err != nil {
+		common.ErrExit("send", err)
+	}
+	conn.CloseWrite() // EOF for the server: it stops echoing
+	back, err := io.ReadAll(conn)
+	if err != nil {
+		common.ErrExit("receive", err)
+	}
 
 	if err := <-served; err != nil {
 		common.ErrExit("echo server", err)
@@ -251,24 +271,6 @@ func listenInA(nsA int, server netip.AddrPort) *net.TCPListener {
 	return ln
 }
 
-// serveOnce accepts one client on ln, in a goroutine, echoes what it sends
-// until its EOF, and reports on the channel: nil, and the bytes echoed in
-// *n, or why it could not.
-func serveOnce(ln *net.TCPListener, n *int64) <-chan error {
-	served := make(chan error, 1)
-	go func() {
-		ln.SetDeadline(time.Now().Add(5 * time.Second))
-		c, err := ln.Accept()
-		if err == nil {
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			*n, err = io.Copy(c, c) // echo everything until the client's EOF
-		}
-		served <- err
-	}()
-	return served
-}
-
 // dialFromB connects to server from a socket made in B (nsB).
 func dialFromB(nsB int, server string) *net.TCPConn {
 	var conn net.Conn
@@ -281,21 +283,6 @@ func dialFromB(nsB int, server string) *net.TCPConn {
 	}
 	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(conn.(*net.TCPConn))))
 	return conn.(*net.TCPConn)
-}
-
-// sendAndReceive is the client's half of the echo: it sends msg, closes
-// its writing side, and returns everything the server sent back.
-func sendAndReceive(conn *net.TCPConn, msg []byte) []byte {
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write(msg); err != nil {
-		common.ErrExit("send", err)
-	}
-	conn.CloseWrite() // EOF for the server: it stops echoing
-	back, err := io.ReadAll(conn)
-	if err != nil {
-		common.ErrExit("receive", err)
-	}
-	return back
 }
 
 // sockNetns asks the kernel which network namespace a socket belongs to:
