@@ -44,35 +44,30 @@ func layersIn(d string) layers {
 // child do the lesson in a mount namespace of its own, then lists the layers.
 func overlay(args []string) {
 	args = common.NewFlags(overlayUsage()).ParseArgs(args)
-	if len(args) > 1 {
+	switch {
+	case len(args) > 1:
 		common.UsageError(overlayUsage(), "want at most one DIR, got %d arguments", len(args))
-	}
-	if len(args) == 1 && strings.ContainsAny(args[0], `,:\`) {
+	case len(args) == 1 && strings.ContainsAny(args[0], `,:\`):
 		common.UsageError(overlayUsage(), "DIR %q holds ',', ':' or '\\', which separate overlayfs's options: pick another DIR", args[0])
 	}
 	common.RequireRoot("mounting an overlay")
 	common.RequireNamespaces(unix.CLONE_NEWNS)
-	dir, named := "", len(args) == 1
-	if named {
+	var dir, in string // in: the layers' directory, as the steps name it
+	if len(args) == 1 {
 		dir = filepath.Clean(args[0])
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			common.ErrExit("mkdir "+dir, err, "DIR must not exist yet, its parent must")
 		}
 		common.AtExit(func() { removeLayers(dir, true) }) // a signal before this leaves DIR, as we do
+		common.Step(common.Parent("mkdir "+shq(dir)), "")
+		in = dir
 	} else {
 		// In /tmp, named by our PID: make reset removes it once we are gone.
 		// The undo step comes before the mkdir, as in tmpfs.go.
-		dir = fmt.Sprintf("/tmp/nslab-overlay-%d-%d", os.Getpid(), rand.Uint32())
+		dir, in = fmt.Sprintf("/tmp/nslab-overlay-%d-%d", os.Getpid(), rand.Uint32()), "."
 		common.AtExit(func() { removeLayers(dir, false) })
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			common.ErrExit("mkdir "+dir, err)
-		}
-	}
-	common.Step(common.Parent("mkdir "+shq(dir)), "")
-	in := dir // the layers' directory, as the steps name it
-	if !named {
+		common.Did(common.Parent, "mkdir "+shq(dir), "", os.Mkdir(dir, 0o700))
 		common.Did(common.Parent, "cd "+dir, "short names from here on", os.Chdir(dir))
-		in = "."
 	}
 	// Go cannot unshare(CLONE_NEWNS) the process: unshare(2) moves the calling
 	// thread only, and Go runs goroutines (Ctrl-C's undo steps too) on any
