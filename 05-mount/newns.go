@@ -57,10 +57,7 @@ func child_main(args []string) int {
 
 	// C: sethostname("namespace", 12);
 	// The seed's 12 reads two bytes past "namespace"; Go passes the length.
-	if err := unix.Sethostname([]byte(o.hostname)); err != nil {
-		common.ErrExit("sethostname", err)
-	}
-	common.Step(common.Child("hostname "+o.hostname), "")
+	common.Did(common.Child, "hostname "+o.hostname, "", unix.Sethostname([]byte(o.hostname)))
 
 	// Not in the seed (c/newns.c has it too), and before any mount: a new
 	// mount namespace starts with copies of the parent's mounts AND of
