@@ -45,6 +45,7 @@ const cloneFlags = unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | u
 // arg NULL; here args carry the options (see childArgs in options.go).
 func child_main(args []string) int {
 	o := childOptions(args)
+	procHint, execHint := o.hints()
 	// Not in the seed: wait until the parent has printed the child's PID,
 	// so that the lines come in one order.
 	common.WaitParentClose()
@@ -80,7 +81,7 @@ func child_main(args []string) int {
 	// mount -t proc /tmp/proc /proc.
 	if o.proc {
 		common.Did(common.Child, "mount -t proc /root/proc /proc", "a proc of the new PID namespace: ps sees only our processes",
-			unix.Mount("/root/proc", "/proc", "proc", 0, ""), procHint(o.rootfs))
+			unix.Mount("/root/proc", "/proc", "proc", 0, ""), procHint)
 	}
 
 	// C: execv(child_args[0], child_args);
@@ -93,7 +94,7 @@ func child_main(args []string) int {
 	common.Step(common.Child("exec "+shellJoin(o.argv)), "")
 	path, err := exec.LookPath(o.argv[0])
 	if err != nil {
-		common.ErrExit("exec "+o.argv[0], err, execHint(o.rootfs))
+		common.ErrExit("exec "+o.argv[0], err, execHint)
 	}
 	common.ErrExit("exec "+path, unix.Exec(path, o.argv, os.Environ()))
 

@@ -104,18 +104,13 @@ func childOptions(args []string) options {
 	return options{hostname: args[0], proc: args[1] == "true", tmpfs: args[2], rootfs: args[3], mode: args[4], argv: args[5:]}
 }
 
-func procHint(rootfs string) string {
-	if rootfs != "" {
-		return "the new root needs an empty /proc directory"
+// hints are what child_main's failures to mount proc and to exec the
+// command add: in a -rootfs, that the new root must have them.
+func (o options) hints() (procHint, execHint string) {
+	if o.rootfs == "" {
+		return "", "check the command name and PATH"
 	}
-	return ""
-}
-
-func execHint(rootfs string) string {
-	if rootfs != "" {
-		return "the command must exist inside " + rootfs + " (see 05-mount mkrootfs)"
-	}
-	return "check the command name and PATH"
+	return "the new root needs an empty /proc directory", "the command must exist inside " + o.rootfs + " (see 05-mount mkrootfs)"
 }
 
 // shellJoin quotes argv the way a shell needs it typed: sh -c 'a; b'.
