@@ -60,8 +60,7 @@ func escape(args []string) {
 	// 3. Make that the root.
 	common.Did(common.Child, "chroot .", "", unix.Chroot("."))
 
-	after := rootID()
-	if after == before {
+	if after := rootID(); after == before {
 		fmt.Printf("escape: failed: / is the same directory as before (%s)\n", after)
 	} else {
 		fmt.Printf("escape: escaped: / was %s, is now %s\n", before, after)
