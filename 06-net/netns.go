@@ -88,8 +88,8 @@ func heldNetns(path string) string {
 // It runs under u's lock: a Ctrl-C meanwhile waits until what is done is
 // noted, and the undo then undoes exactly that (the soak once caught the
 // undo reading the note between the bind mount and its line). So it does
-// not exit: on failure it says which step failed, for the caller to exit
-// with, the lock released.
+// not exit: it returns the last step it took and that step's error, for
+// the caller to exit with if there is one, the lock released.
 func makeRunDirShared(u *addUndo) (string, error) {
 	u.Lock()
 	defer u.Unlock()
@@ -112,10 +112,7 @@ func makeRunDirShared(u *addUndo) (string, error) {
 			common.Step("mount --make-shared "+netnsRunDir, "unmounting a name also unmounts it in other mount namespaces")
 		}
 	}
-	if err != nil {
-		return "mount --make-shared " + netnsRunDir, err
-	}
-	return "", nil
+	return "mount --make-shared " + netnsRunDir, err
 }
 
 // setupNote lists what makeRunDirShared did ("mkdir", "bind"), one a line;
