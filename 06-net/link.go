@@ -289,16 +289,14 @@ func dialFromB(nsB int, server string) *net.TCPConn {
 // ioctl(fd, SIOCGSKNS) returns a file descriptor of it.
 func sockNetns(sock syscall.Conn) string {
 	id := "net:[?]"
-	rc, err := sock.SyscallConn()
-	if err != nil {
-		return id
+	if rc, err := sock.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS); err == nil {
+				id = netID(fmt.Sprintf("/proc/self/fd/%d", nsfd))
+				unix.Close(nsfd)
+			}
+		})
 	}
-	rc.Control(func(fd uintptr) {
-		if nsfd, err := unix.IoctlRetInt(int(fd), unix.SIOCGSKNS); err == nil {
-			id = netID(fmt.Sprintf("/proc/self/fd/%d", nsfd))
-			unix.Close(nsfd)
-		}
-	})
 	return id
 }
 
