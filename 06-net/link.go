@@ -210,10 +210,21 @@ func (t *twoNets) tearDown(move bool) {
 }
 
 // tcpEcho runs the TCP echo: a server on 10.200.6.1:7 in A, a client in B.
+// Each socket is made on a thread in its namespace (common.InNetns): only
+// socket() needs the thread there. The socket stays in that namespace for
+// life, and Accept, Read and Write work on it from any goroutine.
 func tcpEcho(nsA, nsB int) {
 	server := netip.AddrPortFrom(addrA.Addr(), echoPort)
-	ln := listenInA(nsA, server)
+	var ln *net.TCPListener
+	err := common.InNetns(nsA, func() (err error) {
+		ln, err = net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(server))
+		return err
+	})
+	if err != nil {
+		common.ErrExit("listen on "+server.String()+" in A", err)
+	}
 	defer ln.Close()
+	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(ln)))
 	// The server, in a goroutine: it accepts one client, echoes what it
 	// sends until its EOF, and reports on served: nil, and the bytes
 	// echoed in n, or why it could not.
@@ -230,10 +241,19 @@ func tcpEcho(nsA, nsB int) {
 		served <- err
 	}()
 
-	// The client: it sends msg, closes its writing side, and reads
-	// everything the server sent back.
-	conn := dialFromB(nsB, server.String())
+	// The client, from a socket made in B: it sends msg, closes its
+	// writing side, and reads everything the server sent back.
+	var conn *net.TCPConn
+	err = common.InNetns(nsB, func() error {
+		c, err := net.DialTimeout("tcp4", server.String(), 5*time.Second)
+		conn, _ = c.(*net.TCPConn) // what tcp4 dials; nil after an error
+		return err
+	})
+	if err != nil {
+		common.ErrExit("connect to "+server.String()+" from B", err)
+	}
 	defer conn.Close()
+	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(conn)))
 	msg := []byte("hello from netns B\n")
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := conn.Write(msg); err != nil {
@@ -253,36 +273,6 @@ func tcpEcho(nsA, nsB int) {
 	if string(back) != string(msg) {
 		common.Fatalf("the echo differs from what was sent")
 	}
-}
-
-// listenInA opens the echo server's listening socket in A (nsA). Only
-// socket() needs the thread in A. The listening socket stays in A;
-// Accept, Read and Write work on it from any goroutine.
-func listenInA(nsA int, server netip.AddrPort) *net.TCPListener {
-	var ln *net.TCPListener
-	err := common.InNetns(nsA, func() (err error) {
-		ln, err = net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(server))
-		return err
-	})
-	if err != nil {
-		common.ErrExit("listen on "+server.String()+" in A", err)
-	}
-	fmt.Printf("server: listening on %s, in %s\n", server, common.Child(sockNetns(ln)))
-	return ln
-}
-
-// dialFromB connects to server from a socket made in B (nsB).
-func dialFromB(nsB int, server string) *net.TCPConn {
-	var conn net.Conn
-	err := common.InNetns(nsB, func() (err error) {
-		conn, err = net.DialTimeout("tcp4", server, 5*time.Second)
-		return err
-	})
-	if err != nil {
-		common.ErrExit("connect to "+server+" from B", err)
-	}
-	fmt.Printf("client: %s -> %s, in %s\n", conn.LocalAddr(), conn.RemoteAddr(), common.Child(sockNetns(conn.(*net.TCPConn))))
-	return conn.(*net.TCPConn)
 }
 
 // sockNetns asks the kernel which network namespace a socket belongs to:
