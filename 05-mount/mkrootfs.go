@@ -67,8 +67,8 @@ func mkrootfs(args []string) {
 		common.ErrExit("chmod 1777 tmp", err)
 	}
 	// Enough for `id` and `ls -l` to show names.
-	r.write("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-	r.write("etc/group", "root:x:0:\nnogroup:x:65534:\n")
+	r.write("etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"), 0o644)
+	r.write("etc/group", []byte("root:x:0:\nnogroup:x:65534:\n"), 0o644)
 
 	if busybox != "" {
 		r.copyBinary(busybox, "bin/busybox")
@@ -160,12 +160,14 @@ func (r *rootfs) mkdir(rel string) {
 	}
 }
 
-func (r *rootfs) write(rel, content string) {
-	if err := os.WriteFile(filepath.Join(r.dir, rel), []byte(content), 0o644); err != nil {
-		common.ErrExit("writing "+rel, err)
+// write writes b to rel, mode perm, and counts it.
+func (r *rootfs) write(rel string, b []byte, perm os.FileMode) {
+	dst := filepath.Join(r.dir, rel)
+	if err := os.WriteFile(dst, b, perm); err != nil {
+		common.ErrExit("writing "+dst, err)
 	}
 	r.files++
-	r.bytes += int64(len(content))
+	r.bytes += int64(len(b))
 }
 
 // copyFile copies src (following symlinks: /bin/sh is dash) to rel, as
@@ -175,13 +177,8 @@ func (r *rootfs) copyFile(src, rel string) {
 	if err != nil {
 		common.ErrExit("reading "+src, err)
 	}
-	dst := filepath.Join(r.dir, rel)
 	r.mkdir(filepath.Dir(rel))
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		common.ErrExit("writing "+dst, err)
-	}
-	r.files++
-	r.bytes += int64(len(b))
+	r.write(rel, b, 0o755)
 }
 
 // copyBinary copies an executable and, if it is dynamically linked, the
