@@ -52,12 +52,10 @@ func mkrootfs(args []string) {
 	r := startRootfs(dir)
 
 	// Debian's busybox-static (and busybox) install /bin/busybox.
-	busybox := ""
-	if !*fromHost {
-		if busybox, err = exec.LookPath("busybox"); err != nil {
-			busybox = ""
-			fmt.Println("no busybox (apt-get install busybox-static): copying the host's binaries and their libraries")
-		}
+	busybox, err := exec.LookPath("busybox")
+	withBusybox := err == nil && !*fromHost
+	if err != nil && !*fromHost {
+		fmt.Println("no busybox (apt-get install busybox-static): copying the host's binaries and their libraries")
 	}
 
 	for _, d := range rootDirs {
@@ -70,7 +68,7 @@ func mkrootfs(args []string) {
 	r.write("etc/passwd", []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"), 0o644)
 	r.write("etc/group", []byte("root:x:0:\nnogroup:x:65534:\n"), 0o644)
 
-	if busybox != "" {
+	if withBusybox {
 		r.copyBinary(busybox, "bin/busybox")
 		applets, _, err := runHelper(busybox, "--list")
 		if err != nil {
