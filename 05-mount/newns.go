@@ -91,7 +91,7 @@ func child_main(args []string) int {
 	// The command replaces us and becomes PID 1 of the new PID namespace.
 	// The mounts need no cleanup: the kernel takes them down with the
 	// mount namespace when its last process exits.
-	common.Step(common.Child("exec "+shellJoin(o.argv)), "")
+	common.Step(common.Child("exec "+shellJoin(o.argv...)), "")
 	path, err := exec.LookPath(o.argv[0])
 	if err != nil {
 		common.ErrExit("exec "+o.argv[0], err, execHint)

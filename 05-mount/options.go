@@ -114,7 +114,7 @@ func (o options) hints() (procHint, execHint string) {
 }
 
 // shellJoin quotes argv the way a shell needs it typed: sh -c 'a; b'.
-func shellJoin(argv []string) string {
+func shellJoin(argv ...string) string {
 	const safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-"
 	q := make([]string, len(argv))
 	for i, a := range argv {

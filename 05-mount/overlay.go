@@ -59,14 +59,14 @@ func overlay(args []string) {
 			common.ErrExit("mkdir "+dir, err, "DIR must not exist yet, its parent must")
 		}
 		common.AtExit(func() { removeLayers(dir, true) }) // a signal before this leaves DIR, as we do
-		common.Step(common.Parent("mkdir "+shq(dir)), "")
+		common.Step(common.Parent("mkdir "+shellJoin(dir)), "")
 		in = dir
 	} else {
 		// In /tmp, named by our PID: make reset removes it once we are gone.
 		// The undo step comes before the mkdir, as in tmpfs.go.
 		dir, in = fmt.Sprintf("/tmp/nslab-overlay-%d-%d", os.Getpid(), rand.Uint32()), "."
 		common.AtExit(func() { removeLayers(dir, false) })
-		common.Did(common.Parent, "mkdir "+shq(dir), "", os.Mkdir(dir, 0o700))
+		common.Did(common.Parent, "mkdir "+shellJoin(dir), "", os.Mkdir(dir, 0o700))
 		common.Did(common.Parent, "cd "+dir, "short names from here on", os.Chdir(dir))
 	}
 	// Go cannot unshare(CLONE_NEWNS) the process: unshare(2) moves the calling
@@ -94,12 +94,12 @@ func overlayChild(args []string) int {
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 	l := layersIn(args[0])
 	common.Did(common.Child, "mount --make-rprivate /", "systemd makes / shared: without this the overlay would show up on the host", common.MakeMountsPrivate())
-	common.Did(common.Child, "mkdir "+shq(l.lower, l.upper, l.work, l.merged), "work must be on upper's file system: files are made there, then renamed into upper",
+	common.Did(common.Child, "mkdir "+shellJoin(l.lower, l.upper, l.work, l.merged), "work must be on upper's file system: files are made there, then renamed into upper",
 		errors.Join(os.Mkdir(l.lower, 0o755), os.Mkdir(l.upper, 0o755), os.Mkdir(l.work, 0o755), os.Mkdir(l.merged, 0o755)))
 	write(filepath.Join(l.lower, "hello"), helloLower, "")
 	write(filepath.Join(l.lower, "doomed"), doomedText, "lower: in Docker, the image's read-only layers")
 	opts := "lowerdir=" + l.lower + ",upperdir=" + l.upper + ",workdir=" + l.work
-	mnt := "mount -t overlay overlay -o " + shq(opts, l.merged)
+	mnt := "mount -t overlay overlay -o " + shellJoin(opts, l.merged)
 	fsHint := "the file system of " + args[1] + " cannot hold an upper layer, as an overlay or one without d_type or xattrs cannot: put DIR on ext4, xfs or tmpfs, and see dmesg"
 	hints := map[error]string{unix.ENODEV: "this kernel has no overlay file system: modprobe overlay", unix.EINVAL: fsHint, unix.EOPNOTSUPP: fsHint}
 	err := unix.Mount("overlay", l.merged, "overlay", 0, opts)
@@ -115,14 +115,14 @@ func overlayChild(args []string) int {
 	cat(filepath.Join(l.lower, "hello"), "lower is never written")
 	write(filepath.Join(l.merged, "new"), newText, "a new file lands in upper only")
 	doomed := filepath.Join(l.merged, "doomed")
-	common.Did(common.Child, "rm "+shq(doomed), "lower cannot change: a whiteout in upper hides the file", os.Remove(doomed))
+	common.Did(common.Child, "rm "+shellJoin(doomed), "lower cannot change: a whiteout in upper hides the file", os.Remove(doomed))
 	lsl(common.Child, l.merged, "")
 	whiteout := filepath.Join(l.upper, "doomed")
 	var st unix.Stat_t
-	common.Did(common.Child, "stat -c '%F %t:%T' "+shq(whiteout), "", unix.Lstat(whiteout, &st))
+	common.Did(common.Child, "stat -c '%F %t:%T' "+shellJoin(whiteout), "", unix.Lstat(whiteout, &st))
 	fmt.Printf("%s %x:%x\n", map[uint32]string{unix.S_IFCHR: "character special file", unix.S_IFREG: "regular file"}[st.Mode&unix.S_IFMT],
 		unix.Major(st.Rdev), unix.Minor(st.Rdev))
-	common.Did(common.Child, "umount "+shq(l.merged), "", unix.Unmount(l.merged, 0))
+	common.Did(common.Child, "umount "+shellJoin(l.merged), "", unix.Unmount(l.merged, 0))
 	return 0
 }
 
@@ -146,21 +146,21 @@ func removeLayers(dir string, named bool) {
 		}
 	}
 	if err != nil {
-		common.Warnf("%s (%s)", common.Describe("rm -rf "+shq(rm...), err), common.LeftHint)
+		common.Warnf("%s (%s)", common.Describe("rm -rf "+shellJoin(rm...), err), common.LeftHint)
 		return
 	}
-	common.Step(common.Parent("rm -rf "+shq(rm...)), why)
+	common.Step(common.Parent("rm -rf "+shellJoin(rm...)), why)
 }
 
 // write is `echo TEXT > FILE`.
 func write(file, text, why string) {
-	common.Did(common.Child, "echo "+shq(strings.TrimSuffix(text, "\n"))+" > "+shq(file), why, os.WriteFile(file, []byte(text), 0o644))
+	common.Did(common.Child, "echo "+shellJoin(strings.TrimSuffix(text, "\n"))+" > "+shellJoin(file), why, os.WriteFile(file, []byte(text), 0o644))
 }
 
 // cat is `cat FILE`.
 func cat(file, why string) {
 	b, err := os.ReadFile(file)
-	common.Did(common.Child, "cat "+shq(file), why, err)
+	common.Did(common.Child, "cat "+shellJoin(file), why, err)
 	fmt.Print(string(b))
 }
 
@@ -178,8 +178,6 @@ func lsl(who func(...any) string, dir, why string) {
 		kind := map[uint32]string{unix.S_IFREG: "-", unix.S_IFDIR: "d", unix.S_IFCHR: "c", unix.S_IFLNK: "l"}[st.Mode&unix.S_IFMT]
 		fmt.Fprintf(&out, "%s%s %5s %s\n", kind, fs.FileMode(st.Mode & 0o777).String()[1:], size, e.Name())
 	}
-	common.Did(who, "ls -l "+shq(dir), why, err)
+	common.Did(who, "ls -l "+shellJoin(dir), why, err)
 	fmt.Print(out.String())
 }
-
-func shq(s ...string) string { return shellJoin(s) }
