@@ -98,8 +98,8 @@ type twoNets struct {
 	idA, idB     string // net:[inode]
 	hA, hB       *netlink.Handle
 	vethA, vethB string
-	veth         netlink.Link // vethA, as addVeth made it
-	closeAB      func()       // the undo step: close nsA and nsB, once
+	veth         *netlink.Veth // vethA, as addVeth made it: LinkAdd fills in its index in A
+	closeAB      func()        // the undo step: close nsA and nsB, once
 }
 
 // newTwoNets makes the two namespaces and a netlink socket in each.
@@ -129,14 +129,13 @@ func newTwoNets() *twoNets {
 // interface waits for the kernel (~15-30 ms here).
 func (t *twoNets) addVeth(move bool) {
 	start := time.Now()
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: t.vethA}, PeerName: t.vethB}
+	t.veth = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: t.vethA}, PeerName: t.vethB}
 	if !move {
-		veth.PeerNamespace = netlink.NsFd(t.nsB)
+		t.veth.PeerNamespace = netlink.NsFd(t.nsB)
 	}
-	if err := t.hA.LinkAdd(veth); err != nil {
+	if err := t.hA.LinkAdd(t.veth); err != nil {
 		common.ErrExit("ip link add "+t.vethA+" type veth peer name "+t.vethB, err)
 	}
-	t.veth = veth // LinkAdd has filled in its index in A
 	if !move {
 		timed(start, "%s in A, its peer %s in B: made in place, nothing moved", t.vethA, t.vethB)
 		return
