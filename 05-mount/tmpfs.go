@@ -53,8 +53,7 @@ func hostMountpoint(rootfs, tmpfs string) {
 // mountTmpfs runs in the child, after the root change: dir is a path in
 // the new root. The host does not see this mount.
 func mountTmpfs(dir string) {
-	if dir == "" {
-		return
+	if dir != "" {
+		common.Did(common.Child, "mount -t tmpfs tmpfs "+dir, "in this mount namespace only: the host does not see it", unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
 	}
-	common.Did(common.Child, "mount -t tmpfs tmpfs "+dir, "in this mount namespace only: the host does not see it", unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
 }
