@@ -63,7 +63,13 @@ func sharedHost(t *testing.T) int {
 	nstest.RequireNamespace(t, "mnt")
 	unshare := nstest.RequireTool(t, "unshare", "util-linux")
 	nstest.RequireTool(t, "nsenter", "util-linux")
-	cmd := exec.Command(unshare, "-m", "--propagation", "private", "sh", "-c", "mount --make-rshared / && exec sleep 120")
+	// Without /run/netns: 06-net's tests, running beside these, add and
+	// delete named network namespaces on the real host, and the copy of
+	// one made here would vanish when they remove its file (since Linux
+	// 3.18 unlinking a mount point detaches its mounts in every mount
+	// namespace), as if the program under test had unmounted it.
+	cmd := exec.Command(unshare, "-m", "--propagation", "private", "sh", "-c",
+		"mount --make-rshared / && { umount -R -l /run/netns 2>/dev/null; exec sleep 120; }")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
