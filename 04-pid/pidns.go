@@ -244,12 +244,15 @@ func startReady(what, who string, flags uintptr, role string, args ...string) (*
 // waits for (ECHILD), and cmd.Wait() alone leaves orphans as zombies. So
 // these inits reap with wait4(-1), like C's waitpid(-1, &status, 0), at
 // points where they expect a child to end.
-func reap() (int, unix.WaitStatus, error) {
+func reap() (int, unix.WaitStatus) {
 	var ws unix.WaitStatus
 	for {
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err != unix.EINTR {
-			return pid, ws, err
+		switch {
+		case err == nil:
+			return pid, ws
+		case err != unix.EINTR:
+			common.ErrExit("wait4", err)
 		}
 	}
 }
@@ -257,7 +260,7 @@ func reap() (int, unix.WaitStatus, error) {
 // reapAll reaps children until there are none (ECHILD).
 func reapAll() {
 	for {
-		if _, _, err := reap(); err != nil {
+		if _, err := unix.Wait4(-1, nil, 0, nil); err != nil && err != unix.EINTR {
 			return
 		}
 	}
