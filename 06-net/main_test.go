@@ -503,8 +503,11 @@ printf 'mkdir\nbind\n' >/run/nslab-netns-setup`, "umount /run/netns", "rmdir /ru
 			defer cancel()
 			// An empty /run in a mount namespace of the test's own, set up
 			// as root; then a user namespace (where the set-up is locked)
-			// for the run.
-			outer := "mount -t tmpfs nslab /run || exit 99\n" + tc.setup + " || exit 99\n" +
+			// for the run. The host's /run/netns goes first: a parallel
+			// test's name there, removed meanwhile, would leave this
+			// namespace too (unlinking a mount point detaches its copies
+			// everywhere), and look like a mount the run changed.
+			outer := "umount -R -l /run/netns 2>/dev/null; mount -t tmpfs nslab /run || exit 99\n" + tc.setup + " || exit 99\n" +
 				`exec "$1" --user --map-root-user --mount sh -c "$2" "$0"`
 			wrapped := exec.CommandContext(ctx, unshare, "--mount", "sh", "-c", outer, cmd.Path, unshare, run)
 			wrapped.Env = cmd.Env
