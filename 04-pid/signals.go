@@ -58,15 +58,13 @@ func signalTarget(args []string) int {
 func signaller(args []string) int {
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 	round := args[0]
+	mask, caught := catches(1, unix.SIGTERM)
 	// Round "nohandler": wait for PID 1's execve, which drops its handlers.
-	for round == "nohandler" {
-		if _, caught := catches(1, unix.SIGTERM); !caught {
-			break
-		}
+	for round == "nohandler" && caught {
 		time.Sleep(10 * time.Millisecond)
+		mask, caught = catches(1, unix.SIGTERM)
 	}
 	comm, _ := os.ReadFile("/proc/1/comm")
-	mask, caught := catches(1, unix.SIGTERM)
 	what := "no handler for SIGTERM"
 	if caught {
 		what = "a handler for SIGTERM"
