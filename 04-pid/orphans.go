@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,18 +31,18 @@ func init() {
 // can reap it; until we do, it is a zombie.
 func adoptOrphan(args []string) int {
 	becomeInit(args)
+	cmd := common.Command("orphaner")
 	// The gate: the orphan exits at EOF on its stdin, once we close gateW.
-	gateR, gateW, err := os.Pipe()
+	// The orphaner passes its stdin on (common.Command); Start closes our
+	// copy of the read end.
+	gateW, err := cmd.StdinPipe()
 	if err != nil {
 		common.ErrExit("pipe", err)
 	}
-	cmd := common.Command("orphaner")
-	cmd.Stdin = gateR // the orphaner passes its stdin on (common.Command)
 	// Not StartChild: its Wait would take the status that reap's wait4(-1) prints below.
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting the orphaner", err)
 	}
-	gateR.Close()
 
 	// wait4(-1): the only child that can end now is the orphaner.
 	pid, ws := reap()
@@ -56,14 +57,11 @@ func adoptOrphan(args []string) int {
 	// waitid(WNOWAIT) returns once a child has exited, without reaping
 	// it: the moment to see a zombie.
 	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, kids[0], &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == nil {
-			break
-		}
-		if err != unix.EINTR {
-			common.ErrExit("waitid", err)
-		}
+	for err = unix.EINTR; err == unix.EINTR; { // again if a signal interrupts it
+		err = unix.Waitid(unix.P_PID, kids[0], &info, unix.WEXITED|unix.WNOWAIT, nil)
+	}
+	if err != nil {
+		common.ErrExit("waitid", err)
 	}
 	fmt.Printf("PID 1: %d has exited; it is a zombie (Z) until its parent, me, waits for it:\n", kids[0])
 	ps()
@@ -117,12 +115,7 @@ func runOrphans(hold time.Duration) {
 	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 	ns.mustBeReady()
 	hostView(ns)
-	var zombies []int
-	for _, pid := range childrenOf(ns.pid) {
-		if alive(pid) == "a zombie" {
-			zombies = append(zombies, pid)
-		}
-	}
+	zombies := slices.DeleteFunc(childrenOf(ns.pid), func(pid int) bool { return alive(pid) != "a zombie" })
 	fmt.Printf("Zombies among PID 1's children, seen from the host: %s\n", pidList(zombies))
 	ns.hold(hold, fmt.Sprintf("nsenter -t %d -p -m ps -el; lsns -t pid", ns.pid))
 	if st := ns.finish(); !st.Success() {
