@@ -61,12 +61,12 @@ func startJoiner(role string, handshake bool, args ...string) *joiner {
 // the answer's fields after its errno.
 func (j *joiner) ask(req string, rights []byte) ([]string, error) {
 	if err := unix.Sendmsg(j.ctl, []byte(req), rights, nil, unix.MSG_NOSIGNAL); err != nil {
-		j.gone()
+		j.exit()
 	}
 	buf := make([]byte, 256)
 	n, err := unix.Read(j.ctl, buf)
 	if err != nil || n == 0 {
-		j.gone()
+		j.exit()
 	}
 	f := strings.Fields(string(buf[:n]))
 	if len(f) == 0 {
@@ -78,9 +78,10 @@ func (j *joiner) ask(req string, rights []byte) ([]string, error) {
 	return f[1:], nil
 }
 
-// gone: the joiner died (or never started its constructor): pass on its
-// status. It does not return.
-func (j *joiner) gone() {
+// exit waits for the joiner and ends the program with its status: the
+// child's it passes on, or its own if it died (or never started its
+// constructor). It does not return.
+func (j *joiner) exit() {
 	common.Exit(common.ExitStatus(j.child.Wait()))
 }
 

@@ -33,7 +33,7 @@ func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
 		j := startJoiner("runCmd", false, argv...)
 		join(files, j.setns)
 		j.fork() // its child runs runCmd
-		common.Exit(common.ExitStatus(j.child.Wait()))
+		j.exit()
 	}
 
 	join(files, setnsHere)
