@@ -58,21 +58,24 @@ func startJoiner(role string, handshake bool, args ...string) *joiner {
 }
 
 // ask sends one request (with a descriptor in rights, if any) and returns
-// the answer's fields after its errno.
-func (j *joiner) ask(req string, rights []byte) ([]string, error) {
+// the answer's n fields after its errno. The C separates them with one
+// blank each, and the last takes the rest of the line: a nodename may hold
+// blanks, or be empty.
+func (j *joiner) ask(req string, rights []byte, n int) ([]string, error) {
 	if err := unix.Sendmsg(j.ctl, []byte(req), rights, nil, unix.MSG_NOSIGNAL); err != nil {
 		j.exit()
 	}
 	buf := make([]byte, 256)
-	n, err := unix.Read(j.ctl, buf)
-	if err != nil || n == 0 {
+	got, err := unix.Read(j.ctl, buf)
+	if err != nil || got == 0 {
 		j.exit()
 	}
-	f := strings.Fields(string(buf[:n]))
-	if len(f) == 0 {
+	f := strings.SplitN(string(buf[:got]), " ", n+1)
+	errno, err := strconv.Atoi(f[0])
+	switch {
+	case err != nil || errno == 0 && len(f) != n+1:
 		common.ErrExit("the joiner's answer to "+req, unix.EPROTO)
-	}
-	if errno, _ := strconv.Atoi(f[0]); errno != 0 {
+	case errno != 0:
 		return nil, unix.Errno(errno)
 	}
 	return f[1:], nil
@@ -87,14 +90,14 @@ func (j *joiner) exit() {
 
 // setns asks the joiner to call setns(fd, flag).
 func (j *joiner) setns(f *os.File, flag uintptr) error {
-	_, err := j.ask(fmt.Sprintf("s %d", flag), unix.UnixRights(int(f.Fd())))
+	_, err := j.ask(fmt.Sprintf("s %d", flag), unix.UnixRights(int(f.Fd())), 0)
 	return err
 }
 
 // info is the joiner's getpid, getppid, getuid, getgid and uname nodename.
 func (j *joiner) info() (pid, ppid, uid, gid int, host string) {
-	f, err := j.ask("i", nil)
-	if err != nil || len(f) < 5 {
+	f, err := j.ask("i", nil, 5)
+	if err != nil {
 		common.ErrExit("asking the joiner who it is", err)
 	}
 	n := make([]int, 4)
@@ -116,8 +119,8 @@ func ownInfo() (pid, ppid, uid, gid int, host string) {
 // fork asks the joiner to fork; the child goes on into Go as the role
 // startJoiner named. It returns the child's PID, as the joiner sees it.
 func (j *joiner) fork() int {
-	f, err := j.ask("f", nil)
-	if err != nil || len(f) < 1 {
+	f, err := j.ask("f", nil, 1)
+	if err != nil {
 		common.ErrExit("fork", err)
 	}
 	unix.Close(j.ctl)
