@@ -32,10 +32,7 @@ func parseOptions() options {
 	fs.Parse(os.Args[1:])
 
 	o := options{uid: unix.Geteuid(), gid: unix.Getegid(), hold: *hold}
-	o.mapUID, o.mapGID = o.uid, o.gid // an unprivileged process may map only its own ids
-	if o.uid == 0 {
-		o.mapUID, o.mapGID = rootMapTo, rootMapTo
-	}
+	to := uint64(rootMapTo)
 	if *mapTo != "" {
 		// 4294967295 is (uid_t)-1, "no uid": the kernel refuses it.
 		n, err := strconv.ParseUint(*mapTo, 10, 32)
@@ -45,10 +42,11 @@ func parseOptions() options {
 		if o.uid != 0 && int(n) != o.uid {
 			common.UsageError("", "-map-to %d: only root may map uid 0 inside to another host uid than its own (%d); drop -map-to or run as root", n, o.uid)
 		}
-		o.mapUID = int(n)
-		if o.uid == 0 {
-			o.mapGID = int(n)
-		}
+		to = n
+	}
+	o.mapUID, o.mapGID = o.uid, o.gid // an unprivileged process may map only its own ids
+	if o.uid == 0 {
+		o.mapUID, o.mapGID = int(to), int(to)
 	}
 	return o
 }
