@@ -27,8 +27,7 @@ func nestLevel2(args []string) int {
 	cmd, hs := startReady("clone(CLONE_NEWPID|CLONE_NEWNS) inside", "the level-2 init",
 		unix.CLONE_NEWPID|unix.CLONE_NEWNS, "level2", "1")
 	pid := cmd.Process.Pid
-	fmt.Printf("level 1: the level-2 init is my child %d; /proc/%d/status NSpid: %s\n",
-		pid, pid, common.Child(nspidOf(pid)))
+	fmt.Printf("level 1: the level-2 init is my child %d; /proc/%[1]d/status NSpid: %s\n", pid, common.Child(nspidOf(pid)))
 
 	common.TellParent()
 	common.WaitParentClose()
@@ -60,8 +59,7 @@ func runNested(hold time.Duration) {
 		common.Fatalf("found no level-2 init among the children of %d", ns.pid)
 	}
 	pin, l2ino := pinNS(l2)
-	fmt.Printf("host: the level-2 init is %d; /proc/%d/status NSpid: %s\n",
-		l2, l2, common.Parent(nspidOf(l2)))
+	fmt.Printf("host: the level-2 init is %d; /proc/%[1]d/status NSpid: %s\n", l2, common.Parent(nspidOf(l2)))
 	host, _ := common.NSInode(0, "pid")
 	fmt.Printf("PID namespaces: host pid:[%d] > level 1 pid:[%d] > level 2 pid:[%d]\n", host, ns.ino, l2ino)
 	ns.hold(hold, fmt.Sprintf("nsenter -t %d -p -m ps -el; nsenter -t %d -p -m ps -el; lsns -t pid", ns.pid, l2))
