@@ -24,9 +24,8 @@ func nestLevel2(args []string) int {
 	// The same clone flags the host used for us. "1": our PID as level
 	// 2's /proc (ours, until it mounts its own) numbers us, for mountProc.
 	// Not StartChild: PID 1 reaps with wait4(-1) (reapAll), which its Wait would race (see reap).
-	cmd, hs := startReady("clone(CLONE_NEWPID|CLONE_NEWNS) inside", "the level-2 init",
+	pid, hs := startReady("clone(CLONE_NEWPID|CLONE_NEWNS) inside", "the level-2 init",
 		unix.CLONE_NEWPID|unix.CLONE_NEWNS, "level2", "1")
-	pid := cmd.Process.Pid
 	fmt.Printf("level 1: the level-2 init is my child %d; /proc/%[1]d/status NSpid: %s\n", pid, common.Child(nspidOf(pid)))
 
 	common.TellParent()

@@ -94,8 +94,8 @@ func orphaner([]string) int {
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 	fmt.Printf("  orphaner: getpid() = %d; starting a child\n", os.Getpid())
 	// Not StartChild: the orphan must outlive us, by design.
-	cmd, _ := startReady("starting the orphan", "the orphan", 0, "orphan")
-	fmt.Printf("  orphaner: exiting without waiting for my child %d\n", cmd.Process.Pid)
+	pid, _ := startReady("starting the orphan", "the orphan", 0, "orphan")
+	fmt.Printf("  orphaner: exiting without waiting for my child %d\n", pid)
 	return 0
 }
 

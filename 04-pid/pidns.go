@@ -224,8 +224,8 @@ func startRole(role string, args ...string) *exec.Cmd {
 
 // startReady is startRole for a child that talks to us on a handshake of
 // its own (fd 3 and 4 in it), cloned with flags: it returns once the child
-// has said it is ready. what and who name it if it fails.
-func startReady(what, who string, flags uintptr, role string, args ...string) (*exec.Cmd, *common.Handshake) {
+// has said it is ready, with its PID. what and who name it if it fails.
+func startReady(what, who string, flags uintptr, role string, args ...string) (int, *common.Handshake) {
 	hs := common.NewHandshake()
 	cmd := common.Command(role, args...)
 	cmd.ExtraFiles = hs.ChildFiles()
@@ -237,7 +237,7 @@ func startReady(what, who string, flags uintptr, role string, args ...string) (*
 	if !hs.WaitReady() {
 		common.Fatalf("%s failed before it was ready", who)
 	}
-	return cmd, hs
+	return cmd.Process.Pid, hs
 }
 
 // The classic pitfall of a Go PID 1: cmd.Wait() waits for one PID, but
