@@ -31,18 +31,18 @@ func init() {
 // can reap it; until we do, it is a zombie.
 func adoptOrphan(args []string) int {
 	becomeInit(args)
-	cmd := common.Command("orphaner")
 	// The gate: the orphan exits at EOF on its stdin, once we close gateW.
-	// The orphaner passes its stdin on (common.Command); Start closes our
-	// copy of the read end.
-	gateW, err := cmd.StdinPipe()
+	gateR, gateW, err := os.Pipe()
 	if err != nil {
 		common.ErrExit("pipe", err)
 	}
+	cmd := common.Command("orphaner")
+	cmd.Stdin = gateR // the orphaner passes its stdin on (common.Command)
 	// Not StartChild: its Wait would take the status that reap's wait4(-1) prints below.
 	if err := cmd.Start(); err != nil {
 		common.ErrExit("starting the orphaner", err)
 	}
+	gateR.Close()
 
 	// wait4(-1): the only child that can end now is the orphaner.
 	pid, ws := reap()
