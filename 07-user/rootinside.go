@@ -110,14 +110,13 @@ func result(err error) string {
 // hostView, in the parent: once the child has tried everything, show it as
 // the host's kernel sees it (uid 100000, not 0), then let it go on.
 func hostView(child *common.ChildProc, hs *common.Handshake) {
-	pid := child.Pid()
 	if hs.WaitReady() {
 		for _, key := range []string{"Uid", "Gid"} {
-			v, err := common.StatusField(pid, key)
+			v, err := common.StatusField(child.Pid(), key)
 			if err != nil {
 				common.ErrExit("reading the child's status", err)
 			}
-			fmt.Printf("%s: the host's view, /proc/%d/status: %s: %s\n", common.Parent("parent"), pid, key, v)
+			fmt.Printf("%s: the host's view, /proc/%d/status: %s: %s\n", common.Parent("parent"), child.Pid(), key, v)
 		}
 	}
 	hs.Ready.Close()
