@@ -119,12 +119,12 @@ func main() {
 	// C: flags = CLONE_NEWPID | CLONE_NEWNS;
 	// C: cpid = clone(fork_child, childstack, flags, (void *) atoi(argv[1]));
 	// C: if (cpid < 0) { perror("clone"); ret = -1; goto out; }
-	// C: printf("cpid: %d\n", cpid);
 	// startInit re-executes this binary as "fork_child" with those flags
-	// (or exits with clone's error), prints the cpid line, as every demo
-	// does, and, unlike the C, makes sure PID 1 dies with us
-	// (common.StartChild).
+	// (or exits with clone's error) and, unlike the C, makes sure it dies
+	// with us (common.StartChild).
 	ns := startInit("fork_child", strconv.Itoa(a))
+	// C: printf("cpid: %d\n", cpid);
+	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 
 	// C: fprintf(stderr, "Parent sleeping 20 seconds\n"); sleep(20);
 	// We wait for PID 1's byte instead (it has forked its children), show

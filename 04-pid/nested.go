@@ -47,6 +47,7 @@ func level2(args []string) int {
 // runNested is the host's side of the nested demo.
 func runNested(hold time.Duration) {
 	ns := startInit("nested")
+	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 	ns.mustBeReady()
 	l2 := 0
 	for _, pid := range childrenOf(ns.pid) {

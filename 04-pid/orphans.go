@@ -112,6 +112,7 @@ func orphan([]string) int {
 // runOrphans is the host's side of the orphans demo.
 func runOrphans(hold time.Duration) {
 	ns := startInit("orphans")
+	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 	ns.mustBeReady()
 	hostView(ns)
 	zombies := slices.DeleteFunc(childrenOf(ns.pid), func(pid int) bool { return alive(pid) != "a zombie" })

@@ -69,9 +69,8 @@ type pidNS struct {
 }
 
 // startInit clones PID 1 of a new PID namespace running role, in a new
-// mount namespace too so that it can mount its own /proc, and prints its
-// PID as the seed does ("cpid: N"). Our PID goes first in its arguments,
-// for mountProc (getppid() is 0 in there).
+// mount namespace too so that it can mount its own /proc. Our PID goes
+// first in its arguments, for mountProc (getppid() is 0 in there).
 // StartChild adds Pdeathsig, and Ctrl-C kills and reaps it. Killing PID 1
 // is enough: the kernel then kills everything in its namespace.
 func startInit(role string, args ...string) *pidNS {
@@ -84,7 +83,6 @@ func startInit(role string, args ...string) *pidNS {
 		common.ErrExit("clone(CLONE_NEWPID|CLONE_NEWNS)", err)
 	}
 	hs.Started()
-	fmt.Printf("cpid: %s\n", common.Parent(child.Pid()))
 	// PID 1 surely runs now: it cannot end before it is released, unless
 	// it fails. Pin the namespace and note its inode.
 	pin, ino := pinNS(child.Pid())

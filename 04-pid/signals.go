@@ -94,6 +94,7 @@ func signaller(args []string) int {
 func runSignals(hold time.Duration) {
 	fmt.Println(common.Parent("Round 1: PID 1 has no handler for SIGTERM"))
 	ns := startInit("signals", "nohandler")
+	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 	// Signal PID 1 through os.Process, which holds a pidfd: unlike a bare
 	// PID, it cannot reach another process once PID 1 has been reaped. If
 	// PID 1 dies early (killed from another shell during -hold), the pipe
@@ -119,6 +120,7 @@ func runSignals(hold time.Duration) {
 
 	fmt.Println(common.Parent("Round 2: PID 1 has a handler for SIGTERM"))
 	ns = startInit("signals", "handler")
+	fmt.Printf("cpid: %s\n", common.Parent(ns.pid))
 	if ns.hs.WaitReady() {
 		ns.hold(hold, fmt.Sprintf("nsenter -t %d -p kill -TERM 1", ns.pid))
 	}
