@@ -101,9 +101,8 @@ func (c *ChildProc) Done() <-chan struct{} { return c.done }
 func (c *ChildProc) Wait() error {
 	<-c.done
 	c.mu.Lock()
-	stopping := c.stopping
-	c.mu.Unlock()
-	if stopping {
+	defer c.mu.Unlock() // also when stepAside ends the goroutine
+	if c.stopping {
 		stepAside()
 	}
 	return c.err
