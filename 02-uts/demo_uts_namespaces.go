@@ -118,11 +118,6 @@ func main() {
 	// C: errExit("mmap");
 	// None in Go: the child is this binary re-executed (common/reexec.go), stack and all.
 
-	// Not in the C: two pipes (common.Handshake) replace its sleep(1)
-	// below: the child writes to fd 3 when its hostname is set and
-	// printed; we close fd 4's other end once we have looked at the child.
-	hs := common.NewHandshake()
-
 	// Create a child that has its own UTS namespace.
 	// C: pid_t child_pid = clone(childFunc,
 	// C: stack + STACK_SIZE, /* Assume stack grows downward */
@@ -130,7 +125,11 @@ func main() {
 	// Go: start this same binary as "childFunc", cloned with CLONE_NEWUTS
 	// (os/exec asks for SIGCHLD itself).
 	cmd := common.Command("childFunc", hostname, sleep.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
+	// Not in the C: two pipes (common.Handshake), fd 3 and 4 in the child,
+	// replace its sleep(1) below: the child writes to fd 3 when its
+	// hostname is set and printed; we close fd 4's other end once we have
+	// looked at the child.
+	hs := common.NewHandshake(cmd)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS}
 	// StartChild adds what the C lacks: the child dies with us (Pdeathsig),
 	// and Ctrl-C, SIGTERM or SIGHUP kill and reap it before we exit.

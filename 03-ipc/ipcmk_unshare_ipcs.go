@@ -84,9 +84,8 @@ func main() {
 	// the runtime only. It starts itself again as "sh" (below), cloned
 	// with CLONE_NEWIPC, where unshare(1) unshares and executes /bin/sh.
 	common.Step("unshare --ipc /bin/sh", "a child in a new IPC namespace")
-	hs := common.NewHandshake()
 	cmd := common.Command("sh", queue, hold.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and 4 in the child
+	hs := common.NewHandshake(cmd) // fd 3 and 4 in the child
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWIPC}
 	// StartChild: the child dies with us, and a signal's cleanup kills and
 	// reaps it before the objects are removed (cleanups run newest first).

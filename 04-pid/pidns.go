@@ -74,9 +74,8 @@ type pidNS struct {
 // StartChild adds Pdeathsig, and Ctrl-C kills and reaps it. Killing PID 1
 // is enough: the kernel then kills everything in its namespace.
 func startInit(role string, args ...string) *pidNS {
-	hs := common.NewHandshake()
 	cmd := common.Command(role, append([]string{strconv.Itoa(os.Getpid())}, args...)...)
-	cmd.ExtraFiles = hs.ChildFiles()
+	hs := common.NewHandshake(cmd)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS}
 	child, err := common.StartChild(cmd)
 	if err != nil {
@@ -224,9 +223,8 @@ func startRole(role string, args ...string) *exec.Cmd {
 // its own (fd 3 and 4 in it), cloned with flags: it returns once the child
 // has said it is ready, with its PID. what and who name it if it fails.
 func startReady(what, who string, flags uintptr, role string, args ...string) (int, *common.Handshake) {
-	hs := common.NewHandshake()
 	cmd := common.Command(role, args...)
-	cmd.ExtraFiles = hs.ChildFiles()
+	hs := common.NewHandshake(cmd)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: flags}
 	if err := cmd.Start(); err != nil {
 		common.ErrExit(what, err)

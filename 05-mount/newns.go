@@ -123,8 +123,7 @@ func main() {
 	// Go: re-execute ourselves as child_main, cloned with the same flags.
 	cmd := common.Command("child_main", o.childArgs()...)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: cloneFlags}
-	hs := common.NewHandshake() // nslab: the child waits for the PID line
-	cmd.ExtraFiles = hs.ChildFiles()
+	hs := common.NewHandshake(cmd) // nslab: the child waits for the PID line
 	// StartChild adds what the C lacks: the child dies with us (Pdeathsig),
 	// and Ctrl-C, SIGTERM or SIGHUP kill and reap it before the cleanups.
 	child, err := common.StartChild(cmd)

@@ -49,9 +49,8 @@ func show(args []string) {
 	// starts this binary again as "childFunc", cloned with CLONE_NEWNET:
 	// a Go program cannot unshare its many threads at once (thread.go).
 	common.Step("unshare --net /bin/sh", "a child in a new network namespace")
-	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", hold.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
+	hs := common.NewHandshake(cmd) // fd 3 and fd 4 in the child
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWNET}
 	child, err := common.StartChild(cmd) // dies with us, even on Ctrl-C
 	if err != nil {

@@ -148,9 +148,8 @@ func main() {
 // startChildFunc starts childFunc in mode ("hand" or "shortcut") with attr
 // and says its PID, as the C does after clone().
 func startChildFunc(mode string, o options, attr *unix.SysProcAttr) (*common.ChildProc, *common.Handshake) {
-	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", mode, o.hold.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and fd 4 in the child
+	hs := common.NewHandshake(cmd) // fd 3 and fd 4 in the child
 	cmd.SysProcAttr = attr
 	child, err := common.StartChild(cmd)
 	if err != nil {

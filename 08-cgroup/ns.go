@@ -106,9 +106,8 @@ func unshareShell(ctls string, parent, sleeper int, hold time.Duration) {
 	// it, sub1 is "/". (-m, a mount namespace, only matters to whoever
 	// mounts a cgroup file system in it; we take it as the seed does.)
 	common.Step("unshare -Cm /bin/sh", "the child: new cgroup and mount namespaces")
-	hs := common.NewHandshake()
 	cmd := common.Command("childFunc", ctls, strconv.Itoa(parent), strconv.Itoa(sleeper), hold.String())
-	cmd.ExtraFiles = hs.ChildFiles() // fd 3 and 4: common's handshake
+	hs := common.NewHandshake(cmd) // fd 3 and 4: common's handshake
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWCGROUP | unix.CLONE_NEWNS}
 	child, err := common.StartChild(cmd)
 	if err != nil {

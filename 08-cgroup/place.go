@@ -78,14 +78,13 @@ func startIn(g *common.Group, inner *exec.Cmd, what string) (*common.ChildProc, 
 	// directory's cgroup.procs (g.Add), then release it, and only then
 	// does it exec the load. (cgexec moves itself; the effect is the same,
 	// and when we print the PID it is in the cgroup already.)
-	hs := common.NewHandshake()
 	cmd := common.Command("placed", append([]string{inner.Path}, inner.Args...)...)
 	cmd.Stdout, cmd.Stderr = inner.Stdout, inner.Stderr
 	if inner.Env != nil {
 		cmd.Env = inner.Env // the burner's, passed on by the exec
 	}
 	cmd.SysProcAttr = inner.SysProcAttr // and the process group
-	cmd.ExtraFiles = hs.ChildFiles()
+	hs := common.NewHandshake(cmd)
 	child, err := common.StartChild(cmd)
 	if err != nil {
 		common.ErrExit(failed, err)

@@ -25,16 +25,17 @@ type joiner struct {
 	hs    *common.Handshake // with the joiner's child, if asked for
 }
 
-// startJoiner re-executes this binary as role, with the handshake pipes (hs,
-// if not nil) as fd 3 and 4 and the socket after them. SOCK_SEQPACKET keeps
+// startJoiner re-executes this binary as role, with the handshake pipes (if
+// asked for) as fd 3 and 4 and the socket after them. SOCK_SEQPACKET keeps
 // each request and answer one message, descriptors attached.
-func startJoiner(role string, hs *common.Handshake, args ...string) *joiner {
+func startJoiner(role string, handshake bool, args ...string) *joiner {
 	if !haveConstructor {
 		common.Fatalf("joining a user or time namespace (the seed joiner, -U, -T) needs the C constructor, and this binary was built without cgo: rebuild it with gcc installed and CGO_ENABLED=1 (the default when gcc is there)")
 	}
 	cmd := common.Command(role, args...)
-	if hs != nil {
-		cmd.ExtraFiles = hs.ChildFiles()
+	var hs *common.Handshake
+	if handshake {
+		hs = common.NewHandshake(cmd)
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -30,7 +30,7 @@ func nsenter(pid int, want uintptr, goOnly bool, argv []string) {
 
 	// Only a single-threaded process may join a user or a time namespace.
 	if joins(files, "user", "time") && !goOnly {
-		j := startJoiner("runCmd", nil, argv...)
+		j := startJoiner("runCmd", false, argv...)
 		join(files, j.setns)
 		j.fork() // its child runs runCmd
 		j.exit()

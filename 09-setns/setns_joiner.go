@@ -48,7 +48,7 @@ func main() {
 	// Not in the seed: the joiner, which makes the calls a Go program
 	// cannot (joiner.go), with two pipes to order our lines with its
 	// child's (the seed's processes just print as they go).
-	j := startJoiner("childFunc", common.NewHandshake())
+	j := startJoiner("childFunc", true)
 
 	// C: printInfo();
 	printInfo(j.info)

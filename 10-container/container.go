@@ -65,10 +65,9 @@ func run(o options) {
 	// user (07). The cgroup namespace (08) comes later, from inside: see
 	// containerInit. Go cannot clone into a function: the child is this
 	// binary again, as containerInit (common/reexec.go).
-	hs := common.NewHandshake()
 	cmd := common.Command("containerInit", o.childArgs()...)
 	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET}
-	cmd.ExtraFiles = hs.ChildFiles()
+	hs := common.NewHandshake(cmd)
 	// PID 1's environment can be read through /proc/1/environ: the
 	// caller's, with whatever tokens it holds, must stay outside. PID 1
 	// keeps nslab's own marks (common/reexec.go) and TERM, and looks the

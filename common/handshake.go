@@ -2,6 +2,7 @@ package common
 
 import (
 	"os"
+	"os/exec"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,7 +11,7 @@ import (
 // (its namespace is set up, its lines are printed), the parent says "go on"
 // (it has looked at the child, or written its uid map). Handshake is that
 // pair of pipes. In the child they are file descriptors readyFD and
-// releaseFD, when ChildFiles is the start of cmd.ExtraFiles; Dispatch makes
+// releaseFD (NewHandshake puts them there); Dispatch makes
 // both close-on-exec there, so that no program the child executes (ps,
 // sleep, a container's command) inherits them.
 const (
@@ -27,10 +28,12 @@ type Handshake struct {
 	readyW, releaseR *os.File
 }
 
-// NewHandshake makes the two pipes, or exits with one line if it can't.
+// NewHandshake makes the two pipes and gives cmd the child's ends, as its
+// fd 3 and fd 4 (cmd.ExtraFiles, which it sets: call it before adding
+// others), or exits with one line if it can't.
 //
 // Used by every chapter but 01-clone.
-func NewHandshake() *Handshake {
+func NewHandshake(cmd *exec.Cmd) *Handshake {
 	var h Handshake
 	var err error
 	if h.Ready, h.readyW, err = os.Pipe(); err != nil {
@@ -39,11 +42,9 @@ func NewHandshake() *Handshake {
 	if h.releaseR, h.Release, err = os.Pipe(); err != nil {
 		ErrExit("pipe", err)
 	}
+	cmd.ExtraFiles = []*os.File{h.readyW, h.releaseR}
 	return &h
 }
-
-// ChildFiles are the child's ends, for cmd.ExtraFiles (fd 3 and fd 4).
-func (h *Handshake) ChildFiles() []*os.File { return []*os.File{h.readyW, h.releaseR} }
 
 // Started closes the parent's copies of the child's ends, so that reading
 // Ready sees EOF if the child dies before it is ready.
@@ -70,7 +71,7 @@ func (h *Handshake) MustBeReady(child *ChildProc, who string) {
 }
 
 // The child's half. A re-executed child finds the two pipes at readyFD and
-// releaseFD (ChildFiles put them there).
+// releaseFD (NewHandshake put them there).
 
 // TellParent writes one byte to the parent: "ready" (the parent's
 // WaitReady returns true). A child with several phases calls it once a
