@@ -1,17 +1,24 @@
-package common
+package nslab
 
 import (
+	"embed"
 	"go/ast"
 	"go/doc"
 	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// The repository's Go, embedded so that the test binary checks it anywhere
+// (the lab's guest runs it from /tmp, with no source tree).
+//
+//go:embed */*.go */*/*.go
+var goSources embed.FS
 
 // TestUsedBy: common holds what two or more packages use (issue 23), and
 // each exported name's doc comment ends with the packages that use it:
@@ -21,14 +28,16 @@ import (
 // type counts the uses of its constructors).
 func TestUsedBy(t *testing.T) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go") && !strings.HasSuffix(fi.Name(), "_nslabtest.go")
-	}, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var files []*ast.File
-	for _, f := range pkgs["common"].Files {
+	for _, name := range goFiles(t) {
+		if path.Dir(name) != "common" || strings.HasSuffix(name, "_nslabtest.go") {
+			continue
+		}
+		src, _ := goSources.ReadFile(name)
+		f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
 		files = append(files, f)
 	}
 	p, err := doc.NewFromFiles(fset, files, "nslab/common")
@@ -99,54 +108,57 @@ func TestUsedBy(t *testing.T) {
 	}
 }
 
+// goFiles lists the embedded non-test Go files, by path from the
+// repository's root.
+func goFiles(t *testing.T) []string {
+	var names []string
+	err := fs.WalkDir(goSources, ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(name, "_test.go") {
+			names = append(names, name)
+		}
+		return err
+	})
+	if err != nil || len(names) == 0 {
+		t.Fatalf("the embedded Go: %q, %v", names, err)
+	}
+	return names
+}
+
 // usersOfCommon maps each name X that some package's non-test Go writes
-// as common.X to those packages (directories relative to the repository).
+// as common.X to those packages (directories from the repository's root;
+// common/nstest is "nstest"), common's own files left out.
 func usersOfCommon(t *testing.T) map[string]map[string]bool {
 	users := map[string]map[string]bool{}
 	ref := regexp.MustCompile(`\bcommon\.([A-Z]\w*)`)
-	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || path == "." || path == "../common/nstest/cgfake") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		pkg := strings.TrimPrefix(filepath.Dir(path), "../")
-		if pkg == "common" {
-			return nil // its own
-		}
-		if pkg == "common/nstest" {
+	for _, name := range goFiles(t) {
+		pkg := path.Dir(name)
+		switch pkg {
+		case "common":
+			continue
+		case "common/nstest":
 			pkg = "nstest"
 		}
+		b, _ := goSources.ReadFile(name)
 		for _, m := range ref.FindAllStringSubmatch(string(b), -1) {
 			if users[m[1]] == nil {
 				users[m[1]] = map[string]bool{}
 			}
 			users[m[1]][pkg] = true
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return users
 }
 
 // chapterDirs are the chapters' directories, 01-clone to 10-container.
 func chapterDirs(t *testing.T) []string {
-	dirs, err := filepath.Glob("../[01][0-9]-*")
-	if err != nil || len(dirs) != 10 {
-		t.Fatalf("chapters: %q, %v", dirs, err)
+	var dirs []string
+	for _, name := range goFiles(t) {
+		if d := path.Dir(name); regexp.MustCompile(`^\d\d-[a-z]+$`).MatchString(d) && !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
 	}
-	for i, d := range dirs {
-		dirs[i] = filepath.Base(d)
+	if len(dirs) != 10 {
+		t.Fatalf("chapters: %q", dirs)
 	}
 	return dirs
 }
