@@ -201,8 +201,11 @@ type progAttachAttr struct {
 func attachDeviceFilter(dir string) error {
 	// bpf(BPF_PROG_LOAD): the kernel's verifier checks the program (no
 	// loop, every path returns 0 or 1, only the context's fields read) and
-	// returns a file descriptor of it. On failure we load again with a
-	// log, as runc's library does, and return the verifier's words.
+	// returns a file descriptor of it. The verifier gives up with EAGAIN
+	// when a signal is pending, and the Go runtime signals its threads all
+	// the time (SIGURG preempts goroutines): up to five tries, as libbpf
+	// makes. On failure we load again with a log, as runc's library does,
+	// and return the verifier's words.
 	insns := deviceFilter(defaultDevices)
 	load := progLoadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
@@ -211,7 +214,10 @@ func attachDeviceFilter(dir string) error {
 		license:  unsafe.Pointer(unsafe.StringData("GPL\x00")), // runc's too; the helpers some programs call want it
 	}
 	copy(load.progName[:], "nslab_devices")
-	prog, _, e := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	prog, e := uintptr(0), unix.EAGAIN
+	for try := 0; try < 5 && e == unix.EAGAIN; try++ {
+		prog, _, e = unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	}
 	if e != 0 {
 		log := make([]byte, 64<<10)
 		load.logLevel, load.logSize, load.logBuf = 1, uint32(len(log)), unsafe.Pointer(&log[0])
