@@ -1,5 +1,5 @@
 // cli.go adds the command line around the session: the sub-commands,
-// their flags and the checks of a NAME.
+// show's flags and the checks of a NAME (link reads its own, in link.go).
 
 package main
 
@@ -17,15 +17,6 @@ func showFlags(args []string) time.Duration {
 	hold := fs.Hold(0, "the child and its network namespace, after printing,")
 	fs.Parse(args)
 	return *hold
-}
-
-// linkFlags parses link's command line: -hold D and -move.
-func linkFlags(args []string) (hold time.Duration, move bool) {
-	fs := common.NewFlags(common.Prog + " link [-hold D] [-move]")
-	h := fs.Hold(0, "both namespaces and the veth pair, after the echo,")
-	m := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
-	fs.Parse(args)
-	return *h, *m
 }
 
 // nameArg parses a sub-command's command line (it has no flags but -h)

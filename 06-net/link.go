@@ -73,11 +73,14 @@ func timed(start time.Time, format string, args ...any) {
 }
 
 func link(args []string) {
-	hold, move := linkFlags(args) // cli.go
+	fs := common.NewFlags(common.Prog + " link [-hold D] [-move]")
+	hold := fs.Hold(0, "both namespaces and the veth pair, after the echo,")
+	move := fs.Bool("move", false, "the ip(8) way: make both veth ends in A, move one to B, delete the veth at the end (each ~15-30 ms)")
+	fs.Parse(args)
 	common.RequireRoot("creating network namespaces")
 	common.RequireNamespaces(unix.CLONE_NEWNET)
 	t := newTwoNets()
-	t.addVeth(move)
+	t.addVeth(*move)
 	t.addAddrs()
 
 	tcpEcho(t.nsA, t.nsB)
@@ -85,8 +88,8 @@ func link(args []string) {
 	fmt.Println()
 	printLinks("netns A "+t.idA, t.hA)
 	printLinks("netns B "+t.idB, t.hB)
-	t.hold(hold)
-	t.tearDown(move)
+	t.hold(*hold)
+	t.tearDown(*move)
 }
 
 // twoNets is what link builds: two namespaces, each held by a file
