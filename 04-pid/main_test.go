@@ -95,36 +95,22 @@ func bit(sig unix.Signal) uint64 { return 1 << (uint(sig) - 1) }
 // hostChildren lists the processes whose parent is ppid, by the test's
 // own reading of the host's /proc (not the program's childrenOf).
 func hostChildren(ppid int) []int {
-	var kids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if pid, err := strconv.Atoi(e.Name()); err == nil && nstest.PPid(pid) == ppid {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
+	return nstest.ProcsWhere(func(pid int) bool { return nstest.PPid(pid) == ppid })
 }
 
 // zombiesUnder lists the zombies (state Z) that descend from root.
 func zombiesUnder(root int) []int {
-	var zombies []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	return nstest.ProcsWhere(func(pid int) bool {
 		if st, err := common.ReadStat(pid); err != nil || st.State != 'Z' {
-			continue
+			return false
 		}
 		for p, depth := nstest.PPid(pid), 0; p > 1 && depth < 20; p, depth = nstest.PPid(p), depth+1 {
 			if p == root {
-				zombies = append(zombies, pid)
-				break
+				return true
 			}
 		}
-	}
-	return zombies
+		return false
+	})
 }
 
 func pidNSInode(t *testing.T, pid int) uint64 {

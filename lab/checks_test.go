@@ -201,11 +201,8 @@ func childOf(t *testing.T, pid int) int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			if n, err := strconv.Atoi(e.Name()); err == nil && nstest.PPid(n) == pid {
-				return n
-			}
+		if kids := nstest.ProcsWhere(func(n int) bool { return nstest.PPid(n) == pid }); len(kids) > 0 {
+			return kids[0]
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d has no child", pid)

@@ -460,14 +460,19 @@ func WaitReaped(t testing.TB, pid int) {
 // has this inode: after a run, none should remain in the namespaces it made.
 // Pin the namespace with KeepNS first: inode numbers are reused.
 func ProcsInNS(name string, ino uint64) []int {
+	return ProcsWhere(func(pid int) bool {
+		n, err := common.NSInode(pid, name)
+		return err == nil && n == ino && Alive(pid)
+	})
+}
+
+// ProcsWhere lists the processes in the test's /proc for which match is
+// true: the tests' own reading of the host, not a program's.
+func ProcsWhere(match func(pid int) bool) []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if n, err := common.NSInode(pid, name); err == nil && n == ino && Alive(pid) {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && match(pid) {
 			pids = append(pids, pid)
 		}
 	}
