@@ -1,12 +1,12 @@
 module nslab
 
-go 1.26.8
+go 1.22.0
 
 require (
-	github.com/fatih/color v1.19.0
+	github.com/fatih/color v1.18.0
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
-	golang.org/x/sys v0.49.0
+	golang.org/x/sys v0.30.0
 )
 
 require (

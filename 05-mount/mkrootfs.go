@@ -213,7 +213,7 @@ func sharedLibs(bin string) []string {
 		common.Fatalf("ldd %s: %v: %s", bin, err, strings.TrimSpace(errs))
 	}
 	var libs []string
-	for line := range strings.Lines(out) {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		switch {
 		case len(f) >= 3 && f[1] == "=>" && f[2] == "not":

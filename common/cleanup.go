@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -114,8 +113,8 @@ func Exit(code int) {
 	fns := cleanup.fns
 	cleanup.fns = nil
 	cleanup.Unlock()
-	for _, fn := range slices.Backward(fns) {
-		runStep(fn)
+	for i := len(fns) - 1; i >= 0; i-- { // the last registered first
+		runStep(fns[i])
 	}
 	os.Exit(code)
 }

@@ -186,7 +186,8 @@ func (g *Group) Remove() {
 	if len(g.created) > 0 {
 		g.Kill()
 	}
-	for _, d := range slices.Backward(g.created) {
+	for i := len(g.created) - 1; i >= 0; i-- {
+		d := g.created[i]
 		Step("rmdir "+d, "")
 		if err := rmdirWait(d); err != nil {
 			Warnf("rmdir %s: %v (%s)", d, err, LeftHint)
@@ -194,8 +195,8 @@ func (g *Group) Remove() {
 	}
 	g.created = nil
 	off := true
-	for _, e := range slices.Backward(g.enabled) {
-		file, ctl := e[0], e[1]
+	for i := len(g.enabled) - 1; i >= 0; i-- {
+		file, ctl := g.enabled[i][0], g.enabled[i][1]
 		Step("echo -"+ctl+" > "+file, "off again: we switched it on")
 		if err := WriteCgroupFile(file, "-"+ctl); err != nil {
 			Warnf("echo -%s > %s: %v (%s)", ctl, file, err, LeftHint)

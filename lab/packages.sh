@@ -7,8 +7,8 @@
 # One line a Debian/Ubuntu package: its name, then what shows that it is
 # there: commands (looked up on PATH) or absolute paths; "a|b" is either.
 # Every item must be there. Go is not listed: lab/setup.sh wants Go 1.21 or
-# newer (the first with the toolchain switch that fetches what go.mod names)
-# and lab/provision.sh installs golang-1.23 from bookworm-backports.
+# newer (go.mod names 1.22; 1.21's toolchain switch fetches that) and
+# lab/provision.sh installs golang-1.23 from bookworm-backports.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 NSLAB_PACKAGES='
 gcc             gcc

@@ -5,15 +5,20 @@
 #
 #   - the packages of lab/packages.sh, by the commands and files they give;
 #   - Go 1.21 or newer when the Go that make would use is missing or older
-#     (1.21 is the first Go whose toolchain switch fetches the go1.26.x that
-#     go.mod names, through the Go module proxy, on the first go command):
-#     the newest golang-1.N APT offers (Debian 12: golang-1.23 from
-#     bookworm-backports, which it adds as lab/provision.sh does; Debian 13:
-#     golang-1.24; Ubuntu: golang-1.21+ from jammy-updates, golang-1.22+ on
+#     (go.mod names 1.22, the oldest Go that builds the chapters; a 1.21
+#     fetches it through the Go module proxy, its toolchain switch, and a
+#     1.22 or newer builds at once): the newest golang-1.N APT offers
+#     (Debian 12: golang-1.23 from bookworm-backports, which it adds as
+#     lab/provision.sh does; Debian 13: golang-1.24; Ubuntu: golang-1.21+
+#     from jammy-updates, golang-1.22+ on
 #     noble), with go and gofmt linked into /usr/local/bin (on sudo's PATH).
 #
 # Knows Debian 12 and 13 and Ubuntu 22.04 and 24.04 (apt-get). Elsewhere, if
 # anything is missing, one line names it and the exit status is 2.
+#   - with --lint, also go.mod's own Go (golang-1.22, from bookworm-backports
+#     on Debian 12), which make lint builds and vets with, as the learner
+#     with the oldest Go would (the newest builds every day).
+#
 # Usage: bash lab/setup.sh [--lint]   --lint: also what make lint uses
 # Environment: NSLAB_SETUP=0 skips it all; GO: the Go make will use.
 set -euo pipefail
@@ -38,6 +43,12 @@ go_version() {
 new_enough() { [ "$(printf '%s\n%s\n' "$MIN_GO" "$1" | sort -V | head -n 1)" = "$MIN_GO" ]; }
 
 mapfile -t missing < <(nslab_missing "$list")
+# --lint: go.mod's Go as well (golang-1.22-go), unless it is there.
+oldest=''
+if [ "${1:-}" = --lint ]; then
+  v=$(awk '$1 == "go" { split($2, p, "."); print p[1] "." p[2]; exit }' "$lab/../go.mod")
+  [ -x "/usr/lib/go-$v/bin/go" ] || oldest=golang-$v-go
+fi
 
 # Go: the one make will use ($GO, or go on PATH, or /usr/local/go/bin/go, as
 # the Makefile looks); else a new enough one elsewhere, to link; else none.
@@ -56,14 +67,15 @@ if [ -z "$go_have" ] || ! new_enough "$go_have"; then
   done
 fi
 
-[ ${#missing[@]} -eq 0 ] && [ -z "$go_why" ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ -z "$go_why" ] && [ -z "$oldest" ] && exit 0
 
 want="${missing[*]}"
 [ -n "$go_why" ] && want+="${want:+ and }Go $MIN_GO+ ($go_why)"
+[ -n "$oldest" ] && want+="${want:+ and }$oldest (go.mod's Go, for make lint)"
 
 # Only a Go to link, on any distribution: Go $MIN_GO+ is installed, but not
 # where make looks.
-if [ ${#missing[@]} -eq 0 ] && [ -n "$go_link" ]; then
+if [ ${#missing[@]} -eq 0 ] && [ -n "$go_link" ] && [ -z "$oldest" ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: $go_why, but $go_link has Go $MIN_GO+: run as root (sudo make ...) to link it into /usr/local/bin ($skip)" >&2
     exit 2
@@ -90,7 +102,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 backports=''
-[ "$ID:$VERSION_ID" = debian:12 ] && [ -n "$go_why" ] && [ -z "$go_link" ] && backports=bookworm-backports
+[ "$ID:$VERSION_ID" = debian:12 ] && { [ -n "$go_why" ] && [ -z "$go_link" ] || [ -n "$oldest" ]; } && backports=bookworm-backports
 echo "setup: installing $want${backports:+ from $backports}, which the chapters and tests use ($skip)"
 
 log=$(mktemp /tmp/nslab-setup.XXXXXX)
@@ -113,6 +125,7 @@ fi
 nslab_apt_lists_fresh || update=1
 nslab_installable "${missing[@]}" || update=1
 [ -n "$go_why" ] && [ -z "$go_link" ] && [ -z "$(nslab_go_package)" ] && update=1
+[ -n "$oldest" ] && ! nslab_installable "$oldest" && update=1
 [ "$update" -eq 0 ] || apt-get update -qq >>"$log" 2>&1 || fail "apt-get update"
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
@@ -124,6 +137,7 @@ elif [ -n "$go_why" ]; then
   apt_install ${backports:+-t "$backports"} "$pkg"
   nslab_link_go "/usr/lib/go-${pkg#golang-}" >/dev/null || fail "linking /usr/lib/go-${pkg#golang-}/bin/go"
 fi
+[ -z "$oldest" ] || apt_install ${backports:+-t "$backports"} "$oldest"
 
 # What is still missing now is a bug here, or a package that gives other
 # commands on this release: say so rather than let a test fail later.

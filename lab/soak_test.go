@@ -5,12 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,8 +90,13 @@ func TestSoak(t *testing.T) {
 		differs := func(t testing.TB) string {
 			d := before.diff(photo(t))
 			if d != "" && len(others) > 0 {
+				var names []string
+				for p := range others {
+					names = append(names, p)
+				}
+				sort.Strings(names)
 				d += "nslab programs not this test's ran meanwhile (another test run on this host?):\n    " +
-					strings.Join(slices.Sorted(maps.Keys(others)), "\n    ") + "\n"
+					strings.Join(names, "\n    ") + "\n"
 			}
 			return d
 		}

@@ -187,19 +187,6 @@ mkdir -p "$share/prog"
 # source at hand (lab/bench runs 01-clone's ns_child_exec).
 make -s -C "$repo" c BIN="$share/prog" CC="$VM_CC" >/dev/null || die "make c failed"
 unset GOARCH CGO_ENABLED CC
-# What lab/provision.sh's last step fetches on a machine of the guest's
-# architecture (the image has no repository, so it skips that step): the
-# Go toolchain go.mod names, as the module golang.org/toolchain for
-# linux/ARCH, checksum-verified against sum.golang.org; its go is a
-# linux/ARCH binary of that version.
-gover=$(awk '$1 == "toolchain" { sub(/^go/, "", $2); print $2; exit } $1 == "go" { v = $2 } END { if (v) print v }' "$repo/go.mod" | head -n 1)
-tcmod=golang.org/toolchain@v0.0.1-go$gover.linux-$VM_ARCH
-tcdir=$(cd /tmp && "$GO" mod download -json "$tcmod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') ||
-  die "go mod download $tcmod failed"
-[ -f "$tcdir/bin/go" ] || die "no bin/go in $tcmod"
-tcinfo=$(cd /tmp && "$GO" version -m "$tcdir/bin/go" | awk 'NR == 1 { v = $2 } $2 ~ /^GO(OS|ARCH)=/ { split($2, kv, "="); a[kv[1]] = kv[2] } END { print v, a["GOOS"] "/" a["GOARCH"] }')
-[ "$tcinfo" = "go$gover linux/$VM_ARCH" ] || die "$tcmod holds $tcinfo, not go$gover linux/$VM_ARCH"
-say "toolchain a $VM_ARCH machine fetches for go.mod: $tcmod ($tcinfo), checksum verified"
 cp "$lab/guest-run.sh" "$share/run.sh"
 # Limits for the guest's runner (lab/guest-run.sh reads this file): each
 # binary's -test.timeout, the runner's own limit a minute above it, and
