@@ -26,20 +26,20 @@ help:
 	@echo "make reset   remove what a crashed or killed demo left behind, and nothing else (root)"
 	@echo "make bench   what each namespace, a veth and a whole container cost: C vs Go vs unshare, 10-container vs runc (root; ROUNDS=100)"
 	@echo "make vm-test the test suite as root in a Debian 12 cgroup-v2 guest under qemu (ARCH=arm64: an arm64 guest)"
-	@echo "make vm-clean  drop the cached guest image"
+	@echo "make vm-clean  drop the cached guest images and the guest's build cache"
 	@echo "make vm      that guest, interactively: a root shell in this checkout (Linux, no Vagrant)"
 
-# In the `make vm` guest (lab/vm-guest.sh sets NSLAB_PREBUILT=1), bin/ holds
-# the programs the host built: the guest's Go is Debian's 1.23 and, with no
-# network, cannot fetch the toolchain go.mod names. So build is skipped there.
-build:
-ifeq ($(NSLAB_PREBUILT),1)
-	@test -x $(BIN)/01-clone || { echo "build: no programs in $(BIN)/: run sudo make build c on the host" >&2; exit 1; }
-	@echo "build: using the programs the host built in $(BIN)/ (NSLAB_PREBUILT=1)"
-else
+# A program is rebuilt when its chapter's sources, common's or go.mod changed
+# since it was built: make's rule, as for the C below. So the guest of make
+# vm, whose build cache starts cold, uses the programs the host just built,
+# and compiles only a chapter edited since.
+build: $(addprefix $(BIN)/,$(CHAPTERS))
+
+$(BIN)/%: %/*.go $(wildcard common/*.go) go.mod go.sum
 	@mkdir -p $(BIN)
-	$(GO) build -buildvcs=false -o $(BIN)/ $(addprefix ./,$(CHAPTERS))
-endif
+	$(GO) build -buildvcs=false -o $(BIN)/ ./$*
+
+$(BIN)/09-setns: 09-setns/nsexec.c
 
 c: $(CBIN)
 
@@ -144,12 +144,13 @@ vm-test:
 	@GO="$(GO)" NSLAB_VM_ARCH="$(ARCH)" bash lab/vm-test.sh
 
 # make vm: the same guest, interactively (lab/vm.sh): a root shell in the
-# checkout, shared live at /nslab, with the programs built here.
+# checkout, shared live at /nslab, where make build, make c and go test work
+# offline (lab/vm.sh shares the modules of this host's cache read-only).
 vm: setup build c
-	@bash lab/vm.sh
+	@GO="$(GO)" bash lab/vm.sh
 
 # make vm-smoke: drives make vm through a pseudo-terminal: boot, make tour,
-# exit (lab/vm_smoke_test.go; its build tag keeps it out of make test and of
+# a chapter edited, rebuilt and run in the guest, exit (lab/vm_smoke_test.go; its build tag keeps it out of make test and of
 # the vm-test guest). CI runs it after vm-test.
 vm-smoke: export GOFLAGS += -buildvcs=false
 vm-smoke:
@@ -158,4 +159,4 @@ vm-smoke:
 
 vm-clean:
 	rm -rf lab/.cache
-	@if [ -n "$${NSLAB_VM_CACHE:-}" ]; then rm -rfv "$$NSLAB_VM_CACHE"/img-* "$$NSLAB_VM_CACHE"/build-* "$$NSLAB_VM_CACHE"/fresh-*; fi
+	@if [ -n "$${NSLAB_VM_CACHE:-}" ]; then rm -rfv "$$NSLAB_VM_CACHE"/img-* "$$NSLAB_VM_CACHE"/build-* "$$NSLAB_VM_CACHE"/fresh-* "$$NSLAB_VM_CACHE"/gocache-*; fi

@@ -5,7 +5,10 @@
 # interactive shell needs nothing in the image that vm-test does not use.
 #
 # It mounts the host's checkout (9p tag nslabrepo) at /nslab, read-write and
-# uncached, so an edit on the host shows at once; then starts a root shell in
+# uncached, so an edit on the host shows at once; the host's module cache
+# (nslabmod, read-only), which the guest's Go takes as its module proxy,
+# having no network; and the build cache lab/vm.sh keeps for the guest
+# (nslabgocache). Then it starts a root shell in
 # /nslab on the serial console, with the console as its controlling terminal
 # (job control, Ctrl-C to a command). When the shell exits, so does this
 # script, and the service powers the guest off.
@@ -33,20 +36,26 @@ fi
 # The checkout belongs to a user the guest doesn't have: let git (make lint,
 # go's VCS stamping) read it anyway.
 git config --system --add safe.directory "$repo" 2>/dev/null
+# Go with no network: the modules from the host's cache (a file:// module
+# proxy; go.sum checks them), the build cache on the host, this Go itself
+# (go.mod names 1.22, this one is 1.23: no toolchain to fetch).
+mkdir -p /run/nslab-gomod /run/nslab-gocache
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro nslabmod /run/nslab-gomod ||
+  say "WARNING: no module share 'nslabmod': go build will fail for want of the modules"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 nslabgocache /run/nslab-gocache ||
+  say "WARNING: no build cache share 'nslabgocache': each make build compiles everything"
 
-# The shell's start-up file: the usual ones, then the repository and the
-# variable that makes make use the programs the host built (see the
-# Makefile's build target: this guest's Go is 1.23 and has no network to
-# fetch the go1.26 toolchain that go.mod names).
+# The shell's start-up file: the usual ones, then Go's settings and the
+# repository.
 cat >/run/nslab-vm.bashrc <<EOF
 [ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
 [ -f ~/.bashrc ] && . ~/.bashrc
-export NSLAB_PREBUILT=1
+export GOPROXY=file:///run/nslab-gomod GOTOOLCHAIN=local GOCACHE=/run/nslab-gocache
 cd $repo
 echo
 echo "nslab vm: Debian 12, kernel \$(uname -r), \$(stat -f -c %T /sys/fs/cgroup); root shell in $repo"
-echo "nslab vm: $repo is your checkout on the host, shared live; the programs in bin/ are the host's"
-echo "nslab vm: (after an edit, rebuild on the host: sudo make build c). 'exit' powers the guest off."
+echo "nslab vm: $repo is your checkout on the host, shared live; make build rebuilds bin/ here, offline"
+echo "nslab vm: (Go \$(go env GOVERSION | sed s/go//), modules from the host's cache). 'exit' powers the guest off."
 EOF
 
 [ -n "$ROWS" ] && [ -n "$COLS" ] && stty -F "$tty" rows "$ROWS" cols "$COLS"
@@ -57,5 +66,6 @@ setsid --ctty --wait env HOME=/root bash --rcfile /run/nslab-vm.bashrc -i <>"$tt
 rc=$?
 cd /
 umount "$repo" || umount -l "$repo"
+umount /run/nslab-gocache /run/nslab-gomod 2>/dev/null
 say "shell exited ($rc)"
 exit 0

@@ -2,9 +2,11 @@
 # sudo make vm: the guest of `make vm-test` (Debian 12, kernel 6.1, systemd,
 # cgroup v2), booted interactively on this terminal, for a learner on Linux
 # without Vagrant or VirtualBox. You land in a root shell in /nslab, which is
-# this checkout shared live over 9p; the programs in bin/ are the ones make
-# built on this host (make vm runs make build c first). `exit` powers the
-# guest off; this script then removes its run directory.
+# this checkout shared live over 9p; make build, make c and go test work
+# there with no network: the guest's Go (Debian's 1.23) takes the modules
+# from this host's module cache, shared read-only, and keeps its build cache
+# on this host between runs. `exit` powers the guest off; this script then
+# removes its run directory.
 #
 #   1. guest arch  that of the programs in bin/: amd64 or arm64, as on the
 #                  host that built them (an arm64 Linux machine gets the
@@ -12,14 +14,18 @@
 #   2. host tools  qemu-system-x86 or -arm, qemu-utils (apt-get, when missing)
 #   3. image       lab/vm-image.sh: the cached vm-test image (built once)
 #   4. accel       KVM if the guest's kernel starts under it within seconds, else TCG
-#   5. boot        a throwaway qcow2 overlay of the image; the guest runs
-#                  lab/vm-guest.sh, which mounts the checkout and starts the
-#                  shell on the serial console (this terminal)
+#   5. modules     go mod download here; the module cache's download
+#                  directory becomes the guest's GOPROXY (file://, read-only)
+#   6. boot        a throwaway qcow2 overlay of the image; the guest runs
+#                  lab/vm-guest.sh, which mounts the checkout, the modules
+#                  and the build cache, and starts the shell on the serial
+#                  console (this terminal)
 #
 # Ctrl-C inside the guest goes to the guest's shell; Ctrl-A x kills the guest
 # from the host side (qemu's escape), as does a signal to this script.
-# Environment: NSLAB_VM_ACCEL (kvm or tcg: no probe), NSLAB_VM_CACHE (image
-# cache, as for vm-test), NSLAB_VM_MIRROR.
+# Environment: GO (the go command), NSLAB_VM_ACCEL (kvm or tcg: no probe),
+# NSLAB_VM_CACHE (image cache, as for vm-test; the guest's Go build cache is
+# kept there too), NSLAB_VM_MIRROR.
 set -euo pipefail
 
 lab=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -151,13 +157,24 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# The guest has no network: its Go fetches the modules go.mod lists from
+# this host's module cache, whose download directory is laid out as a
+# module proxy (GOPROXY=file://...; go.sum still checks every file). Its
+# build cache stays here between runs, beside the image, so that only the
+# first make build in a guest compiles the standard library.
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+(cd "$repo" && "$GO" mod download) || die "go mod download failed: the guest needs the modules in this host's cache"
+modcache=$(cd "$repo" && "$GO" env GOMODCACHE)/cache/download
+gocache=${NSLAB_VM_CACHE:-$lab/.cache/vm}/gocache-$VM_ARCH
+mkdir -p "$gocache"
 cp "$lab/vm-guest.sh" "$run/share/run.sh"
 # The terminal type and size, for the guest's serial console.
 size=$(stty size 2>/dev/null || echo '')
 printf 'TERM=%q\nROWS=%q\nCOLS=%q\nTTY=/dev/%q\n' "${TERM:-vt100}" "${size% *}" "${size#* }" "$VM_CONSOLE" >"$run/share/vm.env"
 qemu-img create -q -f qcow2 -b "$img/root.ext4" -F raw "$run/overlay.qcow2"
 # Like vm-test's boot, but with nslab.test running lab/vm-guest.sh (the
-# shell) instead of the tests, and the checkout as a second share.
+# shell) instead of the tests, and three more shares: the checkout, the
+# modules (read-only) and the guest's build cache.
 append="root=/dev/vda rw console=$VM_CONSOLE systemd.unified_cgroup_hierarchy=1 quiet nslab.test"
 machine=("${VM_MACHINE[@]}")
 # Under KVM an arm64 guest runs on the host's own CPU model (vm-test's
@@ -170,6 +187,8 @@ say "booting the guest ($VM_ARCH); the checkout $repo is /nslab in it; 'exit' po
   -drive "file=$run/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
   -virtfs "local,path=$run/share,mount_tag=nslab,security_model=none,id=nslab" \
   -virtfs "local,path=$repo,mount_tag=nslabrepo,security_model=none,multidevs=remap,id=nslabrepo" \
+  -virtfs "local,path=$modcache,mount_tag=nslabmod,security_model=none,readonly=on,id=nslabmod" \
+  -virtfs "local,path=$gocache,mount_tag=nslabgocache,security_model=none,id=nslabgocache" \
   <&0 &
 # In the background (with the terminal as its stdin) so that a signal to
 # this script is handled at once: the trap kills qemu and cleans up.

@@ -25,10 +25,12 @@ import (
 
 // `sudo make vm` as a learner uses it, at a terminal (a pseudo-terminal
 // here): the guest boots to a root shell in the checkout, on cgroup v2; an
-// edit on the host shows in the guest at once; `make tour` runs there on the
-// host-built programs and ends with "tour: done"; `exit` powers the guest
-// off and make vm returns 0; and the host is as before: no process left
-// (qemu carries the marker in its environment), no mount, no run directory.
+// edit on the host shows in the guest at once; `make tour` runs there on
+// the programs the host built and ends with "tour: done"; a chapter edited
+// in a scratch copy passes its tests (go test), then, edited, rebuilds
+// (make build c) and prints its changed line, with no network; `exit` powers the guest off and
+// make vm returns 0; and the host is as before: no process left (qemu
+// carries the marker in its environment), no mount, no run directory.
 func TestVMShell(t *testing.T) {
 	nstest.RequireRoot(t)
 	repo, err := filepath.Abs("..")
@@ -122,8 +124,26 @@ func TestVMShell(t *testing.T) {
 	if status != "TOUR-STATUS=0" || !strings.Contains(out, "tour: done") {
 		t.Fatalf("make tour in the guest: %s, and no \"tour: done\"", status)
 	}
-	if !strings.Contains(out, "NSLAB_PREBUILT=1") {
-		t.Errorf("make tour in the guest did not use the host's programs (no NSLAB_PREBUILT=1 line)")
+	if strings.Contains(out, "go build") {
+		t.Errorf("make tour in the guest rebuilt programs the host had just built (a go build line)")
+	}
+	term.expect(t, `nslab-guest:/nslab# `, 30*time.Second)
+
+	// A learner's exercise: test, change a printed line, rebuild, run (the
+	// test would now fail: it compares the line with the C's). The guest
+	// has no network (-nic none): the modules come from the host's cache.
+	edit := time.Now()
+	// The copy keeps the files' times (tar), so make rebuilds 02-uts alone.
+	type1("rm -rf /tmp/edit && mkdir /tmp/edit && tar -C /nslab --exclude=./lab/.cache -cf - . | tar -C /tmp/edit -xf - && cd /tmp/edit && go test -count=1 ./02-uts/ && " +
+		// Split so that the echo of this line never reads as the output.
+		`sed -i 's/"child has terminated"/"child has terminated, edited " + "in the guest"/' 02-uts/demo_uts_namespaces.go && ` +
+		"make -s build c && ./bin/02-uts -hold 0 smokehost; echo EDIT-STATUS=$?; cd /nslab")
+	status = term.expect(t, `EDIT-STATUS=\d+`, 8*time.Minute)
+	t.Logf("go test, edit, make build c and run in the guest: %.0f s", time.Since(edit).Seconds())
+	out = term.since(edit)
+	if status != "EDIT-STATUS=0" || !strings.Contains(out, "child has terminated, edited in the guest") ||
+		!strings.Contains(out, "ok  \tnslab/02-uts") {
+		t.Fatalf("a chapter tested and edited in the guest: %s; want go test's ok and the changed line", status)
 	}
 	term.expect(t, `nslab-guest:/nslab# `, 30*time.Second)
 
