@@ -79,9 +79,11 @@ type docBlock struct {
 
 // Readme runs every marked block of d's README and compares the output, so
 // the commands and outputs a learner reads are what the code does today.
-// The blocks of the Korean translation run too (subtests ko_lineN), so that
-// it cannot drift from the code either (the top level's TestTranslations
-// keeps them identical to the English ones).
+// The blocks of the Korean translation are checked too (subtests ko_lineN),
+// so that it cannot drift from the code either: the top level's
+// TestTranslations keeps them byte for byte the English ones, in the same
+// order, so each is compared with what its English block printed rather
+// than run a second time (04-pid's C seed sleeps 20 s).
 func Readme(t *testing.T, d Doc) {
 	t.Helper()
 	blocks, err := parseDoc(d.Text)
@@ -112,19 +114,19 @@ func Readme(t *testing.T, d Doc) {
 	}
 	RequireRoot(t)
 	RequireTool(t, "bash", "bash")
-	// Each file's blocks run in a scratch directory of their own, as a
-	// reader runs them, in order: a block may use what an earlier block of
-	// the same README made (05-mount's rootfs), and the translation repeats
-	// those blocks.
-	dirs := map[string]string{}
+	// The blocks run in one scratch directory, as a reader runs them, in
+	// order: a block may use what an earlier one made (05-mount's rootfs).
+	dir := ""
+	var printed [][][]string // what each English block printed, in order
+	n := map[string]int{}    // blocks of each file so far
 	for _, b := range blocks {
-		if dirs[b.file] == "" {
-			dirs[b.file] = docDir(t, d)
-		}
-		dir := dirs[b.file]
+		k := n[b.file]
+		n[b.file]++
 		name := fmt.Sprintf("line%d", b.line)
 		if b.file != "README.md" {
 			name = "ko_" + name
+		} else {
+			printed = append(printed, nil)
 		}
 		if b.cgroup != "" && b.cgroup != cgroupVersion() {
 			// Not a subtest here, neither passed nor skipped: the block is
@@ -132,7 +134,26 @@ func Readme(t *testing.T, d Doc) {
 			// lab's guest).
 			continue
 		}
-		t.Run(name, func(t *testing.T) { runBlock(t, dir, b) })
+		if b.file == "README.md" {
+			if dir == "" {
+				dir = docDir(t, d)
+			}
+			t.Run(name, func(t *testing.T) {
+				printed[k] = runBlock(t, dir, b)
+				compareBlock(t, b, printed[k])
+			})
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			en := blocks[k]
+			if k >= len(printed) || en.file != "README.md" || !slices.Equal(en.commands, b.commands) {
+				t.Fatalf("%s line %d is not README.md's block number %d (TestTranslations says how they differ)", b.file, b.line, k+1)
+			}
+			if printed[k] == nil {
+				t.Fatalf("README.md's block at line %d printed nothing to compare with: it failed to run", en.line)
+			}
+			compareBlock(t, b, printed[k])
+		})
 	}
 }
 
@@ -243,7 +264,8 @@ func docDir(t *testing.T, d Doc) string {
 
 const docSep = "@@nslab-doctest@@"
 
-func runBlock(t *testing.T, dir string, b docBlock) {
+// runBlock runs b's commands in dir and returns what each printed.
+func runBlock(t *testing.T, dir string, b docBlock) [][]string {
 	var script strings.Builder
 	script.WriteString(`sudo() { "$@"; }
 go() {
@@ -294,6 +316,12 @@ go() {
 			got[cur] = append(got[cur], l)
 		}
 	}
+	return got
+}
+
+// compareBlock compares what b's commands printed (got) with the outputs
+// its README shows.
+func compareBlock(t *testing.T, b docBlock, got [][]string) {
 	host, _ := os.Hostname()
 	for i, c := range b.commands {
 		want := normDoc(b.expected[i], b, "")
