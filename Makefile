@@ -9,13 +9,14 @@ CHAPTERS := $(sort $(wildcard [0-9][0-9]-*))
 CSRC     := $(wildcard [0-9][0-9]-*/c/*.c)
 CBIN     := $(patsubst %.c,$(BIN)/c/%,$(notdir $(CSRC)))
 
-.PHONY: all build c test lint tour clean help bench soak setup fresh-test
+.PHONY: all build c test test-oldest-go lint tour clean help bench soak setup fresh-test
 
 all: build c
 
 help:
 	@echo "make tour    run every chapter's demo in order (root); make tour-02 for one"
 	@echo "make test    the test suite: go vet + go test (root; CI runs exactly this)"
+	@echo "make test-oldest-go  make test with go.mod's Go (1.22; CI runs it too)"
 	@echo "make setup   install what is missing (tour and test run it first; NSLAB_SETUP=0 skips)"
 	@echo "make build   build the Go programs into $(BIN)/"
 	@echo "make c       build the C counterparts into $(BIN)/c/"
@@ -58,6 +59,12 @@ test: setup
 # ships) must build and vet the repository as it is, with no toolchain
 # switch; lab/setup.sh --lint installs it (.ci/run does).
 OLDEST_GO = /usr/lib/go-$(shell awk '$$1 == "go" { split($$2, v, "."); print v[1] "." v[2]; exit }' go.mod)/bin/go
+
+# The test suite again with go.mod's Go first on PATH (CI runs it): it must
+# pass with the oldest Go a learner may have, not only build.
+test-oldest-go:
+	@test -x $(OLDEST_GO) || { echo "test-oldest-go: no $(OLDEST_GO): bash lab/setup.sh --lint installs it" >&2; exit 1; }
+	PATH="$(dir $(OLDEST_GO)):$$PATH" GOTOOLCHAIN=local $(MAKE) test GO=$(OLDEST_GO)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
