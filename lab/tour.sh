@@ -224,8 +224,13 @@ setns_demo() {
   trap 'end_target $(jobs -p); trap - INT TERM; exit 130' INT TERM
   "$prog" clone-bash -map -c 'hostname tour-09; exec sleep 60' >/dev/null &
   u=$!
+  # Until the target's sleep is there, or the target is gone: it ends on
+  # the Ctrl-C itself (a Go program catches SIGINT even as a background
+  # job), and the amd64 guest's soak saw this shell go on after one (its
+  # trap not run, cause unknown) and wait out the 100 rounds, 20 s there.
   for _ in $(seq 100); do
     t=$(pgrep -P "$u" -x sleep) && break
+    kill -0 "$u" 2>/dev/null || break
     sleep 0.05
   done
   local rc=0

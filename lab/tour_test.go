@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,44 @@ func TestTour(t *testing.T) {
 	}
 	if !strings.HasSuffix(strings.TrimSpace(s), "tour: done") {
 		t.Errorf("tour did not end with 'tour: done':\n%s", s)
+	}
+}
+
+// TestSetnsDemoTargetGone: the 09-setns step stops waiting for the
+// clone-bash target's sleep as soon as the target is gone, as it is after
+// a Ctrl-C (a Go program catches SIGINT even as a background job), and
+// says so, rather than wait out its 100 rounds (20 s in the amd64 guest,
+// whose soak saw the shell go on after a Ctrl-C). The stand-in 09-setns
+// ends at once, as the real target does on SIGINT.
+func TestSetnsDemoTargetGone(t *testing.T) {
+	nstest.RequireRoot(t)
+	dir := labScripts(t, "tour.sh")
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "09-setns"), []byte("#!/bin/sh\nexit 130\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "tour.sh")
+	n := 0
+	for _, st := range tourSteps(t, script, bin) {
+		if strings.Contains(st.cmd, "setns_demo") {
+			n = st.n
+		}
+	}
+	if n == 0 {
+		t.Fatal("tour.sh lists no setns_demo step")
+	}
+	cmd := exec.Command("bash", script, bin)
+	cmd.Env = append(os.Environ(), "NSLAB_TOUR_STEP="+strconv.Itoa(n), "NO_COLOR=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "the clone-bash target did not start") {
+		t.Errorf("step %d with a target that ends at once: %v, want exit status 1 and its line:\n%s", n, err, out)
+	}
+	if took > 2*time.Second {
+		t.Errorf("step %d waited %v for a target that was gone", n, took.Round(time.Millisecond))
 	}
 }
