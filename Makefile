@@ -157,8 +157,9 @@ vm: setup build c
 	@GO="$(GO)" bash lab/vm.sh
 
 # make vm-smoke: drives make vm through a pseudo-terminal: boot, make tour,
-# a chapter edited, rebuilt and run in the guest, exit (lab/vm_smoke_test.go; its build tag keeps it out of make test and of
-# the vm-test guest). CI runs it after vm-test.
+# a chapter tested, edited, rebuilt and run in the guest, exit
+# (lab/vm_smoke_test.go; its build tag keeps it out of make test and of the
+# vm-test guest). CI runs it after vm-test.
 vm-smoke: export GOFLAGS += -buildvcs=false
 vm-smoke:
 	$(GO) vet -tags vmsmoke ./lab

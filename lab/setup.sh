@@ -11,14 +11,13 @@
 #     (Debian 12: golang-1.23 from bookworm-backports, which it adds as
 #     lab/provision.sh does; Debian 13: golang-1.24; Ubuntu: golang-1.21+
 #     from jammy-updates, golang-1.22+ on
-#     noble), with go and gofmt linked into /usr/local/bin (on sudo's PATH).
-#
-# Knows Debian 12 and 13 and Ubuntu 22.04 and 24.04 (apt-get). Elsewhere, if
-# anything is missing, one line names it and the exit status is 2.
+#     noble), with go and gofmt linked into /usr/local/bin (on sudo's PATH);
 #   - with --lint, also go.mod's own Go (golang-1.22, from bookworm-backports
 #     on Debian 12), which make lint builds and vets with, as the learner
 #     with the oldest Go would (the newest builds every day).
 #
+# Knows Debian 12 and 13 and Ubuntu 22.04 and 24.04 (apt-get). Elsewhere, if
+# anything is missing, one line names it and the exit status is 2.
 # Usage: bash lab/setup.sh [--lint]   --lint: also what make lint uses
 # Environment: NSLAB_SETUP=0 skips it all; GO: the Go make will use.
 set -euo pipefail
